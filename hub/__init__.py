@@ -1,0 +1,1 @@
+"""lienthong: the provincial integration hub (LGSP)."""

@@ -1,0 +1,52 @@
+"""Configuration: environment variables prefixed ``LIENTHONG_``, with embedded defaults that run as is."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the hub. Each field maps to ``LIENTHONG_<NAME>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIENTHONG_", extra="ignore")
+
+    var_dir: Path = Field(ROOT / "var", description="Where the sandbox keeps its database, Redis data and credentials.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite (WAL) at var/lienthong.db.")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for queues, circuit breakers and flags.")
+    routes_file: Path = Field(ROOT / "hub" / "routes.yaml", description="Routing table (YAML).")
+    max_body_bytes: int = Field(1_000_000, description="Largest request body accepted at the edge.")
+    batch_max: int = Field(50, description="Most messages in one batch call (regulation: 50 dossiers per batch).")
+    key_pepper: str = Field("lienthong-dev-pepper", description="Secret mixed into API-key hashes (HMAC-SHA256 key).")
+
+    retry_schedule: list[float] = Field(
+        [1, 5, 30, 120, 600, 1800], description="Seconds before each retry of a transient failure; after the last, dead."
+    )
+    retry_jitter: float = Field(0.2, description="Random spread added to each retry delay, as a fraction of it.")
+    lease_seconds: float = Field(30.0, description="How long a worker owns a delivery it is sending before the relay takes it back.")
+    relay_interval: float = Field(0.5, description="Seconds between relay sweeps for pending, due or orphaned deliveries.")
+    claim_batch: int = Field(50, description="Deliveries a worker claims per round.")
+    breaker_threshold: int = Field(5, description="Consecutive transient failures that open a destination's circuit.")
+    breaker_open_seconds: float = Field(10.0, description="How long an open circuit holds a destination's deliveries.")
+
+    dvc_adapter_url: str = Field("http://127.0.0.1:8101", description="National portal (DVCQG) adapter base URL.")
+    dvc_username: str = Field("lienthong", description="Account on the national portal adapter.")
+    dvc_password: str = Field("sandbox-password", description="Password on the national portal adapter.")
+    dvc_madonvi: str = Field("000.00.00.H49", description="Province agency code sent as madonvi.")
+    dvc_timeout: float = Field(5.0, description="Seconds before a call to the national portal counts as timed out.")
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under ``var_dir``."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'lienthong.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once from the environment."""
+    return Settings()

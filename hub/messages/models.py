@@ -1,0 +1,215 @@
+"""Canonical messages: the one shape every partner's message is translated to and from.
+
+An envelope carries ``message_id``, ``type``, ``source``, ``occurred_at``, ``dossier_code`` and a
+``payload`` whose model depends on ``type``. ``Message`` is the discriminated union of all types.
+"""
+
+from __future__ import annotations
+
+
+from typing import Annotated, Literal, Union
+
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from hub.messages.codes import (
+    AGENCY_PATTERN,
+    PROCEDURE_PATTERN,
+    Channel,
+    DossierCode,
+    DossierStatus,
+    IdType,
+    SubjectType,
+    Text,
+)
+
+AgencyId = Annotated[str, Field(pattern=AGENCY_PATTERN, examples=["000.00.00.H49"])]
+ProcedureCode = Annotated[str, Field(pattern=PROCEDURE_PATTERN, examples=["2.000477"])]
+MessageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+PartnerCode = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Vnd = Annotated[int, Field(ge=0, description="Amount in Vietnamese đồng")]
+
+
+class Strict(BaseModel):
+    """Base of every canonical model: unknown fields are refused, text is NFC."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PersonalId(Strict):
+    """``DinhDanhCHS``: an applicant's identity document."""
+
+    id_type: IdType = IdType.PERSONAL_ID
+    number: str = Field(pattern=r"^(\d{12}|\d{9})$")
+
+    @model_validator(mode="after")
+    def _length_matches_type(self) -> "PersonalId":
+        expected = 12 if self.id_type == IdType.PERSONAL_ID else 9
+        if len(self.number) != expected:
+            raise ValueError(f"id_type {int(self.id_type)} needs a {expected}-digit number")
+        return self
+
+
+class Applicant(Strict):
+    """``ChuHoSo`` and contact fields."""
+
+    name: Text = Field(min_length=1, max_length=200)
+    subject_type: SubjectType = SubjectType.CITIZEN
+    ids: list[PersonalId] = Field(default_factory=list, max_length=5)
+    phone: Text | None = Field(None, max_length=20)
+    email: Text | None = Field(None, max_length=200)
+    address: Text | None = Field(None, max_length=500)
+
+
+class Attachment(Strict):
+    """``TaiLieuNop``: a document filed with the dossier."""
+
+    id: Text = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=300)
+    component_code: Text | None = Field(None, max_length=100)
+    url: AnyHttpUrl | None = None
+    deleted: bool = False
+
+
+class Fee(Strict):
+    """``DanhSachLePhi`` / ``PhiLePhi``: one fee (kind 1) or charge (kind 2)."""
+
+    code: Text = Field(min_length=1, max_length=50)
+    name: Text = Field(min_length=1, max_length=300)
+    amount: Vnd
+    kind: Literal[1, 2] = 1
+    method: Text | None = Field(None, max_length=100, description="HinhThucThu: how it is collected")
+
+
+class DossierPayload(Strict):
+    """A dossier as the one-stop system holds it (``DongBoHoSoMC`` record)."""
+
+    agency_id: AgencyId
+    procedure_code: ProcedureCode
+    procedure_name: Text = Field(min_length=1, max_length=500)
+    field_code: Text | None = Field(None, max_length=50)
+    field_name: Text | None = Field(None, max_length=300)
+    receipt_number: Text | None = Field(None, max_length=50)
+    applicant: Applicant
+    summary: Text | None = Field(None, max_length=2000)
+    received_at: AwareDatetime
+    due_at: AwareDatetime | None = None
+    status: DossierStatus
+    channel: Channel
+    handling_unit: Text | None = Field(None, max_length=300)
+    note: Text | None = Field(None, max_length=2000)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=200)
+    fees: list[Fee] = Field(default_factory=list, max_length=50)
+
+
+class StatusChangedPayload(Strict):
+    """One progress step of a dossier (``CapNhatTienDoHoSoMC``)."""
+
+    agency_id: AgencyId
+    status: DossierStatus
+    handled_at: AwareDatetime
+    handler_name: Text = Field(min_length=1, max_length=200)
+    handler_title: Text | None = Field(None, max_length=200)
+    department: Text | None = Field(None, max_length=300)
+    content: Text = Field(min_length=1, max_length=2000)
+    started_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = None
+
+
+class FeeNoticePayload(Strict):
+    """Fees the applicant must pay before handling continues (status 6)."""
+
+    agency_id: AgencyId
+    procedure_code: ProcedureCode
+    fees: list[Fee] = Field(min_length=1, max_length=50)
+    due_at: AwareDatetime | None = None
+
+
+class PaymentConfirmedPayload(Strict):
+    """The payment platform's confirmation of a paid fee notice."""
+
+    agency_id: AgencyId
+    procedure_code: ProcedureCode
+    reference: Text = Field(min_length=1, max_length=100, description="MaThamChieu")
+    transaction_id: Text = Field(min_length=1, max_length=100, description="MaGiaoDich")
+    bank_code: Text | None = Field(None, max_length=20)
+    amount: Vnd
+    currency: Literal["VND"] = "VND"
+    paid_at: AwareDatetime
+    fees: list[Fee] = Field(default_factory=list, max_length=50)
+
+
+class ResultDocument(Strict):
+    """A result document, named by URL and fixed by its SHA-256."""
+
+    document_id: Text = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=300)
+    component_code: Text | None = Field(None, max_length=100)
+    url: AnyHttpUrl
+    sha256: Sha256Hex
+
+
+class ResultIssuedPayload(Strict):
+    """The agency's result for a dossier: e-documents, or paper by post."""
+
+    agency_id: AgencyId
+    issued_at: AwareDatetime
+    status: Literal[DossierStatus.DONE, DossierStatus.RESULT_RETURNED] = DossierStatus.DONE
+    documents: list[ResultDocument] = Field(min_length=1, max_length=50)
+    note: Text | None = Field(None, max_length=2000)
+
+
+class Envelope(Strict):
+    """Fields every message carries, whatever its type."""
+
+    message_id: MessageId = Field(description="Unique per source; resending the same id is idempotent.")
+    source: PartnerCode = Field(description="Code of the sending partner; must be the API key's partner.")
+    occurred_at: AwareDatetime = Field(description="When the event happened at the source (ISO 8601 with offset).")
+    dossier_code: DossierCode = Field(description="V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX", examples=["000.00.00.H49-261123-0001"])
+
+
+class DossierSubmitted(Envelope):
+    type: Literal["dossier.submitted"]
+    payload: DossierPayload
+
+
+class DossierUpdated(Envelope):
+    type: Literal["dossier.updated"]
+    payload: DossierPayload
+
+
+class StatusChanged(Envelope):
+    type: Literal["status.changed"]
+    payload: StatusChangedPayload
+
+
+class FeeNotice(Envelope):
+    type: Literal["fee.notice"]
+    payload: FeeNoticePayload
+
+
+class PaymentConfirmed(Envelope):
+    type: Literal["payment.confirmed"]
+    payload: PaymentConfirmedPayload
+
+
+class ResultIssued(Envelope):
+    type: Literal["result.issued"]
+    payload: ResultIssuedPayload
+
+
+MESSAGE_CLASSES: tuple[type[Envelope], ...] = (
+    DossierSubmitted,
+    DossierUpdated,
+    StatusChanged,
+    FeeNotice,
+    PaymentConfirmed,
+    ResultIssued,
+)
+MESSAGE_TYPES: frozenset[str] = frozenset(c.model_fields["type"].annotation.__args__[0] for c in MESSAGE_CLASSES)  # type: ignore[union-attr]
+
+Message = Annotated[
+    Union[DossierSubmitted, DossierUpdated, StatusChanged, FeeNotice, PaymentConfirmed, ResultIssued],
+    Field(discriminator="type"),
+]
+MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
