@@ -1,0 +1,114 @@
+"""``NationalDvcConnector``: delivers canonical messages to the national portal (DVCQG) adapter.
+
+Delivery of a list, in order:
+
+1. map each message to a wire record (:mod:`connectors.national_dvc.mapping`);
+2. split the list into consecutive *runs* that use the same call (service + isUpdating), at most
+   :attr:`max_batch` records each, and send each run as one call;
+3. a run answered with a non-transient rejection is re-sent one record at a time, so only the bad
+   record is marked permanent; a one-record add answered "đã tồn tại" is re-sent as an update (ok);
+4. a transient error marks the run and every message after it transient: nothing later is sent,
+   so the portal never sees a dossier's messages out of order.
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import groupby
+from typing import ClassVar, Sequence
+
+from connectors.base import Outcome
+from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
+from connectors.national_dvc.mapping import UnmappableMessage, WireItem, to_wire
+from connectors.national_dvc.wire import ServiceAnswer
+from hub.config import Settings
+from hub.messages.models import Envelope
+
+log = logging.getLogger(__name__)
+
+Slot = tuple[int, WireItem]  # position in the input list, and its wire record
+
+
+class NationalDvcConnector:
+    """The national public-service portal, fed through its adapter in chunks of 10."""
+
+    name: ClassVar[str] = "national_dvc"
+    accepts: ClassVar[frozenset[str]] = frozenset(
+        {"dossier.submitted", "dossier.updated", "status.changed", "result.issued", "fee.notice"}
+    )
+    max_batch: ClassVar[int] = 10
+
+    def __init__(self, client: DvcClient) -> None:
+        self.client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "NationalDvcConnector":
+        return cls(
+            DvcClient(
+                settings.dvc_adapter_url,
+                settings.dvc_username,
+                settings.dvc_password,
+                settings.dvc_madonvi,
+                settings.dvc_timeout,
+            )
+        )
+
+    def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
+        """Send ``messages`` in order; return exactly one outcome per message, same order."""
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        slots: list[Slot] = []
+        for index, message in enumerate(messages):
+            try:
+                slots.append((index, to_wire(message)))
+            except (UnmappableMessage, ValueError) as exc:
+                outcomes[index] = Outcome.permanent(f"cannot map to DVCQG: {exc}")
+
+        runs = self._runs(slots)
+        for position, run in enumerate(runs):
+            try:
+                self._send_run(run, outcomes)
+            except TransientError as exc:
+                for index, _ in (slot for later in runs[position:] for slot in later):
+                    if outcomes[index] is None:
+                        outcomes[index] = Outcome.transient(exc.reason)
+                break
+        return [o if o is not None else Outcome.transient("not sent") for o in outcomes]
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _runs(self, slots: list[Slot]) -> list[list[Slot]]:
+        """Consecutive slots with the same call, cut into chunks of at most ``max_batch``."""
+        runs: list[list[Slot]] = []
+        for _, group in groupby(slots, key=lambda slot: slot[1].kind):
+            items = list(group)
+            runs.extend(items[i : i + self.max_batch] for i in range(0, len(items), self.max_batch))
+        return runs
+
+    def _send_run(self, run: list[Slot], outcomes: list[Outcome | None]) -> None:
+        """Send one run; on a permanent rejection of several records, retry them one by one.
+
+        Fills ``outcomes`` for the run; lets :class:`TransientError` escape (with every outcome of
+        the records not yet accepted still unset).
+        """
+        try:
+            answer = self._send([item for _, item in run])
+        except PermanentError as rejected:
+            if len(run) == 1:
+                outcomes[run[0][0]] = Outcome.permanent(rejected.reason)
+                return
+            log.info("dvc: batch of %d rejected (%s); re-sending one by one", len(run), rejected.reason)
+            for slot in run:
+                self._send_run([slot], outcomes)
+            return
+        for index, _ in run:
+            outcomes[index] = Outcome.ok(answer.message)
+
+    def _send(self, items: list[WireItem]) -> ServiceAnswer:
+        kind = items[0].kind
+        records = [item.record for item in items]
+        if kind == "progress":
+            return self.client.update_progress(records)
+        return self.client.sync_dossiers(records, updating=kind == "update")

@@ -1,0 +1,1 @@
+"""The edge: the HTTP API partners and operators call."""

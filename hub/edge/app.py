@@ -1,0 +1,75 @@
+"""The hub's HTTP application: ``create_app()`` wires settings, store, routing and routers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.config import Settings, get_settings
+from hub.edge import docs, intake, ops, views
+from hub.edge.problems import Problem, http_exception_handler, problem_handler, request_validation_handler
+from hub.edge.responses import json_response
+from hub.partners import KeyCache
+from hub.queue.signal import Notifier
+from hub.runtime import engine_for, redis_for, routes_for
+
+DESCRIPTION = """
+**lienthong** is the province's integration hub (LGSP). Partners send canonical messages with
+`Authorization: ApiKey <key>`; the hub stores each one durably, routes it, and delivers it to
+every destination partner in that partner's own wire format, with retries and dead letters.
+
+Errors are RFC 9457 `application/problem+json`; each names the field and the rule it broke.
+Message schemas: [/schemas/](/schemas/).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A ready application; the database must already be migrated (``lienthong db upgrade``)."""
+    settings = settings or get_settings()
+    app = FastAPI(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine_for(settings)
+    app.state.redis = redis_for(settings)
+    app.state.routes = routes_for(settings)
+    app.state.notifier = Notifier(app.state.redis)
+    app.state.keys = KeyCache(app.state.engine, settings.key_pepper)
+
+    app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, request_validation_handler)  # type: ignore[arg-type]
+    for module in (intake, views, ops, docs):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies")
+    async def healthz(request: Request) -> Response:
+        def probe() -> dict[str, str]:
+            out = {}
+            try:
+                with app.state.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                out["database"] = "ok"
+            except Exception as exc:  # noqa: BLE001 - report any failure as the dependency's state
+                out["database"] = f"down: {type(exc).__name__}"
+            try:
+                app.state.redis.ping()
+                out["redis"] = "ok"
+            except (RedisError, OSError) as exc:
+                out["redis"] = f"down: {type(exc).__name__} (intake continues; the relay catches up)"
+            return out
+
+        deps = await run_in_threadpool(probe)
+        ok = deps["database"] == "ok"
+        return json_response({"status": "ok" if ok else "degraded", **deps}, 200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

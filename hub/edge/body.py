@@ -1,0 +1,32 @@
+"""Reading a JSON request body under the edge's rules: media type, size limit, NFC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from hub.edge.problems import Problem
+from hub.messages.codes import nfc_deep
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The decoded, NFC-normalised body; 415, 413 or 400 problems when it breaks a rule."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise Problem("unsupported-media-type", f"Content-Type must be application/json, got {media or 'nothing'!r}",
+                      [{"field": "Content-Type", "rule": "media_type", "message": "use application/json"}])
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise Problem("body-too-large", f"body of {declared} bytes is over the limit of {max_bytes}", max_bytes=max_bytes)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise Problem("body-too-large", f"body is over the limit of {max_bytes} bytes", max_bytes=max_bytes)
+    try:
+        return nfc_deep(orjson.loads(body))
+    except orjson.JSONDecodeError as exc:
+        raise Problem("malformed-json", f"not valid JSON: {exc}",
+                      [{"field": "(body)", "rule": "json_syntax", "message": str(exc)}]) from None

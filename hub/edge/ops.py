@@ -1,0 +1,68 @@
+"""Operations API (operator keys only): flows, dead letters, delivery history, replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from hub.edge.auth import operator
+from hub.edge.problems import Problem
+from hub.edge.responses import json_response
+from hub.store import outbox, queries
+
+router = APIRouter(tags=["operations"], dependencies=[Depends(operator)])
+
+
+@router.get("/v1/flows", summary="Deliveries per destination and state")
+async def get_flows(request: Request) -> Response:
+    rows = await run_in_threadpool(queries.state_counts, request.app.state.engine)
+    flows: dict[str, dict[str, int]] = {}
+    for dest, state, n in rows:
+        flows.setdefault(dest, {})[state] = n
+    return json_response({"destinations": flows})
+
+
+@router.get("/v1/dead-letters", summary="Dead deliveries, oldest first")
+async def get_dead_letters(request: Request, destination: str | None = None,
+                           after: int = Query(0, ge=0, description="page after this delivery id"),
+                           limit: int = Query(100, ge=1, le=1000)) -> Response:
+    items = await run_in_threadpool(queries.dead_letters, request.app.state.engine, destination, after, limit)
+    return json_response({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
+
+
+@router.get("/v1/deliveries/{delivery_id}", summary="One delivery, its message and every attempt")
+async def get_delivery(request: Request, delivery_id: int) -> Response:
+    found = await run_in_threadpool(queries.delivery_detail, request.app.state.engine, delivery_id)
+    if found is None:
+        raise Problem("not-found", f"no delivery {delivery_id}")
+    return json_response(found)
+
+
+def _replay(request: Request, ids: list[int] | None, destination: str | None) -> list[tuple[int, str]]:
+    replayed = outbox.replay(request.app.state.engine, ids, destination)
+    request.app.state.notifier.notify(sorted({d for _, d in replayed}))
+    return replayed
+
+
+@router.post("/v1/deliveries/{delivery_id}:replay", summary="Send one dead delivery again")
+async def replay_one(request: Request, delivery_id: int) -> Response:
+    replayed = await run_in_threadpool(_replay, request, [delivery_id], None)
+    if not replayed:
+        raise Problem("not-found", f"no dead delivery {delivery_id}")
+    return json_response({"replayed": [i for i, _ in replayed]}, 202)
+
+
+@router.post("/v1/dead-letters:replay", summary="Send dead deliveries again, by id or by destination")
+async def replay_many(request: Request, body: dict[str, Any] = Body(..., examples=[{"destination": "national_dvc"}])) -> Response:
+    ids, destination = body.get("ids"), body.get("destination")
+    if ids is None and destination is None:
+        raise Problem("validation", "name the deliveries to replay",
+                      [{"field": "ids", "rule": "ids_or_destination", "message": "give ids, destination, or both"}])
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+        raise Problem("validation", "ids must be a list of delivery ids",
+                      [{"field": "ids", "rule": "list_of_int", "message": "e.g. [12, 13]"}])
+    replayed = await run_in_threadpool(_replay, request, ids, destination)
+    return json_response({"replayed": [i for i, _ in replayed]}, 202)

@@ -1,0 +1,47 @@
+"""Turning a decoded body into a :class:`~hub.store.intake.Prepared` message, or a problem."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from hub.edge.problems import Problem, validation_problem
+from hub.messages.models import MESSAGE_ADAPTER
+from hub.partners import Principal
+from hub.routing import RoutingTable
+from hub.store.intake import Prepared
+
+
+def prepare(data: Any, caller: Principal, routes: RoutingTable, field_prefix: str = "") -> Prepared:
+    """Validate against the canonical model, check the source is the caller, and route.
+
+    Raises :class:`Problem` (422 validation, 403 wrong source, 422 no route).
+    """
+    try:
+        msg = MESSAGE_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise validation_problem(exc, field_prefix) from None
+    field = f"{field_prefix}.source" if field_prefix else "source"
+    if msg.source != caller.partner_code:
+        raise Problem("forbidden", f"this key belongs to {caller.partner_code!r}, the message claims source {msg.source!r}",
+                      [{"field": field, "rule": "source_is_caller", "message": "source must be the key's partner"}])
+    canonical = msg.model_dump(mode="json")
+    destinations = routes.destinations(msg.type, msg.source, canonical)
+    if not destinations:
+        raise Problem("no-route", f"no route for type {msg.type!r} from {msg.source!r}",
+                      [{"field": f"{field_prefix}.type" if field_prefix else "type", "rule": "routable",
+                        "message": "the routing table sends this message nowhere"}])
+    body = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+    return Prepared(
+        source=msg.source,
+        message_id=msg.message_id,
+        type=msg.type,
+        dossier_code=msg.dossier_code,
+        occurred_at=msg.occurred_at,
+        body=body.decode(),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        destinations=destinations,
+    )

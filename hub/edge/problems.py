@@ -1,0 +1,102 @@
+"""RFC 9457 problem details: every error the API gives is ``application/problem+json``.
+
+Each problem has a stable ``type`` (a relative URI under ``/problems/``, documented there), a
+human ``title`` and ``detail``, and for bad input an ``errors`` list naming each field and the rule it
+broke, e.g. ``{"field": "payload.status", "rule": "less_than_equal", "message": "..."}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+MEDIA_TYPE = "application/problem+json"
+
+#: type slug -> (status, title). The /problems/{slug} page explains each.
+PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    "malformed-json": (400, "The body is not valid JSON"),
+    "unauthenticated": (401, "A valid API key is required"),
+    "forbidden": (403, "This key may not do that"),
+    "not-found": (404, "No such resource"),
+    "conflict": (409, "This message id was already used for a different message"),
+    "body-too-large": (413, "The body is larger than the hub accepts"),
+    "unsupported-media-type": (415, "The body must be application/json"),
+    "validation": (422, "The message breaks the canonical model"),
+    "no-route": (422, "No route sends this message anywhere"),
+    "batch-too-large": (422, "Too many messages in one batch"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "internal": (500, "The hub failed; the request was not stored"),
+}
+
+
+class Problem(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(self, slug: str, detail: str, errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.slug, self.detail, self.errors, self.headers, self.extra = slug, detail, errors, headers or {}, extra
+
+    @property
+    def status(self) -> int:
+        return PROBLEM_TYPES[self.slug][0]
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": f"/problems/{self.slug}",
+            "title": PROBLEM_TYPES[self.slug][1],
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            doc["instance"] = instance
+        if self.errors:
+            doc["errors"] = self.errors
+        doc.update(self.extra)
+        return doc
+
+    def response(self, instance: str | None = None) -> Response:
+        return Response(orjson.dumps(self.body(instance)), status_code=self.status, media_type=MEDIA_TYPE, headers=self.headers)
+
+
+def field_errors(errors: Iterable[dict[str, Any]], strip_tag: bool = True) -> list[dict[str, str]]:
+    """Pydantic errors as ``{field, rule, message}``; the union tag pydantic puts first is dropped."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        if strip_tag and loc and "." in loc[0]:  # discriminated-union tag, e.g. "status.changed"
+            loc = loc[1:]
+        rule = err.get("type", "invalid")
+        field = ".".join(loc)
+        if rule in ("union_tag_invalid", "union_tag_not_found"):
+            field, rule = "type", "known_type"
+        out.append({"field": field or "(body)", "rule": rule, "message": err.get("msg", "")})
+    return out
+
+
+def validation_problem(exc: ValidationError, prefix: str = "") -> Problem:
+    errs = field_errors(exc.errors(include_url=False, include_input=False))
+    if prefix:
+        for e in errs:
+            e["field"] = f"{prefix}.{e['field']}"
+    names = ", ".join(sorted({e["field"] for e in errs}))
+    return Problem("validation", f"{len(errs)} rule(s) broken: {names}", errs)
+
+
+async def problem_handler(request: Request, exc: Problem) -> Response:
+    return exc.response(request.url.path)
+
+
+async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> Response:
+    slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthenticated", 403: "forbidden"}.get(exc.status_code, "internal")
+    return Problem(slug, str(exc.detail)).response(request.url.path)
+
+
+async def request_validation_handler(request: Request, exc: RequestValidationError) -> Response:
+    errs = field_errors(exc.errors(), strip_tag=False)
+    return Problem("validation", "the request's parameters break a rule", errs).response(request.url.path)

@@ -1,0 +1,1 @@
+"""The store: tables, engine, and the transactions that accept, claim and settle messages."""

@@ -1,0 +1,166 @@
+"""Accepting messages: one transaction writes each message and one delivery row per destination.
+
+This is the transactional outbox: once :func:`accept` returns, the message and its deliveries are
+committed together, and the worker side will deliver them whatever happens to Redis afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, Sequence
+
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from hub.store.tables import PENDING, deliveries, messages
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A validated message ready to store: its canonical body, digest and routed destinations."""
+
+    source: str
+    message_id: str
+    type: str
+    dossier_code: str
+    occurred_at: datetime
+    body: str
+    body_sha256: str
+    destinations: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Receipt:
+    """What the hub promises back: the message is stored and will go to these destinations."""
+
+    message_id: str
+    source: str
+    type: str
+    dossier_code: str
+    accepted_at: datetime
+    deliveries: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The receipt as the API shows it."""
+        return {
+            "message_id": self.message_id,
+            "source": self.source,
+            "type": self.type,
+            "dossier_code": self.dossier_code,
+            "accepted_at": self.accepted_at.isoformat(),
+            "destinations": [d for _, d in self.deliveries],
+            "deliveries": [{"id": i, "destination": d} for i, d in self.deliveries],
+        }
+
+
+Verdict = Literal["created", "duplicate", "conflict"]
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """``created``: stored now; ``duplicate``: same id and body seen before; ``conflict``: same id, other body."""
+
+    verdict: Verdict
+    receipt: Receipt
+
+
+def accept(engine: Engine, items: Sequence[Prepared], now: datetime | None = None) -> list[IntakeResult]:
+    """Store ``items`` (all from one source) in one transaction and return a result per item.
+
+    The same ``(source, message_id)`` again answers the original receipt and stores nothing new.
+    """
+    now = now or datetime.now(timezone.utc)
+    try:
+        with engine.begin() as conn:
+            return _accept(conn, items, now, optimistic=True)
+    except IntegrityError:
+        # A message id already stored (or stored concurrently): take the careful path.
+        with engine.begin() as conn:
+            return _accept(conn, items, now, optimistic=False)
+
+
+def _accept(conn: Connection, items: Sequence[Prepared], now: datetime, optimistic: bool) -> list[IntakeResult]:
+    known: dict[tuple[str, str], tuple[str, Receipt]] = {} if optimistic else _existing(conn, items)
+    results: list[IntakeResult | None] = [None] * len(items)
+    fresh: list[int] = []
+    for i, item in enumerate(items):
+        key = (item.source, item.message_id)
+        if key in known:
+            sha, receipt = known[key]
+            results[i] = IntakeResult("duplicate" if sha == item.body_sha256 else "conflict", receipt)
+            continue
+        fresh.append(i)
+        known[key] = (item.body_sha256, _receipt(item, now))
+        results[i] = IntakeResult("created", known[key][1])
+    if fresh:
+        _insert(conn, [items[i] for i in fresh], [results[i].receipt for i in fresh], now)  # type: ignore[union-attr]
+    return results  # type: ignore[return-value]
+
+
+def _receipt(item: Prepared, now: datetime) -> Receipt:
+    return Receipt(item.message_id, item.source, item.type, item.dossier_code, now)
+
+
+def _insert(conn: Connection, items: list[Prepared], receipts: list[Receipt], now: datetime) -> None:
+    rows = [
+        {
+            "source": it.source,
+            "message_id": it.message_id,
+            "type": it.type,
+            "dossier_code": it.dossier_code,
+            "occurred_at": it.occurred_at,
+            "received_at": now,
+            "body_sha256": it.body_sha256,
+            "body": it.body,
+        }
+        for it in items
+    ]
+    pks = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    drows = [
+        {
+            "message_pk": pk,
+            "destination": dest,
+            "order_key": it.dossier_code,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for pk, it in zip(pks, items)
+        for dest in it.destinations
+    ]
+    if not drows:
+        return
+    ids = conn.execute(insert(deliveries).returning(deliveries.c.id, sort_by_parameter_order=True), drows).scalars().all()
+    by_pk = dict(zip(pks, receipts))
+    for delivery_id, row in zip(ids, drows):
+        by_pk[row["message_pk"]].deliveries.append((delivery_id, row["destination"]))
+
+
+def _existing(conn: Connection, items: Sequence[Prepared]) -> dict[tuple[str, str], tuple[str, Receipt]]:
+    """Messages already stored under the items' ids, with their original receipts."""
+    by_source: dict[str, list[str]] = {}
+    for it in items:
+        by_source.setdefault(it.source, []).append(it.message_id)
+    found: dict[tuple[str, str], tuple[str, Receipt]] = {}
+    for source, ids in by_source.items():
+        rows = conn.execute(
+            select(messages.c.id, messages.c.message_id, messages.c.type, messages.c.dossier_code,
+                   messages.c.received_at, messages.c.body_sha256)
+            .where(messages.c.source == source, messages.c.message_id.in_(ids))
+        ).all()
+        by_pk: dict[int, Receipt] = {}
+        for r in rows:
+            receipt = Receipt(r.message_id, source, r.type, r.dossier_code, r.received_at)
+            by_pk[r.id] = receipt
+            found[(source, r.message_id)] = (r.body_sha256, receipt)
+        if by_pk:
+            for d in conn.execute(
+                select(deliveries.c.id, deliveries.c.message_pk, deliveries.c.destination)
+                .where(deliveries.c.message_pk.in_(list(by_pk)))
+                .order_by(deliveries.c.id)
+            ):
+                by_pk[d.message_pk].deliveries.append((d.id, d.destination))
+    return found

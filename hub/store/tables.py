@@ -1,0 +1,125 @@
+"""Database tables (SQLAlchemy Core). Alembic migrations under ``migrations/`` create them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite has no 64-bit autoincrement alias other than INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as naive UTC on every backend, returned timezone-aware (UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("agency_id", String(20)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("label", String(100), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("dossier_code", String(40), nullable=False, index=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("source", "message_id", name="uq_messages_source_message_id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_pk", Id, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("destination", String(40), nullable=False),
+    Column("order_key", String(64), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Index("ix_deliveries_due", "destination", "state", "next_attempt_at"),
+    Index("ix_deliveries_order", "destination", "order_key", "id"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", Id, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("duration_ms", Integer, nullable=False, default=0),
+)
+
+# Delivery states. "pending" and "retrying" wait for a worker, "sending" is leased to one.
+PENDING, SENDING, RETRYING, DELIVERED, DEAD = "pending", "sending", "retrying", "delivered", "dead"
+WAITING_STATES = (PENDING, RETRYING)
+OPEN_STATES = (PENDING, RETRYING, SENDING)

@@ -1,0 +1,49 @@
+"""``lienthong worker``: an RQ worker on every destination's queue, plus the relay thread."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from redis.exceptions import RedisError
+from rq.worker import SimpleWorker
+
+from connectors import registry
+from hub.config import Settings
+from hub.queue import jobs
+from hub.queue.deliverer import Deliverer
+from hub.queue.relay import Relay
+from hub.queue.signal import queue_name
+from hub.runtime import engine_for, redis_for, routes_for
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, burst: bool = False) -> None:
+    """Deliver until stopped (SIGTERM/SIGINT finish the current job first).
+
+    Runs jobs in-process (RQ's SimpleWorker): a fork per job would cost more than the delivery.
+    If Redis goes away the worker waits and reconnects; the relay keeps sweeping meanwhile.
+    """
+    engine = engine_for(settings)
+    redis = redis_for(settings)
+    destinations = sorted(routes_for(settings).all_destinations())
+    deliverer = Deliverer(settings, engine, redis, lambda name: registry.build(name, settings))
+    jobs.DELIVERER = deliverer
+    relay = Relay(engine, deliverer.notifier, settings.relay_interval)
+    relay.start()
+    queues = [queue_name(d) for d in destinations]
+    log.info("worker listening on %s", ", ".join(queues))
+    try:
+        while True:
+            try:
+                worker = SimpleWorker(queues, connection=redis)
+                worker.work(burst=burst, logging_level="WARNING")
+                if burst or worker._stop_requested:
+                    return
+            except (RedisError, OSError) as exc:
+                log.warning("redis unreachable (%s); retrying in 1 s", type(exc).__name__)
+                time.sleep(1)
+    finally:
+        relay.stop()
+        deliverer.close()
