@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +24,8 @@ class Settings(BaseSettings):
     routes_file: Path = Field(ROOT / "hub" / "routes.yaml", description="Routing table (YAML).")
     max_body_bytes: int = Field(1_000_000, description="Largest request body accepted at the edge.")
     batch_max: int = Field(50, description="Most messages in one batch call (regulation: 50 dossiers per batch).")
-    key_pepper: str = Field("lienthong-dev-pepper", description="Secret mixed into API-key hashes (HMAC-SHA256 key).")
+    keys_dir: Path = Field(ROOT / "keys", description="Key material; development keys are generated here on first run.")
+    key_pepper: str = Field("", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper, generated on first run.")
 
     retry_schedule: list[float] = Field(
         [1, 5, 30, 120, 600, 1800], description="Seconds before each retry of a transient failure; after the last, dead."
@@ -44,6 +47,26 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under ``var_dir``."""
         return self.database_url or f"sqlite:///{self.var_dir / 'lienthong.db'}"
+
+    @property
+    def effective_key_pepper(self) -> str:
+        """The configured pepper, or the development one under ``keys_dir`` (created if missing)."""
+        if self.key_pepper:
+            return self.key_pepper
+        path = self.keys_dir / "api-key-pepper"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32))
+            try:
+                os.link(tmp, path)  # atomic: the first process to create it wins
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)

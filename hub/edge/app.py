@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = redis_for(settings)
     app.state.routes = routes_for(settings)
     app.state.notifier = Notifier(app.state.redis)
-    app.state.keys = KeyCache(app.state.engine, settings.key_pepper)
+    app.state.keys = KeyCache(app.state.engine, settings.effective_key_pepper)
 
     app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # type: ignore[arg-type]

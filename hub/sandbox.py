@@ -1,0 +1,174 @@
+"""``make run``: the sandbox province on embedded defaults, every part as a child process.
+
+Starts a private ``redis-server`` (AOF under ``var/redis/``), migrates the SQLite database, seeds
+one partner per connector plus the one-stop system and an operator (credentials in
+``var/sandbox.json``), then runs the partner simulators, the API and one worker. Ctrl-C stops
+everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from hub.config import Settings
+from hub.partners import add_partner, issue_key, list_partners
+from hub.runtime import engine_for
+from hub.store.migrate import upgrade
+
+SANDBOX_PARTNERS = [
+    ("motcua", "Hệ thống thông tin một cửa điện tử tỉnh", "one_stop", "000.00.00.H49"),
+    ("national_dvc", "Cổng Dịch vụ công quốc gia", "national_portal", None),
+    ("postal_vnpost", "Bưu điện tỉnh (VNPost)", "postal", None),
+    ("population_db", "Cơ sở dữ liệu quốc gia về dân cư", "population_db", None),
+    ("ministry_apps", "Phần mềm chuyên ngành của bộ", "ministry_app", None),
+    ("ops", "Tổ vận hành cổng liên thông", "operator", None),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Block until ``url`` answers (any status), or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def seed(settings: Settings) -> dict[str, dict[str, str]]:
+    """Create the sandbox partners and keys once; later runs reuse ``var/sandbox.json``."""
+    path = settings.var_dir / "sandbox.json"
+    engine = engine_for(settings)
+    existing = {p["code"] for p in list_partners(engine)}
+    creds: dict[str, dict[str, str]] = json.loads(path.read_text())["partners"] if path.exists() else {}
+    for code, name, kind, agency in SANDBOX_PARTNERS:
+        if code not in existing:
+            add_partner(engine, code, name, kind, agency)
+        if code not in creds:
+            creds[code] = {"name": name, "kind": kind,
+                           "api_key": issue_key(engine, code, settings.effective_key_pepper, "sandbox")}
+    engine.dispose()
+    return creds
+
+
+class Children:
+    """The processes the sandbox started; stops them all, newest first."""
+
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(argv, env=env, start_new_session=True)
+        self.procs.append((name, proc))
+        return proc
+
+    def dead(self) -> str | None:
+        return next((name for name, p in self.procs if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        for _, p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for _, p in reversed(self.procs):
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
+    """Run the sandbox until Ctrl-C or until a part dies."""
+    var = settings.var_dir
+    (var / "redis").mkdir(parents=True, exist_ok=True)
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        sys.exit("redis-server is not installed: run 'make run' (it installs it) or 'apt-get install redis-server'")
+    redis_port = urlparse(settings.redis_url).port or 6379
+    if port_in_use(redis_port):
+        redis_port = free_port()
+    dvc_port = urlparse(settings.dvc_adapter_url).port or 8101
+    if port_in_use(dvc_port):
+        dvc_port = free_port()
+    if port_in_use(api_port):
+        sys.exit(f"port {api_port} is busy: is another hub running?")
+    env = dict(os.environ)
+    env.update({
+        "LIENTHONG_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "LIENTHONG_DVC_ADAPTER_URL": f"http://127.0.0.1:{dvc_port}",
+        "LIENTHONG_VAR_DIR": str(var),
+    })
+    children = Children()
+    try:
+        children.start("redis", [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(var / "redis"),
+                                 "--appendonly", "yes", "--save", "", "--loglevel", "warning"], env)
+        upgrade(settings.effective_database_url)
+        creds = seed(settings)
+        lt = [sys.executable, "-m", "hub.cli"]
+        children.start("national_dvc simulator", lt + ["simulator", "national-dvc", "--port", str(dvc_port)], env)
+        children.start("api", lt + ["api", "--port", str(api_port)], env)
+        children.start("worker", lt + ["worker"], env)
+        base = f"http://127.0.0.1:{api_port}"
+        wait_http(f"{base}/healthz")
+        info = {"api_url": base, "docs_url": f"{base}/docs", "redis_url": env["LIENTHONG_REDIS_URL"],
+                "simulators": {"national_dvc": env["LIENTHONG_DVC_ADAPTER_URL"]}, "partners": creds}
+        (var / "sandbox.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
+        os.chmod(var / "sandbox.json", 0o600)
+        banner(info, var / "sandbox.json")
+        if demo:
+            from hub.demo import feed
+
+            threading.Thread(target=feed, args=(base, creds["motcua"]["api_key"]), daemon=True).start()
+        while (gone := children.dead()) is None:
+            time.sleep(0.5)
+        print(f"\n{gone} stopped unexpectedly; stopping the sandbox", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nstopping the sandbox…", file=sys.stderr)
+    finally:
+        children.stop()
+
+
+def banner(info: dict[str, object], creds_path: Path) -> None:
+    base = info["api_url"]
+    print(f"""
+lienthong sandbox is running (Ctrl-C stops everything)
+  API ........... {base}
+  OpenAPI docs .. {base}/docs
+  Schemas ....... {base}/schemas/
+  Health ........ {base}/healthz
+  Credentials ... {creds_path}   (one key per partner; 'ops' is the operator)
+  Portal sim .... {info['simulators']['national_dvc']}/_sim/state   (national_dvc)
+
+Send a dossier, then a status change, as the one-stop system:
+  KEY=$(python3 -c "import json;print(json.load(open('{creds_path}'))['partners']['motcua']['api_key'])")
+  curl -s -X POST {base}/v1/messages -H "Authorization: ApiKey $KEY" \\
+       -H 'Content-Type: application/json' -d @docs/examples/dossier-submitted.json
+  curl -s -X POST {base}/v1/messages -H "Authorization: ApiKey $KEY" \\
+       -H 'Content-Type: application/json' -d @docs/examples/status-changed.json
+Then follow it:  curl -s -H "Authorization: ApiKey $KEY" {base}/v1/dossiers/000.00.00.H49-261123-0001/trace
+""", flush=True)

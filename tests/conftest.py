@@ -1,0 +1,178 @@
+"""Fixtures with real parts: Redis, SQLite and PostgreSQL, the API over loopback HTTP, simulators."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from hub.config import Settings
+from hub.edge.app import create_app
+from hub.partners import add_partner, issue_key
+from hub.runtime import engine_for
+from hub.store.migrate import upgrade
+from tests.support import PostgresServer, Process, RedisServer, ThreadedServer, client, free_port, settings_env, wait_until
+
+PARTNERS = [
+    ("motcua", "Một cửa điện tử", "one_stop"),
+    ("national_dvc", "Cổng DVC quốc gia", "national_portal"),
+    ("postal_vnpost", "VNPost", "postal"),
+    ("ops", "Vận hành", "operator"),
+]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.db'}"
+    pg: PostgresServer = request.getfixturevalue("pg_server")
+    return pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+def make_settings(db_url: str, redis_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(
+        database_url=db_url,
+        redis_url=redis_url,
+        var_dir=tmp_path / "var",
+        keys_dir=tmp_path / "keys",
+        key_pepper="test-pepper",
+        retry_schedule=[0.2, 0.4, 0.8],
+        retry_jitter=0.1,
+        lease_seconds=3.0,
+        relay_interval=0.2,
+        breaker_threshold=3,
+        breaker_open_seconds=1.0,
+        dvc_adapter_url="http://127.0.0.1:9",
+        dvc_timeout=2.0,
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(db_url: str, redis_server: RedisServer, tmp_path: Path) -> Settings:
+    redis_server.flush()
+    return make_settings(db_url, redis_server.url, tmp_path)
+
+
+@dataclass
+class Hub:
+    """A migrated, seeded hub database and the sandbox partners' keys."""
+
+    settings: Settings
+    engine: Engine
+    keys: dict[str, str] = field(default_factory=dict)
+    tmp: Path = Path(".")
+    processes: list[Process] = field(default_factory=list)
+
+    def spawn(self, *argv: str, name: str, **env_overrides: str) -> Process:
+        env = settings_env(self.settings)
+        env.update(env_overrides)
+        proc = Process(list(argv), env, self.tmp / f"{name}.log").start()
+        self.processes.append(proc)
+        return proc
+
+    def worker(self, name: str = "worker") -> Process:
+        return self.spawn("-m", "hub.cli", "worker", name=name)
+
+
+def seed_hub(settings: Settings, tmp: Path) -> Hub:
+    upgrade(settings.effective_database_url)
+    engine = engine_for(settings)
+    hub = Hub(settings, engine, tmp=tmp)
+    for code, name, kind in PARTNERS:
+        add_partner(engine, code, name, kind)
+        hub.keys[code] = issue_key(engine, code, settings.effective_key_pepper, "test")
+    return hub
+
+
+@pytest.fixture
+def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
+    h = seed_hub(settings, tmp_path)
+    yield h
+    for p in h.processes:
+        p.stop()
+    h.engine.dispose()
+
+
+@pytest.fixture
+def api(hub: Hub) -> Iterator[str]:
+    server = ThreadedServer(create_app(hub.settings)).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def motcua(api: str, hub: Hub) -> Iterator[httpx.Client]:
+    with client(api, hub.keys["motcua"]) as c:
+        yield c
+
+
+@pytest.fixture
+def ops(api: str, hub: Hub) -> Iterator[httpx.Client]:
+    with client(api, hub.keys["ops"]) as c:
+        yield c
+
+
+class Portal:
+    """The national portal simulator, a real HTTP server in its own process."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = Process(["-m", "connectors.national_dvc.simulator", "--port", str(self.port)],
+                               settings_env(Settings()), tmp / "portal.log")
+
+    def start(self) -> "Portal":
+        self.process.start()
+        wait_until(self._up, 20, what="portal simulator")
+        return self
+
+    def _up(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/_sim/state", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def state(self) -> dict:
+        return httpx.get(f"{self.url}/_sim/state", timeout=5).json()
+
+    def dossier(self, code: str) -> dict | None:
+        r = httpx.get(f"{self.url}/_sim/dossiers/{code}", timeout=5)
+        return r.json() if r.status_code == 200 else None
+
+    def faults(self, **faults: object) -> None:
+        httpx.post(f"{self.url}/_sim/faults", json=faults, timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def portal(tmp_path: Path) -> Iterator[Portal]:
+    p = Portal(tmp_path).start()
+    yield p
+    p.process.stop()

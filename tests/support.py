@@ -1,0 +1,197 @@
+"""Real parts for the tests: Redis and PostgreSQL servers, the hub's processes, loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from hub.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Any, timeout: float = 20.0, interval: float = 0.05, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    def open_() -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(open_, timeout, what=f"port {port}")
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port, with AOF, that tests may stop and restart."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="lt-redis-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir), "--appendonly", "yes",
+             "--appendfsync", "always", "--save", "", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def flush(self) -> None:
+        import redis
+
+        redis.Redis.from_url(self.url).flushall()
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb) on a free loopback port; runs as 'postgres' under root."""
+
+    def __init__(self) -> None:
+        self.bindir = self._bindir()
+        self.dir = Path(tempfile.mkdtemp(prefix="lt-pg-"))
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+
+    @staticmethod
+    def _bindir() -> Path:
+        found = shutil.which("pg_ctl")
+        if found:
+            return Path(os.path.realpath(found)).parent
+        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        if not versions:
+            raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
+        return versions[-1]
+
+    def _run(self, *argv: str) -> None:
+        cmd = list(argv)
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        if self.as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+        data = self.dir / "data"
+        self._run(str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(self.dir / "log"), "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start")
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+        except subprocess.CalledProcessError:
+            pass
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that reproduce ``settings`` in a child process."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        env[f"LIENTHONG_{name.upper()}"] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+class Process:
+    """A hub process (``python -m hub.cli ...`` or a simulator module) that tests can kill."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.argv, self.env, self.log = argv, env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Process":
+        self._fh = open(self.log, "ab")
+        self.proc = subprocess.Popen([sys.executable] + self.argv, env=self.env, stdout=self._fh, stderr=subprocess.STDOUT,
+                                     cwd=ROOT, start_new_session=True)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, as a crash or the OOM killer would."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if hasattr(self, "_fh"):
+            self._fh.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a free loopback port in a background thread: real HTTP."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ThreadedServer":
+        self.thread.start()
+        wait_until(lambda: self.server.started, 20, what="uvicorn start")
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def client(base_url: str, key: str | None = None) -> httpx.Client:
+    headers = {"Authorization": f"ApiKey {key}"} if key else {}
+    return httpx.Client(base_url=base_url, headers=headers, timeout=30)
