@@ -19,7 +19,7 @@ from typing import ClassVar, Sequence
 
 from connectors.base import Outcome
 from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
-from connectors.national_dvc.mapping import UnmappableMessage, WireItem, to_wire
+from connectors.national_dvc.mapping import WireItem, to_wire
 from connectors.national_dvc.wire import ServiceAnswer
 from hub.config import Settings
 from hub.messages.models import Envelope
@@ -60,7 +60,7 @@ class NationalDvcConnector:
         for index, message in enumerate(messages):
             try:
                 slots.append((index, to_wire(message)))
-            except (UnmappableMessage, ValueError) as exc:
+            except ValueError as exc:  # UnmappableMessage, or a value the wire model refuses
                 outcomes[index] = Outcome.permanent(f"cannot map to DVCQG: {exc}")
 
         runs = self._runs(slots)

@@ -87,11 +87,12 @@ def claim(engine: Engine, destination: str, limit: int, lease_seconds: float, no
         leased = conn.execute(stmt).all()
         if not leased:
             return []
-        bodies = dict(
-            conn.execute(
+        bodies = {
+            row.id: row.body
+            for row in conn.execute(
                 select(messages.c.id, messages.c.body).where(messages.c.id.in_([r.message_pk for r in leased]))
-            ).tuples()
-        )
+            )
+        }
     return sorted((Claimed(r.id, r.attempts, bodies[r.message_pk]) for r in leased), key=lambda c: c.id)
 
 

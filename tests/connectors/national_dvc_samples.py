@@ -8,7 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.messages.codes import DossierStatus
-from hub.messages.models import DossierSubmitted, DossierUpdated, FeeNotice, ResultIssued, StatusChanged
+from hub.messages.models import (
+    DossierSubmitted,
+    DossierUpdated,
+    FeeNotice,
+    PaymentConfirmed,
+    ResultIssued,
+    StatusChanged,
+)
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 RECEIVED = datetime(2023, 11, 26, 9, 15, tzinfo=HANOI)
@@ -115,3 +122,16 @@ def fee_notice(dossier_code: str) -> FeeNotice:
         "fees": [{"code": "LP-BS", "name": "Phí cấp bản sao trích lục", "amount": 8000, "kind": 2}],
     }
     return FeeNotice.model_validate(_envelope("fee.notice", dossier_code, payload))
+
+
+def payment_confirmed(dossier_code: str) -> PaymentConfirmed:
+    """A message type the national portal connector does not carry."""
+    payload = {
+        "agency_id": "000.00.00.H49",
+        "procedure_code": "2.000477",
+        "reference": "REF-1",
+        "transaction_id": "TX-1",
+        "amount": 8000,
+        "paid_at": RECEIVED.isoformat(),
+    }
+    return PaymentConfirmed.model_validate(_envelope("payment.confirmed", dossier_code, payload))

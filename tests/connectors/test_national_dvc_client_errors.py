@@ -13,6 +13,8 @@ from national_dvc_samples import code, status_changed, submitted
 
 from connectors.national_dvc.client import AlreadyExistsError, DvcClient, PermanentError, TransientError
 from connectors.national_dvc.mapping import to_wire
+from connectors.national_dvc.wire import HoSoUpdate
+from hub.messages.codes import DossierStatus
 
 URL = "http://dvc.test/adapter"
 PASSWORD = "mat-khau-bi-mat"
@@ -34,7 +36,7 @@ def client() -> Iterator[DvcClient]:
     dvc.close()
 
 
-def add_record() -> list:
+def add_record() -> list[HoSoUpdate]:
     return [to_wire(submitted(code())).record]
 
 
@@ -69,7 +71,7 @@ def test_other_client_errors_are_permanent(adapter: respx.MockRouter, client: Dv
 def test_internal_error_99_is_transient(adapter: respx.MockRouter, client: DvcClient) -> None:
     adapter.post("/CapNhatTienDoHoSoMC").respond(json={"error_code": "99", "message": "Lỗi hệ thống"})
     with pytest.raises(TransientError, match="Lỗi hệ thống"):
-        client.update_progress([to_wire(status_changed(code(), 2)).record])
+        client.update_progress([to_wire(status_changed(code(), DossierStatus.ACCEPTED)).record])
 
 
 def test_validation_rejection_is_permanent_with_the_partners_reason(adapter: respx.MockRouter, client: DvcClient) -> None:
@@ -83,7 +85,7 @@ def test_validation_rejection_is_permanent_with_the_partners_reason(adapter: res
 def test_unknown_dossier_is_permanent(adapter: respx.MockRouter, client: DvcClient) -> None:
     adapter.post("/CapNhatTienDoHoSoMC").respond(json={"error_code": "04", "message": f"Không tìm thấy hồ sơ {code()}"})
     with pytest.raises(PermanentError, match="Không tìm thấy"):
-        client.update_progress([to_wire(status_changed(code(), 2)).record])
+        client.update_progress([to_wire(status_changed(code(), DossierStatus.ACCEPTED)).record])
 
 
 def test_expired_session_leads_to_one_relogin_then_success(adapter: respx.MockRouter, client: DvcClient) -> None:

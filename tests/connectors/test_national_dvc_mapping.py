@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from national_dvc_samples import code, fee_notice, result_issued, status_changed, submitted, updated
+from national_dvc_samples import code, fee_notice, payment_confirmed, result_issued, status_changed, submitted, updated
 
 from connectors.national_dvc.mapping import UnmappableMessage, to_wire
 from connectors.national_dvc.wire import SCHEMA_ROOT, dump
 from hub.messages.codes import DossierStatus
-from hub.messages.models import PaymentConfirmed
 
 
 def schema_validator(name: str) -> Draft202012Validator:
@@ -127,23 +126,7 @@ def test_vietnamese_text_is_sent_in_nfc() -> None:
 
 
 def test_payment_confirmation_has_no_national_portal_call() -> None:
-    payment = PaymentConfirmed.model_validate(
-        {
-            "type": "payment.confirmed",
-            "message_id": "pay-1",
-            "source": "payment",
-            "occurred_at": "2023-11-26T10:00:00+07:00",
-            "dossier_code": code(),
-            "payload": {
-                "agency_id": "000.00.00.H49",
-                "procedure_code": "2.000477",
-                "reference": "REF-1",
-                "transaction_id": "TX-1",
-                "amount": 8000,
-                "paid_at": "2023-11-26T10:00:00+07:00",
-            },
-        }
-    )
+    payment = payment_confirmed(code())
     with pytest.raises(UnmappableMessage):
         to_wire(payment)
 

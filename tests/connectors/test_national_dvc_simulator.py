@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import httpx
-from national_dvc_samples import code, status_changed, submitted
+from national_dvc_samples import code, fee_notice, payment_confirmed, result_issued, status_changed, submitted
 
+from connectors.base import Connector
 from connectors.national_dvc import NationalDvcConnector
 from hub.messages.codes import DossierStatus
 
@@ -146,3 +147,22 @@ def test_add_of_an_existing_dossier_is_resent_as_update(dvc_sim: str, dvc_connec
     assert held["dossier"]["TrichYeuHoSo"] == "Bổ sung tên cha"
     assert held["updates"] == 1
     assert fresh in sim_state(dvc_sim)["dossiers"]
+
+
+def test_connector_meets_the_hub_interface(dvc_connector: MakeConnector) -> None:
+    connector = dvc_connector()
+    assert isinstance(connector, Connector)
+    assert (connector.name, connector.max_batch) == ("national_dvc", 10)
+    assert connector.accepts == {"dossier.submitted", "dossier.updated", "status.changed", "result.issued", "fee.notice"}
+
+
+def test_message_with_no_portal_call_is_permanent_and_the_rest_still_goes(dvc_sim: str, dvc_connector: MakeConnector) -> None:
+    payment = payment_confirmed(code(14))
+    outcomes = dvc_connector().deliver([payment, submitted(code(14)), result_issued(code(14)), fee_notice(code(14))])
+
+    assert [o.kind for o in outcomes] == ["permanent", "ok", "ok", "ok"]
+    held = sim_dossier(dvc_sim, code(14))["dossier"]
+    assert held["TrangThaiHoSo"] == "9" and held["DanhSachGiayToKetQua"][0]["GiayToId"] == "kq-1"
+    assert held["DanhSachLePhi"] == [
+        {"TenPhiLePhi": "Phí cấp bản sao trích lục", "MaPhiLePhi": "LP-BS", "Gia": 8000, "LoaiPhiLePhi": "2"}
+    ]

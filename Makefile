@@ -1,0 +1,47 @@
+# lienthong — the two commands: `make run` (sandbox province) and `make test` (whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench system-deps venv schemas check-routes clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages the hub runs on: a private redis-server, and PostgreSQL for the tests.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  $$SUDO systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true; \
+	fi
+
+run: system-deps venv
+	$(VENV)/bin/lienthong sandbox
+
+test: system-deps venv
+	$(VENV)/bin/pytest -q
+
+bench: system-deps venv
+	$(PY) -m bench.run
+
+schemas: venv
+	$(VENV)/bin/lienthong schemas export
+	$(PY) -m connectors.national_dvc.wire
+
+check-routes: venv
+	$(VENV)/bin/lienthong routes check
+
+clean:
+	rm -rf var .pytest_cache
