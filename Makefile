@@ -34,6 +34,7 @@ test: system-deps venv
 	$(VENV)/bin/pytest -q
 
 bench: system-deps venv
+	@command -v wrk >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi; }
 	$(PY) -m bench.run
 
 schemas: venv

@@ -53,6 +53,11 @@ class Connector(Protocol):
     #: Most messages handed to one ``deliver`` call.
     max_batch: ClassVar[int]
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Connector":
+        """Build the connector from the hub's settings."""
+        ...
+
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
         """Deliver ``messages`` in the given order; return one outcome per message, same order.
 
@@ -64,9 +69,3 @@ class Connector(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
-
-
-class ConnectorFactory(Protocol):
-    """Builds a connector from the hub's settings."""
-
-    def __call__(self, settings: Settings) -> Connector: ...

@@ -58,10 +58,6 @@ class WireItem:
     kind: CallKind
     record: HoSoAdd | HoSoUpdate | TienDo
 
-    @property
-    def ma_ho_so(self) -> str:
-        return self.record.MaHoSo
-
 
 class UnmappableMessage(ValueError):
     """The message type has no DVCQG counterpart."""

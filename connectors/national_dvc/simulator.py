@@ -37,9 +37,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.config import ROOT
+from connectors.national_dvc.wire import SCHEMA_DIR
 
-SCHEMA_DIR = ROOT / "schemas" / "national_dvc"
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
 
 

@@ -27,6 +27,7 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 WIRE_DATE_FORMAT = "%Y%m%d%H%M%S"
 SCHEMA_ROOT = ROOT / "schemas"
 SCHEMA_SUBDIR = "national_dvc"
+SCHEMA_DIR = SCHEMA_ROOT / SCHEMA_SUBDIR  #: where the checked-in schema files live
 OK = "00"
 
 WireDate = Annotated[str, Field(pattern=r"^\d{14}$", description="yyyyMMddHHmmss, Asia/Ho_Chi_Minh")]
@@ -39,11 +40,6 @@ def to_wire_date(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("wire dates need an aware datetime")
     return moment.astimezone(HANOI).strftime(WIRE_DATE_FORMAT)
-
-
-def from_wire_date(text: str) -> datetime:
-    """Parse a ``yyyyMMddHHmmss`` wire date as an aware Vietnam-time datetime."""
-    return datetime.strptime(text, WIRE_DATE_FORMAT).replace(tzinfo=HANOI)
 
 
 def _error_code(value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from connectors.national_dvc import NationalDvcConnector, build
+from connectors.national_dvc.connector import NationalDvcConnector
 from hub.config import ROOT, Settings
 
 
@@ -63,7 +63,7 @@ def dvc_connector(dvc_sim: str) -> Iterator[Callable[..., NationalDvcConnector]]
     made: list[NationalDvcConnector] = []
 
     def make(timeout: float = 3.0) -> NationalDvcConnector:
-        connector = build(Settings(dvc_adapter_url=dvc_sim, dvc_timeout=timeout))
+        connector = NationalDvcConnector.from_settings(Settings(dvc_adapter_url=dvc_sim, dvc_timeout=timeout))
         made.append(connector)
         return connector
 

@@ -12,12 +12,12 @@ from jsonschema import Draft202012Validator
 from national_dvc_samples import code, fee_notice, payment_confirmed, result_issued, status_changed, submitted, updated
 
 from connectors.national_dvc.mapping import UnmappableMessage, to_wire
-from connectors.national_dvc.wire import SCHEMA_ROOT, dump
+from connectors.national_dvc.wire import SCHEMA_DIR, dump
 from hub.messages.codes import DossierStatus
 
 
 def schema_validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads((SCHEMA_ROOT / "national_dvc" / f"{name}.json").read_text("utf-8")))
+    return Draft202012Validator(json.loads((SCHEMA_DIR / f"{name}.json").read_text("utf-8")))
 
 
 def test_dossier_code_is_MaHoSo() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connectors.national_dvc.wire import SCHEMA_ROOT, export_schemas
+from connectors.national_dvc.wire import SCHEMA_DIR, export_schemas
 
 
 def test_wire_schemas_match_models(tmp_path: Path) -> None:
     fresh = {p.name: p.read_text("utf-8") for p in export_schemas(tmp_path)}
-    checked_in = {p.name: p.read_text("utf-8") for p in (SCHEMA_ROOT / "national_dvc").glob("*.json")}
+    checked_in = {p.name: p.read_text("utf-8") for p in SCHEMA_DIR.glob("*.json")}
 
     assert sorted(checked_in) == sorted(fresh), "run: python -m connectors.national_dvc.wire"
     for name, text in fresh.items():

@@ -8,7 +8,7 @@ import httpx
 from national_dvc_samples import code, fee_notice, payment_confirmed, result_issued, status_changed, submitted
 
 from connectors.base import Connector
-from connectors.national_dvc import NationalDvcConnector
+from connectors.national_dvc.connector import NationalDvcConnector
 from hub.messages.codes import DossierStatus
 
 MakeConnector = Callable[..., NationalDvcConnector]

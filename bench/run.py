@@ -1,0 +1,200 @@
+"""``make bench``: intake against a bare FastAPI endpoint, and end-to-end delivery, in one run.
+
+Everything runs on loopback and stops by itself. The load generator is wrk (C, low overhead),
+32 connections; each configuration runs ROUNDS times, alternating, and the medians are reported,
+because on a shared 2-core machine absolute numbers drift while ratios measured together hold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from hub.config import Settings
+from hub.partners import add_partner, issue_key
+from hub.runtime import engine_for
+from hub.store.migrate import upgrade
+from hub.store.tables import deliveries
+from tests.factories import status_changed, submitted
+from tests.support import Process, RedisServer, free_port, settings_env, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+E2E_MESSAGES = int(os.environ.get("BENCH_E2E_MESSAGES", "6000"))
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, body: str, key: str) -> WrkResult:
+    env = dict(os.environ, LT_BODY=body, LT_KEY=key)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(ROOT / "bench" / "post.lua"), url],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
+    return WrkResult(rps, p50, p99, errors)
+
+
+def serve(app: str, port: int, env: dict[str, str], log: Path, factory: bool = False) -> Process:
+    argv = ["-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    if factory:
+        argv.append("--factory")
+    proc = Process(argv, env, log).start()
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/docs"), 30, what=app)
+    return proc
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def setup_hub(tmp: Path, redis: RedisServer, **overrides: object) -> tuple[Settings, dict[str, str]]:
+    settings = Settings(database_url=f"sqlite:///{tmp / 'hub.db'}", redis_url=redis.url, var_dir=tmp / "var",
+                        keys_dir=tmp / "keys", key_pepper="bench-pepper", **overrides)  # type: ignore[arg-type]
+    upgrade(settings.effective_database_url)
+    engine = engine_for(settings)
+    keys = {}
+    for code, kind in (("motcua", "one_stop"), ("ops", "operator")):
+        add_partner(engine, code, code, kind)
+        keys[code] = issue_key(engine, code, settings.effective_key_pepper, "bench")
+    engine.dispose()
+    return settings, keys
+
+
+def bench_intake(tmp: Path, redis: RedisServer) -> dict[str, object]:
+    settings, keys = setup_hub(tmp / "intake", redis)
+    env = settings_env(settings)
+    body = json.dumps(status_changed(message_id="MSGID"), ensure_ascii=False)
+    bare_port, hub_port = free_port(), free_port()
+    bare = serve("bench.bare:app", bare_port, env, tmp / "bare.log")
+    hub = serve("hub.edge.app:create_app", hub_port, env, tmp / "hub.log", factory=True)
+    runs: dict[str, list[WrkResult]] = {"bare": [], "hub": []}
+    try:
+        for _ in range(ROUNDS):
+            runs["bare"].append(wrk(f"http://127.0.0.1:{bare_port}/v1/messages", body, keys["motcua"]))
+            runs["hub"].append(wrk(f"http://127.0.0.1:{hub_port}/v1/messages", body, keys["motcua"]))
+    finally:
+        bare.stop()
+        hub.stop()
+    summary: dict[str, object] = {}
+    for name, results in runs.items():
+        summary[name] = {
+            "rps": median([r.rps for r in results]),
+            "p50_ms": median([r.p50_ms for r in results]),
+            "p99_ms": median([r.p99_ms for r in results]),
+            "errors": sum(r.errors for r in results),
+        }
+    summary["ratio"] = summary["hub"]["rps"] / summary["bare"]["rps"]  # type: ignore[index]
+    return summary
+
+
+def bench_delivery(tmp: Path, redis: RedisServer, workers: int = 2) -> dict[str, object]:
+    """Store E2E_MESSAGES messages, then time two workers delivering them all to the portal simulator."""
+    redis.flush()
+    sim_port = free_port()
+    settings, keys = setup_hub(tmp / "e2e", redis, dvc_adapter_url=f"http://127.0.0.1:{sim_port}")
+    env = settings_env(settings)
+    sim = Process(["-m", "connectors.national_dvc.simulator", "--port", str(sim_port)], env, tmp / "sim.log").start()
+    api_port = free_port()
+    api = serve("hub.edge.app:create_app", api_port, env, tmp / "api.log", factory=True)
+    procs = [sim, api]
+    try:
+        dossiers = E2E_MESSAGES // 5
+        with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"ApiKey {keys['motcua']}"},
+                          timeout=60) as c:
+            batch: list[dict] = []
+            for d in range(1, dossiers + 1):
+                batch.append(submitted(seq=d))
+                batch.extend(status_changed(seq=d, step=s) for s in range(1, 5))
+                if len(batch) >= 50:
+                    r = c.post("/v1/messages:batch", json={"messages": batch[:50]})
+                    assert r.json()["accepted"] == 50, r.text
+                    batch = batch[50:]
+            if batch:
+                c.post("/v1/messages:batch", json={"messages": batch})
+        engine = engine_for(settings)
+        total = dossiers * 5
+
+        def delivered() -> int:
+            with engine.connect() as conn:
+                return conn.execute(select(func.count()).select_from(deliveries).where(deliveries.c.state == "delivered")).scalar_one()
+
+        started = time.perf_counter()
+        for i in range(workers):
+            procs.append(Process(["-m", "hub.cli", "worker"], env, tmp / f"worker{i}.log").start())
+        wait_until(lambda: delivered() >= total, 300, 0.05, what="end-to-end delivery")
+        elapsed = time.perf_counter() - started
+        sim_state = httpx.get(f"http://127.0.0.1:{sim_port}/_sim/state", timeout=10).json()
+        engine.dispose()
+        return {"messages": total, "workers": workers, "seconds": elapsed, "msgs_per_s": total / elapsed,
+                "note": "includes worker start-up", "portal_counters": sim_state.get("counters")}
+    finally:
+        for p in reversed(procs):
+            p.stop()
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: 'make bench' installs it (apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="lt-bench-"))
+    redis = RedisServer()
+    redis.start()
+    try:
+        intake = bench_intake(tmp, redis)
+        e2e = bench_delivery(tmp, redis)
+    finally:
+        redis.stop()
+    print(f"\nlienthong bench — {CONNECTIONS} connections, {SECONDS} s per run, median of {ROUNDS} alternating runs\n")
+    print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, label in (("bare", "bare FastAPI (baseline)"), ("hub", "POST /v1/messages (hub)")):
+        r = intake[name]  # type: ignore[index]
+        print(f"{label:28} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d}")
+    print(f"intake ratio hub/bare: {intake['ratio']:.2f}  (target >= 0.50; p99 target < 25 ms)")
+    print(f"\nend-to-end delivery to the portal simulator: {e2e['messages']} messages, {e2e['workers']} workers, "
+          f"{e2e['seconds']:.2f} s -> {e2e['msgs_per_s']:.0f} msg/s  (target >= 1000; {e2e['note']})")
+    out = ROOT / "var" / "bench-last.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"intake": intake, "e2e": e2e}, indent=2, default=str))
+    print(f"\nraw figures: {out}")
+
+
+if __name__ == "__main__":
+    main()

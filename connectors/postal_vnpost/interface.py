@@ -1,0 +1,192 @@
+"""Contract of the VNPost connector: the partner's wire format and the client operations.
+
+VNPost speaks JSON over HTTPS. A token comes from an OAuth 2.0 ``client_credentials`` grant (client
+id and secret in HTTP Basic auth); every call then carries ``Authorization: Bearer <token>``.
+
+* create an order: :class:`Order` -> :class:`OrderAnswer` (``Status "100"`` = success);
+* read tracking events: pages of :class:`TrackingEvent` under ``_embedded["rh:doc"]``, walked with
+  the cursor ``lastId``;
+* quote a price: :class:`PriceQuery` (service ``mainSrv "HCC"``, public-administration post).
+
+Field names are VNPost's own, kept as attribute names so the models read like the wire. This module
+holds no client: the client, the mapping from canonical messages and the simulator come with the
+postal connector's own issue.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Annotated, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.messages.codes import DOSSIER_PATTERN, Text
+
+#: ``Status`` of an answer that succeeded.
+SUCCESS_STATUS = "100"
+#: ``mainSrv`` of public-administration post (dịch vụ Hành chính công).
+MAIN_SERVICE = "HCC"
+
+#: Canonical messages the connector will deliver: a dossier filed through the postal channel
+#: (``payload.channel`` 3, routed with a ``when`` condition) books a pickup order; an issued result
+#: books a delivery order of the paper result.
+ACCEPTS: frozenset[str] = frozenset({"dossier.submitted", "result.issued"})
+
+DossierCodeField = Annotated[str, Field(pattern=DOSSIER_PATTERN, description="= MaHoSo, the dossier code")]
+Tel = Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class PickupState(IntEnum):
+    """State of a postal pickup as one-stop systems record it."""
+
+    REGISTERED = 1
+    COLLECTING = 2
+    HANDED_OVER = 3
+    CANCELLED = 4
+
+
+class WireModel(BaseModel):
+    """Base of what the hub sends: VNPost's field names, nothing unknown, text NFC."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AnswerModel(BaseModel):
+    """Base of what VNPost answers: tolerant of fields it may add."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# --- token ------------------------------------------------------------------------------------
+
+
+class TokenAnswer(AnswerModel):
+    """Answer to ``POST <token_url>`` with ``grant_type=client_credentials`` (RFC 6749 §4.4.3)."""
+
+    access_token: str = Field(min_length=1)
+    token_type: str = Field("Bearer", description="Bearer, in any letter case")
+    expires_in: int | None = Field(None, ge=0, description="Seconds the token lives")
+    scope: str | None = None
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+class Order(WireModel):
+    """One pickup or delivery order. ``ItemCode`` (waybill number) is set when VNPost has one."""
+
+    CustomerCode: Text = Field(min_length=1, max_length=50, description="The province's VNPost customer code")
+    OrderNumber: DossierCodeField
+    CODAmount: int = Field(0, ge=0, description="Cash on delivery, in đồng (fees collected at the door)")
+    SenderName: Text = Field(min_length=1, max_length=200)
+    SenderAddress: Text = Field(min_length=1, max_length=500)
+    SenderTel: Tel
+    SenderProvince: Text = Field(min_length=1, max_length=20, description="Province code")
+    SenderDistrict: Text = Field(min_length=1, max_length=20, description="District code")
+    SenderEmail: Text | None = Field(None, max_length=200)
+    ReceiverName: Text = Field(min_length=1, max_length=200)
+    ReceiverAddress: Text = Field(min_length=1, max_length=500)
+    ReceiverTel: Tel
+    ReceiverProvince: Text = Field(min_length=1, max_length=20, description="Province code")
+    ReceiverDistrict: Text = Field(min_length=1, max_length=20, description="District code")
+    ReceiverEmail: Text | None = Field(None, max_length=200)
+    Description: Text | None = Field(None, max_length=1000, description="What the parcel holds (dossier components)")
+    ItemCode: Text | None = Field(None, max_length=50, description="Waybill number")
+
+
+class OrderAnswer(AnswerModel):
+    """Answer to an order: ``Status "100"`` is success, anything else carries the reason in ``Message``."""
+
+    Status: str
+    Message: str = ""
+
+
+# --- tracking ---------------------------------------------------------------------------------
+
+
+class TrackingEvent(AnswerModel):
+    """One event of an item's journey (one ``rh:doc`` document)."""
+
+    OrderNumber: str
+    ItemCode: str
+    EventTime: str = Field(description="As VNPost sends it; format to confirm with the partner")
+    POSID: str = Field(description="Post office where the event happened")
+    StatusCode: str
+    StatusMessage: str
+    Notes: str | None = None
+    id: str | dict[str, str] | None = Field(
+        None, alias="_id", description="Document id; assumed to be what the next lastId takes (to confirm)"
+    )
+
+
+class TrackingEmbedded(AnswerModel):
+    """The ``_embedded`` object of a tracking page."""
+
+    docs: list[TrackingEvent] = Field(default_factory=list, alias="rh:doc")
+
+
+class TrackingPage(AnswerModel):
+    """One page of tracking events: ``{_embedded: {"rh:doc": [...]}}``."""
+
+    embedded: TrackingEmbedded = Field(default_factory=TrackingEmbedded, alias="_embedded")
+
+
+# --- price ------------------------------------------------------------------------------------
+
+
+class PlaceCode(WireModel):
+    """Where a parcel starts or ends, as VNPost's province and district codes."""
+
+    provCode: str = Field(min_length=1, max_length=20)
+    distCode: str = Field(min_length=1, max_length=20)
+
+
+class PriceQuery(WireModel):
+    """``{weight, mainSrv, isreturn, sender, receiver}``: the price of one parcel."""
+
+    weight: int = Field(gt=0, description="Grams")
+    mainSrv: Literal["HCC"] = MAIN_SERVICE
+    isreturn: bool = Field(False, description="Whether a return leg is priced too")
+    sender: PlaceCode
+    receiver: PlaceCode
+
+
+class PriceAnswer(AnswerModel):
+    """VNPost's price answer. Its fields are not in the domain brief yet; kept as received."""
+
+
+# --- client operations ------------------------------------------------------------------------
+
+
+@runtime_checkable
+class VnpostClient(Protocol):
+    """What the VNPost connector needs from its HTTP client.
+
+    Every method fetches a token when it has none or it expired, and retries once with a fresh
+    token on HTTP 401. Timeouts, refused connections, HTTP 5xx, 408 and 429 raise an error the
+    connector classifies as transient; the partner's answers are returned, not raised.
+    """
+
+    def create_order(self, order: Order) -> OrderAnswer:
+        """Book ``order``. Re-sending an ``OrderNumber`` VNPost already holds must not book twice.
+
+        ``Status "100"`` means booked; any other status is the partner's refusal of the content
+        (permanent), its reason in ``Message``.
+        """
+        ...
+
+    def track(self, last_id: str | None) -> TrackingPage:
+        """The tracking events after cursor ``last_id`` (from the start when None), oldest first.
+
+        An empty page means nothing new. The caller keeps the cursor of the last event it stored
+        (assumed to be that event's ``_id``; to confirm with VNPost).
+        """
+        ...
+
+    def quote_price(self, query: PriceQuery) -> PriceAnswer:
+        """The price VNPost charges for the parcel described by ``query``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
