@@ -17,6 +17,7 @@ from hub.queue.signal import queue_name
 from hub.runtime import engine_for, redis_for, routes_for
 
 log = logging.getLogger(__name__)
+MAX_REDIS_WAIT_SECONDS = 2
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
@@ -38,10 +39,12 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         while True:
             try:
                 worker = SimpleWorker(queues, connection=redis)
+                # RQ retries a lost Redis itself with exponential backoff; cap the wait so the
+                # worker is back within seconds of Redis returning.
+                worker.max_connection_wait_time = MAX_REDIS_WAIT_SECONDS
                 worker.work(burst=burst, logging_level="WARNING")
-                if burst or worker._stop_requested:
-                    return
-            except (RedisError, OSError) as exc:
+                return  # work() returns only when asked to stop (or, with burst, when idle)
+            except (RedisError, OSError) as exc:  # e.g. Redis down while the worker registers
                 log.warning("redis unreachable (%s); retrying in 1 s", type(exc).__name__)
                 time.sleep(1)
     finally:
