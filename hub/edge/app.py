@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from hub.config import Settings, get_settings
 from hub.edge import docs, intake, ops, views
+from hub.edge.group_commit import GroupCommitter
 from hub.edge.problems import Problem, http_exception_handler, problem_handler, request_validation_handler
 from hub.edge.responses import json_response
 from hub.partners import KeyCache
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = redis_for(settings)
     app.state.routes = routes_for(settings)
     app.state.notifier = Notifier(app.state.redis)
+    app.state.committer = GroupCommitter(app.state.engine, app.state.notifier)
     app.state.keys = KeyCache(app.state.engine, settings.effective_key_pepper)
 
     app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]

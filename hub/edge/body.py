@@ -8,7 +8,7 @@ import orjson
 from fastapi import Request
 
 from hub.edge.problems import Problem
-from hub.messages.codes import nfc_deep
+from hub.messages.codes import nfc, nfc_deep
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
@@ -26,7 +26,16 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if len(body) > max_bytes:
             raise Problem("body-too-large", f"body is over the limit of {max_bytes} bytes", max_bytes=max_bytes)
     try:
-        return nfc_deep(orjson.loads(body))
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Problem("malformed-json", f"body is not UTF-8: {exc}",
+                      [{"field": "(body)", "rule": "utf8", "message": str(exc)}]) from None
+    try:
+        if "\\u" in text:  # escaped characters: normalise each decoded string
+            return nfc_deep(orjson.loads(text))
+        # JSON punctuation never combines with a neighbour, so normalising the whole text
+        # normalises every string in it, in one C call.
+        return orjson.loads(nfc(text))
     except orjson.JSONDecodeError as exc:
         raise Problem("malformed-json", f"not valid JSON: {exc}",
                       [{"field": "(body)", "rule": "json_syntax", "message": str(exc)}]) from None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from prometheus_client import Counter
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hub.edge.auth import principal
@@ -15,7 +14,7 @@ from hub.edge.problems import Problem
 from hub.edge.prepare import prepare
 from hub.edge.responses import json_response
 from hub.partners import Principal
-from hub.store.intake import IntakeResult, Prepared, accept
+from hub.store.intake import Prepared
 
 router = APIRouter(tags=["messages"])
 INTAKE = Counter("lienthong_intake_messages_total", "Messages offered at the edge, by verdict", ["verdict"])
@@ -28,32 +27,23 @@ ENVELOPE_DOC = {
 }
 
 
-def _store(request: Request, items: Sequence[Prepared]) -> list[IntakeResult]:
-    """Commit the items, then wake the workers of their destinations (best effort: the relay backs it)."""
-    state = request.app.state
-    results = accept(state.engine, items)
-    woken = {d for it, r in zip(items, results) if r.verdict == "created" for d in it.destinations}
-    if woken:
-        state.notifier.notify(sorted(woken))
-    return results
-
-
 @router.post(
     "/v1/messages",
     status_code=202,
     summary="Accept one message",
-    openapi_extra=ENVELOPE_DOC,
+    openapi_extra={**ENVELOPE_DOC, "security": [{"ApiKey": []}]},
     responses={200: {"description": "Same message id and body seen before: the original receipt"},
                409: {"description": "Same message id, different body"}},
 )
-async def post_message(request: Request, caller: Principal = Depends(principal)) -> Response:
+async def post_message(request: Request) -> Response:
     """Store the message and its deliveries in one transaction; 202 with a receipt.
 
     Sending the same ``message_id`` again with the same body answers 200 with the original receipt.
     """
+    caller = await principal(request)  # called directly: FastAPI's dependency solving costs more
     data = await read_json(request, request.app.state.settings.max_body_bytes)
     prepared = prepare(data, caller, request.app.state.routes)
-    [result] = await run_in_threadpool(_store, request, [prepared])
+    [result] = await request.app.state.committer.submit([prepared])
     INTAKE.labels(result.verdict).inc()
     if result.verdict == "conflict":
         raise Problem("conflict", f"message_id {prepared.message_id!r} was already used for another message",
@@ -84,7 +74,7 @@ async def post_batch(request: Request, caller: Principal = Depends(principal)) -
             INTAKE.labels("rejected").inc()
             results[i] = {"index": i, "status": problem.status, "problem": problem.body()}
     if good:
-        stored = await run_in_threadpool(_store, request, [p for _, p in good])
+        stored = await request.app.state.committer.submit([p for _, p in good])
         for (i, _), res in zip(good, stored):
             INTAKE.labels(res.verdict).inc()
             status = {"created": 202, "duplicate": 200, "conflict": 409}[res.verdict]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+READ_ONLY = "lienthong_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -19,6 +21,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return create_engine(url, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # Keep enough pooled connections for the API's thread pool: a fresh SQLite connection costs
+    # the PRAGMAs below.
+    kwargs.setdefault("pool_size", 40)
+    kwargs.setdefault("max_overflow", 10)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -33,12 +39,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that later writes can fail with
-        # SQLITE_BUSY at once instead of waiting out the busy timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(conn: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that later writes can fail
+        # with SQLITE_BUSY at once instead of waiting out the busy timeout. Readers (see
+        # ``reading``) begin deferred and never wait for a writer under WAL.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for read-only work (``with reading(engine) as conn: ...``)."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -66,7 +66,7 @@ class IntakeResult:
 
 
 def accept(engine: Engine, items: Sequence[Prepared], now: datetime | None = None) -> list[IntakeResult]:
-    """Store ``items`` (all from one source) in one transaction and return a result per item.
+    """Store ``items`` in one transaction and return a result per item.
 
     The same ``(source, message_id)`` again answers the original receipt and stores nothing new.
     """
@@ -116,10 +116,13 @@ def _insert(conn: Connection, items: list[Prepared], receipts: list[Receipt], no
         }
         for it in items
     ]
-    pks = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    # RETURNING carries the natural keys so rows can be matched whatever order the database
+    # returns them in (asking SQLAlchemy for parameter order makes SQLite insert row by row).
+    inserted = conn.execute(insert(messages).returning(messages.c.id, messages.c.source, messages.c.message_id), rows)
+    pk_of = {(r.source, r.message_id): r.id for r in inserted}
     drows = [
         {
-            "message_pk": pk,
+            "message_pk": pk_of[(it.source, it.message_id)],
             "destination": dest,
             "order_key": it.dossier_code,
             "state": PENDING,
@@ -128,15 +131,17 @@ def _insert(conn: Connection, items: list[Prepared], receipts: list[Receipt], no
             "created_at": now,
             "updated_at": now,
         }
-        for pk, it in zip(pks, items)
+        for it in items
         for dest in it.destinations
     ]
     if not drows:
         return
-    ids = conn.execute(insert(deliveries).returning(deliveries.c.id, sort_by_parameter_order=True), drows).scalars().all()
-    by_pk = dict(zip(pks, receipts))
-    for delivery_id, row in zip(ids, drows):
-        by_pk[row["message_pk"]].deliveries.append((delivery_id, row["destination"]))
+    by_pk = {pk_of[(it.source, it.message_id)]: r for it, r in zip(items, receipts)}
+    made = conn.execute(
+        insert(deliveries).returning(deliveries.c.id, deliveries.c.message_pk, deliveries.c.destination), drows
+    ).all()
+    for d in sorted(made, key=lambda d: d.id):
+        by_pk[d.message_pk].deliveries.append((d.id, d.destination))
 
 
 def _existing(conn: Connection, items: Sequence[Prepared]) -> dict[tuple[str, str], tuple[str, Receipt]]:

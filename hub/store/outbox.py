@@ -17,7 +17,7 @@ from sqlalchemy import Engine, and_, bindparam, exists, func, insert, select, up
 from sqlalchemy.orm import aliased
 
 from connectors.base import Outcome
-from hub.store.engine import is_sqlite
+from hub.store.engine import is_sqlite, reading
 from hub.store.tables import (
     DEAD,
     DELIVERED,
@@ -190,7 +190,7 @@ def reclaim_expired(engine: Engine, now: datetime | None = None) -> int:
 def due_destinations(engine: Engine, now: datetime | None = None) -> list[str]:
     """Destinations that have at least one delivery waiting and due now."""
     now = now or utcnow()
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return list(
             conn.execute(
                 select(deliveries.c.destination)
@@ -202,7 +202,7 @@ def due_destinations(engine: Engine, now: datetime | None = None) -> list[str]:
 
 def next_due(engine: Engine) -> datetime | None:
     """The earliest time any waiting delivery becomes due."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return conn.execute(
             select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state.in_(WAITING_STATES))
         ).scalar()

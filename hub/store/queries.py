@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import orjson
 from sqlalchemy import Engine, func, or_, select
 
+from hub.store.engine import reading
 from hub.store.tables import DEAD, deliveries, delivery_attempts, messages
 
 
@@ -30,7 +31,7 @@ def _deliveries_of(engine: Engine, message_pks: Sequence[int]) -> dict[int, list
     out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in message_pks}
     if not message_pks:
         return out
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for row in conn.execute(
             select(deliveries).where(deliveries.c.message_pk.in_(list(message_pks))).order_by(deliveries.c.id)
         ):
@@ -58,7 +59,7 @@ def find_messages(engine: Engine, message_id: str, source: str | None = None) ->
     q = select(messages).where(messages.c.message_id == message_id)
     if source:
         q = q.where(messages.c.source == source)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(q.order_by(messages.c.id)).all()
     dels = _deliveries_of(engine, [r.id for r in rows])
     return [_message_view(r, dels[r.id], with_body=True) for r in rows]
@@ -74,7 +75,7 @@ def trace(engine: Engine, dossier_code: str, viewer: str | None = None) -> list[
     if viewer is not None:
         routed_to_viewer = select(deliveries.c.message_pk).where(deliveries.c.destination == viewer)
         q = q.where(or_(messages.c.source == viewer, messages.c.id.in_(routed_to_viewer)))
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(q.order_by(messages.c.occurred_at, messages.c.id)).all()
     dels = _deliveries_of(engine, [r.id for r in rows])
     return [_message_view(r, dels[r.id], with_body=False) for r in rows]
@@ -91,7 +92,7 @@ def dead_letters(engine: Engine, destination: str | None = None, after_id: int =
     )
     if destination:
         q = q.where(deliveries.c.destination == destination)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [
             {
                 **_delivery_view(r),
@@ -106,7 +107,7 @@ def dead_letters(engine: Engine, destination: str | None = None, after_id: int =
 
 def delivery_detail(engine: Engine, delivery_id: int) -> dict[str, Any] | None:
     """One delivery with its message and every attempt made, or None."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
         if row is None:
             return None
@@ -126,7 +127,7 @@ def delivery_detail(engine: Engine, delivery_id: int) -> dict[str, Any] | None:
 
 def state_counts(engine: Engine) -> list[tuple[str, str, int]]:
     """(destination, state, count) for every delivery: the flow at a glance."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [
             (r[0], r[1], r[2])
             for r in conn.execute(
