@@ -26,6 +26,7 @@ for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "rout
 
 def _logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per partner call is noise
 
 
 def _engine():  # noqa: ANN202 - a SQLAlchemy Engine

@@ -91,15 +91,19 @@ class Children:
         return next((name for name, p in self.procs if p.poll() is not None), None)
 
     def stop(self) -> None:
+        """Newest first, each given 10 s to finish: the worker ends its batch while Redis still runs."""
         for _, p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for _, p in reversed(self.procs):
-            try:
-                p.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
@@ -124,6 +128,8 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         "LIENTHONG_VAR_DIR": str(var),
     })
     children = Children()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a stopped `make` stops the sandbox like Ctrl-C
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
         children.start("redis", [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(var / "redis"),
                                  "--appendonly", "yes", "--save", "", "--loglevel", "warning"], env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 
 from redis.exceptions import RedisError
@@ -18,6 +19,10 @@ from hub.runtime import engine_for, redis_for, routes_for
 
 log = logging.getLogger(__name__)
 MAX_REDIS_WAIT_SECONDS = 2
+
+
+def _exit(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
@@ -45,6 +50,9 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
                 worker.work(burst=burst, logging_level="WARNING")
                 return  # work() returns only when asked to stop (or, with burst, when idle)
             except (RedisError, OSError) as exc:  # e.g. Redis down while the worker registers
+                # RQ's signal handlers need Redis; while it is gone, SIGTERM/SIGINT just exit.
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(sig, _exit)
                 log.warning("redis unreachable (%s); retrying in 1 s", type(exc).__name__)
                 time.sleep(1)
     finally:
