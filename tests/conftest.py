@@ -16,7 +16,16 @@ from hub.edge.app import create_app
 from hub.partners import add_partner, issue_key
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
-from tests.support import PostgresServer, Process, RedisServer, ThreadedServer, client, free_port, settings_env, wait_until
+from tests.support import (
+    PostgresServer,
+    Process,
+    RedisServer,
+    ThreadedServer,
+    client,
+    free_port,
+    settings_env,
+    wait_until,
+)
 
 PARTNERS = [
     ("motcua", "Một cửa điện tử", "one_stop"),

@@ -24,7 +24,13 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
-from connectors.national_dvc.wire import OK, LoginAnswer, LoginRequest, ServiceAnswer, dump
+from connectors.national_dvc.wire import (
+    OK,
+    LoginAnswer,
+    LoginRequest,
+    ServiceAnswer,
+    dump,
+)
 
 log = logging.getLogger(__name__)
 

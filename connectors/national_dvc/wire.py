@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from connectors.wire import AnswerModel, WireModel
 from hub.config import ROOT
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -54,22 +55,6 @@ ErrorCode = Annotated[
     BeforeValidator(_error_code),
     WithJsonSchema({"type": ["string", "integer"], "description": '"00" (or 0) on success, else the failure code'}),
 ]
-
-
-def _title(name: str, _info: object) -> str:
-    return name
-
-
-class WireModel(BaseModel):
-    """Base of what the hub sends: exact field names, nothing unknown."""
-
-    model_config = ConfigDict(extra="forbid", field_title_generator=_title)
-
-
-class AnswerModel(BaseModel):
-    """Base of what the partner answers: tolerant of fields it may add."""
-
-    model_config = ConfigDict(extra="allow", field_title_generator=_title)
 
 
 # --- login ------------------------------------------------------------------------------------

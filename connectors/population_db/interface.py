@@ -20,8 +20,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from connectors.wire import AnswerModel, WireModel
 from hub.messages.codes import Text
 
 NAMESPACE = "http://dancuquocgia.bca"
@@ -41,18 +42,6 @@ class Operation(str, Enum):
     VERIFY = "XacThucThongTinCongDan"
     HOUSEHOLD_HEAD = "XacMinhThongTinChuHo"
     CURRENT_RESIDENCE = "XacMinhThongTinNoiOHienTai"
-
-
-class WireModel(BaseModel):
-    """Base of what the hub sends: the partner's element names, nothing unknown."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class AnswerModel(BaseModel):
-    """Base of what the partner answers: tolerant of elements it may add."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 # --- request ----------------------------------------------------------------------------------

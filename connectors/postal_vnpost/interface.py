@@ -18,8 +18,9 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Annotated, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from connectors.wire import AnswerModel, WireModel
 from hub.messages.codes import DOSSIER_PATTERN, Text
 
 #: ``Status`` of an answer that succeeded.
@@ -43,18 +44,6 @@ class PickupState(IntEnum):
     COLLECTING = 2
     HANDED_OVER = 3
     CANCELLED = 4
-
-
-class WireModel(BaseModel):
-    """Base of what the hub sends: VNPost's field names, nothing unknown, text NFC."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class AnswerModel(BaseModel):
-    """Base of what VNPost answers: tolerant of fields it may add."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
 # --- token ------------------------------------------------------------------------------------

@@ -17,7 +17,12 @@ from starlette.responses import Response
 from hub.config import Settings, get_settings
 from hub.edge import docs, intake, ops, views
 from hub.edge.group_commit import GroupCommitter
-from hub.edge.problems import Problem, http_exception_handler, problem_handler, request_validation_handler
+from hub.edge.problems import (
+    Problem,
+    http_exception_handler,
+    problem_handler,
+    request_validation_handler,
+)
 from hub.edge.responses import json_response
 from hub.partners import KeyCache
 from hub.queue.signal import Notifier

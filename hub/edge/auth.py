@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import Request
-
-from hub.edge.problems import Problem
 from starlette.concurrency import run_in_threadpool
 
+from hub.edge.problems import Problem
 from hub.partners import MISS, Principal
 
 CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="lienthong"'}

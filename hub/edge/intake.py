@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from hub.edge.auth import principal
 from hub.edge.body import read_json
-from hub.edge.problems import Problem
 from hub.edge.prepare import prepare
+from hub.edge.problems import Problem
 from hub.edge.responses import json_response
 from hub.partners import Principal
 from hub.store.intake import Prepared

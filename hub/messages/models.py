@@ -6,10 +6,17 @@ An envelope carries ``message_id``, ``type``, ``source``, ``occurred_at``, ``dos
 
 from __future__ import annotations
 
-
 from typing import Annotated, Literal, Union
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
 
 from hub.messages.codes import (
     AGENCY_PATTERN,

@@ -11,7 +11,12 @@ import pytest
 import respx
 from national_dvc_samples import code, status_changed, submitted
 
-from connectors.national_dvc.client import AlreadyExistsError, DvcClient, PermanentError, TransientError
+from connectors.national_dvc.client import (
+    AlreadyExistsError,
+    DvcClient,
+    PermanentError,
+    TransientError,
+)
 from connectors.national_dvc.mapping import to_wire
 from connectors.national_dvc.wire import HoSoUpdate
 from hub.messages.codes import DossierStatus

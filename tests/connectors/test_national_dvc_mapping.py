@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from national_dvc_samples import code, fee_notice, payment_confirmed, result_issued, status_changed, submitted, updated
+from national_dvc_samples import (
+    code,
+    fee_notice,
+    payment_confirmed,
+    result_issued,
+    status_changed,
+    submitted,
+    updated,
+)
 
 from connectors.national_dvc.mapping import UnmappableMessage, to_wire
 from connectors.national_dvc.wire import SCHEMA_DIR, dump

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import httpx
-from national_dvc_samples import code, fee_notice, payment_confirmed, result_issued, status_changed, submitted
+from national_dvc_samples import (
+    code,
+    fee_notice,
+    payment_confirmed,
+    result_issued,
+    status_changed,
+    submitted,
+)
 
 from connectors.base import Connector
 from connectors.national_dvc.connector import NationalDvcConnector

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23
 """
-from alembic import op
 import sqlalchemy as sa
-import hub.store.tables
+from alembic import op
 
+import hub.store.tables
 
 revision = '0001'
 down_revision = None
