@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, description="Largest request body accepted at the edge.")
     batch_max: int = Field(50, description="Most messages in one batch call (regulation: 50 dossiers per batch).")
     keys_dir: Path = Field(ROOT / "keys", description="Key material; development keys are generated here on first run.")
-    key_pepper: str = Field("", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper, generated on first run.")
+    key_pepper: str = Field(
+        "", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper, generated on first run."
+    )
 
     retry_schedule: list[float] = Field(
         [1, 5, 30, 120, 600, 1800], description="Seconds before each retry of a transient failure; after the last, dead."

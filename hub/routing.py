@@ -71,7 +71,12 @@ class RoutingTable:
     def all_destinations(self) -> set[str]:
         return {d for r in self.rules for d in r.to}
 
-    def check(self, connectors: Mapping[str, frozenset[str]], message_types: Iterable[str], partners: Iterable[str] | None = None) -> list[str]:
+    def check(
+        self,
+        connectors: Mapping[str, frozenset[str]],
+        message_types: Iterable[str],
+        partners: Iterable[str] | None = None,
+    ) -> list[str]:
         """Problems in the table: unknown destinations, types or sources, and types a destination cannot take.
 
         ``connectors`` maps each destination name to the message types it accepts.

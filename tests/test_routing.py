@@ -49,3 +49,14 @@ def test_shipped_routing_table_is_consistent() -> None:
     from connectors.registry import accepted_types
 
     assert load(Settings().routes_file).check(accepted_types(), MESSAGE_TYPES) == []
+
+
+def test_hub_refuses_to_start_with_a_route_to_an_unknown_partner(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from hub.edge.app import create_app
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - type: status.changed\n    to: [fax_machine]\n")
+    with pytest.raises(RuntimeError, match="fax_machine"):
+        create_app(Settings(routes_file=routes, database_url=f"sqlite:///{tmp_path / 'h.db'}"))

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from connectors.registry import accepted_types
 from hub.config import Settings, get_settings
 from hub.edge import docs, intake, ops, views
 from hub.edge.group_commit import GroupCommitter
@@ -24,6 +25,7 @@ from hub.edge.problems import (
     request_validation_handler,
 )
 from hub.edge.responses import json_response
+from hub.messages import MESSAGE_TYPES
 from hub.partners import KeyCache
 from hub.queue.signal import Notifier
 from hub.runtime import engine_for, redis_for, routes_for
@@ -57,6 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings)
     app.state.redis = redis_for(settings)
     app.state.routes = routes_for(settings)
+    problems = app.state.routes.check(accepted_types(), MESSAGE_TYPES)
+    if problems:  # refuse to start rather than accept messages no worker can deliver
+        raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
     app.state.notifier = Notifier(app.state.redis)
     app.state.committer = GroupCommitter(app.state.engine, app.state.notifier)
     app.state.keys = KeyCache(app.state.engine, settings.effective_key_pepper)

@@ -38,7 +38,14 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
 class Problem(Exception):
     """Raise to answer with a problem document."""
 
-    def __init__(self, slug: str, detail: str, errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        slug: str,
+        detail: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.slug, self.detail, self.errors, self.headers, self.extra = slug, detail, errors, headers or {}, extra
 

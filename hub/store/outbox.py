@@ -208,7 +208,9 @@ def next_due(engine: Engine) -> datetime | None:
         ).scalar()
 
 
-def replay(engine: Engine, ids: Sequence[int] | None = None, destination: str | None = None, now: datetime | None = None) -> list[tuple[int, str]]:
+def replay(
+    engine: Engine, ids: Sequence[int] | None = None, destination: str | None = None, now: datetime | None = None
+) -> list[tuple[int, str]]:
     """Send dead deliveries again (by id, or all dead ones of ``destination``); returns (id, destination).
 
     Their attempt history is kept; the retry schedule starts over.
