@@ -35,6 +35,7 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 E2E_MESSAGES = int(os.environ.get("BENCH_E2E_MESSAGES", "6000"))
+API_WORKERS = [int(n) for n in os.environ.get("BENCH_API_WORKERS", "1,2").split(",")]
 
 
 @dataclass
@@ -65,8 +66,9 @@ def wrk(url: str, body: str, key: str) -> WrkResult:
     return WrkResult(rps, p50, p99, errors)
 
 
-def serve(app: str, port: int, env: dict[str, str], log: Path, factory: bool = False) -> Process:
-    argv = ["-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+def serve(app: str, port: int, env: dict[str, str], log: Path, factory: bool = False, workers: int = 1) -> Process:
+    argv = ["-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--workers", str(workers)]
     if factory:
         argv.append("--factory")
     proc = Process(argv, env, log).start()
@@ -99,13 +101,14 @@ def setup_hub(tmp: Path, redis: RedisServer, **overrides: object) -> tuple[Setti
     return settings, keys
 
 
-def bench_intake(tmp: Path, redis: RedisServer) -> dict[str, object]:
-    settings, keys = setup_hub(tmp / "intake", redis)
+def bench_intake(tmp: Path, redis: RedisServer, workers: int) -> dict[str, object]:
+    """Bare endpoint and hub, both served by uvicorn with ``workers`` processes, alternating."""
+    settings, keys = setup_hub(tmp / f"intake-{workers}", redis)
     env = settings_env(settings)
     body = json.dumps(status_changed(message_id="MSGID"), ensure_ascii=False)
     bare_port, hub_port = free_port(), free_port()
-    bare = serve("bench.bare:app", bare_port, env, tmp / "bare.log")
-    hub = serve("hub.edge.app:create_app", hub_port, env, tmp / "hub.log", factory=True)
+    bare = serve("bench.bare:app", bare_port, env, tmp / "bare.log", workers=workers)
+    hub = serve("hub.edge.app:create_app", hub_port, env, tmp / "hub.log", factory=True, workers=workers)
     runs: dict[str, list[WrkResult]] = {"bare": [], "hub": []}
     try:
         for _ in range(ROUNDS):
@@ -182,16 +185,17 @@ def main() -> None:
     redis = RedisServer()
     redis.start()
     try:
-        intake = bench_intake(tmp, redis)
+        intake = {str(w): bench_intake(tmp, redis, w) for w in API_WORKERS}
         e2e = bench_delivery(tmp, redis)
     finally:
         redis.stop()
     print(f"\nlienthong bench — {CONNECTIONS} connections, {SECONDS} s per run, median of {ROUNDS} alternating runs\n")
-    print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for name, label in (("bare", "bare FastAPI (baseline)"), ("hub", "POST /v1/messages (hub)")):
-        r = intake[name]  # type: ignore[index]
-        print(f"{label:28} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d}")
-    print(f"intake ratio hub/bare: {intake['ratio']:.2f}  (target >= 0.50; p99 target < 25 ms)")
+    print(f"{'endpoint':28} {'procs':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for workers, figures in intake.items():
+        for name, label in (("bare", "bare FastAPI (baseline)"), ("hub", "POST /v1/messages (hub)")):
+            r = figures[name]  # type: ignore[index]
+            print(f"{label:28} {workers:>5} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d}")
+        print(f"intake ratio hub/bare with {workers} process(es): {figures['ratio']:.2f}  (target >= 0.50; p99 target < 25 ms)")
     print(f"\nend-to-end delivery to the portal simulator: {e2e['messages']} messages, {e2e['workers']} workers, "
           f"{e2e['seconds']:.2f} s from first to last delivery -> {e2e['msgs_per_s']:.0f} msg/s  (target >= 1000; "
           f"{e2e['seconds_with_startup']:.2f} s counting worker start-up)")

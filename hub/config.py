@@ -33,7 +33,9 @@ class Settings(BaseSettings):
         [1, 5, 30, 120, 600, 1800], description="Seconds before each retry of a transient failure; after the last, dead."
     )
     retry_jitter: float = Field(0.2, description="Random spread added to each retry delay, as a fraction of it.")
-    lease_seconds: float = Field(30.0, description="How long a worker owns a delivery it is sending before the relay takes it back.")
+    lease_seconds: float = Field(
+        60.0, description="How long a worker owns a claimed delivery (renewed per chunk) before the relay takes it back."
+    )
     relay_interval: float = Field(0.5, description="Seconds between relay sweeps for pending, due or orphaned deliveries.")
     claim_batch: int = Field(50, description="Deliveries a worker claims per round.")
     breaker_threshold: int = Field(5, description="Consecutive transient failures that open a destination's circuit.")

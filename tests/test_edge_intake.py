@@ -183,3 +183,26 @@ def test_schemas_are_served(api: str) -> None:
     assert "/schemas/messages/status.changed.json" in index
     schema = httpx.get(f"{api}/schemas/messages/status.changed.json").json()
     assert schema["properties"]["type"]["const"] == "status.changed"
+
+
+def test_database_failure_is_a_500_problem_and_nothing_is_half_stored(motcua: httpx.Client, hub: Hub) -> None:
+    with hub.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE deliveries RENAME TO deliveries_gone")
+    r = motcua.post("/v1/messages", json=submitted())
+    with hub.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE deliveries_gone RENAME TO deliveries")
+    body = assert_problem(r, 500)
+    assert "deliveries" not in body["detail"], "internals stay in the log"
+    assert stored(hub) == (0, 0)
+
+
+def test_refused_messages_are_counted_in_metrics(motcua: httpx.Client, api: str) -> None:
+    def rejected() -> float:
+        for line in httpx.get(f"{api}/metrics").text.splitlines():
+            if line.startswith('lienthong_intake_messages_total{verdict="rejected"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = rejected()
+    motcua.post("/v1/messages", json=status_changed(status=42))
+    assert rejected() == before + 1

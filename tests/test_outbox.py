@@ -95,3 +95,23 @@ def test_retry_delay_follows_the_schedule(attempt: int, expected: float | None) 
 def test_retry_delay_jitter_stays_within_its_fraction() -> None:
     delays = {retry_delay(1, [10.0], 0.2) for _ in range(200)}
     assert all(8.0 <= d <= 12.0 for d in delays) and len(delays) > 1  # type: ignore[operator]
+
+
+def test_a_stale_worker_cannot_settle_a_delivery_taken_back_and_resent(hub: Hub) -> None:
+    [a1] = put(hub, status_changed())
+    [stale] = outbox.claim(hub.engine, "national_dvc", 50, 0.01)
+    later = utcnow() + timedelta(seconds=1)
+    outbox.reclaim_expired(hub.engine, later)
+    [fresh] = outbox.claim(hub.engine, "national_dvc", 50, 30, later)
+    assert fresh.attempt == stale.attempt + 1
+    counts = outbox.settle(hub.engine, [(stale, Outcome.permanent("late answer"), 1)], [1.0], 0)
+    assert outbox.replay(hub.engine, [a1]) == [], "the stale outcome must not kill the resent delivery"
+    outbox.settle(hub.engine, [(fresh, Outcome.ok(), 1)], [1.0], 0)
+    assert counts["dead"] == 1 and claim(hub, now=later) == []
+
+
+def test_settling_a_chunk_renews_the_lease_of_the_rest_of_the_claim(hub: Hub) -> None:
+    put(hub, status_changed(seq=1), status_changed(seq=2))
+    first, second = outbox.claim(hub.engine, "national_dvc", 50, 0.5)
+    outbox.settle(hub.engine, [(first, Outcome.ok(), 1)], [1.0], 0, still_held=[second], lease_seconds=30)
+    assert outbox.reclaim_expired(hub.engine, utcnow() + timedelta(seconds=5)) == 0

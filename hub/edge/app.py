@@ -23,6 +23,7 @@ from hub.edge.problems import (
     http_exception_handler,
     problem_handler,
     request_validation_handler,
+    unexpected_error_handler,
 )
 from hub.edge.responses import json_response
 from hub.messages import MESSAGE_TYPES
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, request_validation_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, unexpected_error_handler)
     for module in (intake, views, ops, docs):
         app.include_router(module.router)
 

@@ -40,9 +40,13 @@ async def post_message(request: Request) -> Response:
 
     Sending the same ``message_id`` again with the same body answers 200 with the original receipt.
     """
-    caller = await principal(request)  # called directly: FastAPI's dependency solving costs more
-    data = await read_json(request, request.app.state.settings.max_body_bytes)
-    prepared = prepare(data, caller, request.app.state.routes)
+    try:
+        caller = await principal(request)  # called directly: FastAPI's dependency solving costs more
+        data = await read_json(request, request.app.state.settings.max_body_bytes)
+        prepared = prepare(data, caller, request.app.state.routes)
+    except Problem:
+        INTAKE.labels("rejected").inc()
+        raise
     [result] = await request.app.state.committer.submit([prepared])
     INTAKE.labels(result.verdict).inc()
     if result.verdict == "conflict":

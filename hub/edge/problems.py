@@ -7,6 +7,7 @@ broke, e.g. ``{"field": "payload.status", "rule": "less_than_equal", "message": 
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable
 
 import orjson
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
 #: type slug -> (status, title). The /problems/{slug} page explains each.
@@ -107,3 +109,9 @@ async def http_exception_handler(request: Request, exc: StarletteHTTPException) 
 async def request_validation_handler(request: Request, exc: RequestValidationError) -> Response:
     errs = field_errors(exc.errors(), strip_tag=False)
     return Problem("validation", "the request's parameters break a rule", errs).response(request.url.path)
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    """Any other failure (the database is down, a bug): 500 problem+json, the cause in the log only."""
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return Problem("internal", "the hub could not complete the request; nothing was stored").response(request.url.path)

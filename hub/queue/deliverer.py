@@ -70,12 +70,13 @@ class Deliverer:
                 if held_until:
                     outbox.release(self.engine, batch[start:], datetime.fromtimestamp(held_until, timezone.utc))
                     return done
-                self._send(connector, breaker, chunk)
+                self._send(connector, breaker, chunk, batch[start + len(chunk) :])
                 done += len(chunk)
         self.notifier.notify([destination])
         return done
 
-    def _send(self, connector: Connector, breaker: Breaker, chunk: list[Claimed]) -> None:
+    def _send(self, connector: Connector, breaker: Breaker, chunk: list[Claimed], waiting: list[Claimed]) -> None:
+        """Deliver one chunk and settle it; ``waiting`` (claimed, not yet sent) get a fresh lease."""
         started = time.perf_counter()
         try:
             envelopes = [MESSAGE_ADAPTER.validate_json(c.body) for c in chunk]
@@ -91,7 +92,12 @@ class Deliverer:
         else:
             breaker.success()
         counts = outbox.settle(
-            self.engine, [(c, o, ms) for c, o in zip(chunk, outcomes)], self.settings.retry_schedule, self.settings.retry_jitter
+            self.engine,
+            [(c, o, ms) for c, o in zip(chunk, outcomes)],
+            self.settings.retry_schedule,
+            self.settings.retry_jitter,
+            still_held=waiting,
+            lease_seconds=self.settings.lease_seconds,
         )
         log.info("destination=%s delivered=%d retrying=%d dead=%d ms=%d", connector.name,
                  counts["delivered"], counts["retrying"], counts["dead"], ms)

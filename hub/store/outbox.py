@@ -110,11 +110,16 @@ def settle(
     schedule: Sequence[float],
     jitter: float,
     now: datetime | None = None,
+    still_held: Sequence[Claimed] = (),
+    lease_seconds: float = 0.0,
 ) -> dict[str, int]:
     """Record each ``(claimed, outcome, duration_ms)`` and move the delivery to its next state.
 
     ``ok`` → delivered; ``permanent`` → dead with the partner's reason; ``transient`` → retrying
-    after the schedule's delay, or dead once the schedule is spent. Returns counts per new state.
+    after the schedule's delay, or dead once the schedule is spent. A delivery whose lease was
+    taken back meanwhile (its attempt number moved on) is left to its new owner. ``still_held``
+    deliveries, claimed but not sent yet, get their lease renewed in the same transaction.
+    Returns counts per new state.
     """
     now = now or utcnow()
     rows = []
@@ -133,11 +138,16 @@ def settle(
             delivered_at = None
         counts[state] += 1
         rows.append(
-            {"b_id": claimed.id, "b_state": state, "b_next": next_at, "b_delivered": delivered_at, "b_error": error}
+            {"b_id": claimed.id, "b_attempt": claimed.attempt, "b_state": state, "b_next": next_at,
+             "b_delivered": delivered_at, "b_error": error}
         )
     stmt = (
         update(deliveries)
-        .where(deliveries.c.id == bindparam("b_id"), deliveries.c.state == SENDING)
+        .where(
+            deliveries.c.id == bindparam("b_id"),
+            deliveries.c.state == SENDING,
+            deliveries.c.attempts == bindparam("b_attempt"),
+        )
         .values(
             state=bindparam("b_state"),
             next_attempt_at=bindparam("b_next"),
@@ -161,6 +171,12 @@ def settle(
     with engine.begin() as conn:
         conn.execute(stmt, rows)
         conn.execute(insert(delivery_attempts), attempts)
+        if still_held:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_([c.id for c in still_held]), deliveries.c.state == SENDING)
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+            )
     return counts
 
 
