@@ -206,3 +206,17 @@ def test_refused_messages_are_counted_in_metrics(motcua: httpx.Client, api: str)
     before = rejected()
     motcua.post("/v1/messages", json=status_changed(status=42))
     assert rejected() == before + 1
+
+
+def test_receipt_delivery_ids_point_at_the_stored_rows(motcua: httpx.Client, hub: Hub) -> None:
+    msgs = [submitted(seq=i) for i in range(1, 6)]
+    out = motcua.post("/v1/messages:batch", json={"messages": msgs}).json()
+    with hub.engine.connect() as conn:
+        for msg, res in zip(msgs, out["results"]):
+            [(delivery_id, destination)] = [(d["id"], d["destination"]) for d in res["receipt"]["deliveries"]]
+            row = conn.execute(
+                select(messages.c.message_id, deliveries.c.destination)
+                .join(deliveries, deliveries.c.message_pk == messages.c.id)
+                .where(deliveries.c.id == delivery_id)
+            ).one()
+            assert (row.message_id, row.destination) == (msg["message_id"], destination)
