@@ -47,8 +47,12 @@ class WrkResult:
 
 
 def _ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    """wrk's latency text ("850.00us", "12.3ms", "1.02s", "1.5m") in milliseconds; NaN if unreadable."""
+    found = re.match(r"([\d.]+)(us|ms|s|m)$", value)
+    if not found:
+        return float("nan")
+    number, unit = found.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
 def wrk(url: str, body: str, key: str) -> WrkResult:
@@ -57,6 +61,8 @@ def wrk(url: str, body: str, key: str) -> WrkResult:
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(ROOT / "bench" / "post.lua"), url],
         capture_output=True, text=True, env=env, check=True,
     ).stdout
+    if "Requests/sec" not in out:
+        raise RuntimeError(f"wrk gave no figures:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
