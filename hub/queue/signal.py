@@ -37,10 +37,11 @@ class Notifier:
     """Enqueues drain jobs; after a Redis failure it stays quiet for ``cooldown`` seconds.
 
     Redis being down never fails intake: the deliveries are committed, and the relay enqueues
-    them once Redis is back.
+    them once Redis is back. The quiet period bounds what an unreachable Redis costs the caller
+    (at most one connect timeout per period), which matters where intake notifies on the event loop.
     """
 
-    def __init__(self, redis: Redis, cooldown: float = 1.0) -> None:
+    def __init__(self, redis: Redis, cooldown: float = 5.0) -> None:
         self.redis = redis
         self.cooldown = cooldown
         self._quiet_until = 0.0
