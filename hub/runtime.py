@@ -7,15 +7,11 @@ from sqlalchemy import Engine
 
 from hub.config import Settings
 from hub.routing import RoutingTable, load
-from hub.store.engine import make_engine, start_checkpointer
+from hub.store.engine import make_engine
 
 
-def engine_for(settings: Settings, serving: bool = False) -> Engine:
-    """The store's engine; ``serving`` (API and worker processes) checkpoints SQLite in the background."""
-    engine = make_engine(settings.effective_database_url, checkpoint_in_background=serving)
-    if serving:
-        start_checkpointer(engine)
-    return engine
+def engine_for(settings: Settings) -> Engine:
+    return make_engine(settings.effective_database_url)
 
 
 def redis_for(settings: Settings) -> Redis:

@@ -31,7 +31,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     Runs jobs in-process (RQ's SimpleWorker): a fork per job would cost more than the delivery.
     If Redis goes away the worker waits and reconnects; the relay keeps sweeping meanwhile.
     """
-    engine = engine_for(settings, serving=True)
+    engine = engine_for(settings)
     redis = redis_for(settings)
     destinations = sorted(routes_for(settings).all_destinations())
     deliverer = Deliverer(settings, engine, redis, lambda name: registry.build(name, settings))

@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION)
     app.state.settings = settings
-    app.state.engine = engine_for(settings, serving=True)
+    app.state.engine = engine_for(settings)
     app.state.redis = redis_for(settings)
     app.state.routes = routes_for(settings)
     problems = app.state.routes.check(accepted_types(), MESSAGE_TYPES)

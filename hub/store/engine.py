@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +9,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 READ_ONLY = "lienthong_read_only"
-log = logging.getLogger(__name__)
 
 
-def make_engine(url: str, checkpoint_in_background: bool = False, **kwargs: Any) -> Engine:
-    """Create an engine for ``url``; SQLite gets WAL, a busy timeout and write-locking transactions.
-
-    ``checkpoint_in_background``: this process runs :func:`start_checkpointer`, so its connections
-    never checkpoint the WAL themselves (a checkpoint's fsync inside a request is a latency spike).
-    """
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url``; SQLite gets WAL, a busy timeout and write-locking transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_size", 10)
@@ -44,8 +36,6 @@ def make_engine(url: str, checkpoint_in_background: bool = False, **kwargs: Any)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        if checkpoint_in_background:
-            cur.execute("PRAGMA wal_autocheckpoint=0")  # see start_checkpointer
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -67,26 +57,3 @@ def reading(engine: Engine) -> Connection:
 def is_sqlite(engine: Engine) -> bool:
     """True when ``engine`` talks to SQLite."""
     return engine.dialect.name == "sqlite"
-
-
-def start_checkpointer(engine: Engine, interval: float = 1.0) -> threading.Thread | None:
-    """For SQLite: checkpoint the WAL every ``interval`` seconds in a daemon thread.
-
-    PASSIVE checkpoints never block writers; their fsync happens here, off the request path.
-    Returns the thread, or None for other databases.
-    """
-    if not is_sqlite(engine):
-        return None
-
-    def run() -> None:
-        while True:
-            time.sleep(interval)
-            try:
-                with engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-            except Exception:  # noqa: BLE001 - a busy or failed checkpoint is retried next interval
-                log.debug("wal checkpoint skipped", exc_info=True)
-
-    thread = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
-    thread.start()
-    return thread
