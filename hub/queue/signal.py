@@ -38,7 +38,7 @@ class Notifier:
 
     Redis being down never fails intake: the deliveries are committed, and the relay enqueues
     them once Redis is back. The quiet period bounds what an unreachable Redis costs the caller
-    (at most one connect timeout per period), which matters where intake notifies on the event loop.
+    (at most one connect timeout per period, during which a group of requests waits).
     """
 
     def __init__(self, redis: Redis, cooldown: float = 5.0) -> None:
