@@ -17,14 +17,13 @@ from hub.partners import add_partner, issue_key
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from tests.support import (
+    Portal,
     PostgresServer,
     Process,
     RedisServer,
     ThreadedServer,
     client,
-    free_port,
     settings_env,
-    wait_until,
 )
 
 PARTNERS = [
@@ -147,37 +146,6 @@ def motcua(api: str, hub: Hub) -> Iterator[httpx.Client]:
 def ops(api: str, hub: Hub) -> Iterator[httpx.Client]:
     with client(api, hub.keys["ops"]) as c:
         yield c
-
-
-class Portal:
-    """The national portal simulator, a real HTTP server in its own process."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = Process(["-m", "connectors.national_dvc.simulator", "--port", str(self.port)],
-                               settings_env(Settings()), tmp / "portal.log")
-
-    def start(self) -> "Portal":
-        self.process.start()
-        wait_until(self._up, 20, what="portal simulator")
-        return self
-
-    def _up(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/_sim/state", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def state(self) -> dict:
-        return httpx.get(f"{self.url}/_sim/state", timeout=5).json()
-
-    def dossier(self, code: str) -> dict | None:
-        r = httpx.get(f"{self.url}/_sim/dossiers/{code}", timeout=5)
-        return r.json() if r.status_code == 200 else None
-
-    def faults(self, **faults: object) -> None:
-        httpx.post(f"{self.url}/_sim/faults", json=faults, timeout=5).raise_for_status()
 
 
 @pytest.fixture

@@ -195,3 +195,34 @@ class ThreadedServer:
 def client(base_url: str, key: str | None = None) -> httpx.Client:
     headers = {"Authorization": f"ApiKey {key}"} if key else {}
     return httpx.Client(base_url=base_url, headers=headers, timeout=30)
+
+
+class Portal:
+    """The national portal simulator, a real HTTP server in its own process."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = Process(["-m", "connectors.national_dvc.simulator", "--port", str(self.port)],
+                               settings_env(Settings()), tmp / "portal.log")
+
+    def start(self) -> "Portal":
+        self.process.start()
+        wait_until(self._up, 20, what="portal simulator")
+        return self
+
+    def _up(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/_sim/state", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def state(self) -> dict:
+        return httpx.get(f"{self.url}/_sim/state", timeout=5).json()
+
+    def dossier(self, code: str) -> dict | None:
+        r = httpx.get(f"{self.url}/_sim/dossiers/{code}", timeout=5)
+        return r.json() if r.status_code == 200 else None
+
+    def faults(self, **faults: object) -> None:
+        httpx.post(f"{self.url}/_sim/faults", json=faults, timeout=5).raise_for_status()

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 
 from hub.edge.app import create_app
-from tests.conftest import Portal, make_settings, seed_hub
+from tests.conftest import make_settings, seed_hub
 from tests.factories import status_changed, submitted
-from tests.support import RedisServer, ThreadedServer, client, wait_until
+from tests.support import Portal, RedisServer, ThreadedServer, client, wait_until
 
 
 def delivery_states(ops: httpx.Client) -> dict[str, int]:

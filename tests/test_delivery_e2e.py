@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from hub.edge.app import create_app
-from tests.conftest import Hub, Portal, make_settings, seed_hub
+from tests.conftest import Hub, make_settings, seed_hub
 from tests.factories import status_changed, submitted
-from tests.support import RedisServer, ThreadedServer, client, wait_until
+from tests.support import Portal, RedisServer, ThreadedServer, client, wait_until
 
 
 @pytest.fixture

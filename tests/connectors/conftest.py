@@ -2,52 +2,22 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from typing import Callable, Iterator
 
 import httpx
 import pytest
 
 from connectors.national_dvc.connector import NationalDvcConnector
-from hub.config import ROOT, Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from hub.config import Settings
+from tests.support import Portal
 
 
 @pytest.fixture(scope="session")
-def dvc_sim_server() -> Iterator[str]:
-    """Start ``python -m connectors.national_dvc.simulator`` once, wait until it answers, stop it at the end."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connectors.national_dvc.simulator", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    try:
-        while True:
-            try:
-                httpx.get(f"{url}/_sim/state", timeout=1).raise_for_status()
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the DVCQG simulator did not start") from None
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def dvc_sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The simulator started once for the session (the hub tests' Portal helper), stopped at the end."""
+    portal = Portal(tmp_path_factory.mktemp("dvc-sim")).start()
+    yield portal.url
+    portal.process.stop()
 
 
 @pytest.fixture
