@@ -104,6 +104,9 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime),
     Index("ix_deliveries_due", "destination", "state", "next_attempt_at"),
+    # The relay's sweep looks for waiting or leased rows across destinations; without this it
+    # would scan every delivered row twice a second.
+    Index("ix_deliveries_state", "state", "next_attempt_at"),
     Index("ix_deliveries_order", "destination", "order_key", "id"),
 )
 
