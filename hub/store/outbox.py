@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
 
-from sqlalchemy import Engine, and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
 from connectors.base import Outcome
@@ -119,7 +119,7 @@ def settle(
     after the schedule's delay, or dead once the schedule is spent. A delivery whose lease was
     taken back meanwhile (its attempt number moved on) is left to its new owner. ``still_held``
     deliveries, claimed but not sent yet, get their lease renewed in the same transaction.
-    Returns counts per new state.
+    Returns counts per intended new state (for the log; stale rows are skipped silently).
     """
     now = now or utcnow()
     rows = []
@@ -214,14 +214,6 @@ def due_destinations(engine: Engine, now: datetime | None = None) -> list[str]:
                 .group_by(deliveries.c.destination)
             ).scalars()
         )
-
-
-def next_due(engine: Engine) -> datetime | None:
-    """The earliest time any waiting delivery becomes due."""
-    with reading(engine) as conn:
-        return conn.execute(
-            select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state.in_(WAITING_STATES))
-        ).scalar()
 
 
 def replay(
