@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def _ms(value: str) -> float:
 
 
 def wrk(url: str, body: str, key: str) -> WrkResult:
-    env = dict(os.environ, LT_BODY=body, LT_KEY=key)
+    env = dict(os.environ, LT_BODY=body, LT_KEY=key, LT_RUN=uuid.uuid4().hex[:12])
     out = subprocess.run(
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(ROOT / "bench" / "post.lua"), url],
         capture_output=True, text=True, env=env, check=True,

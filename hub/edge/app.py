@@ -19,6 +19,7 @@ from starlette.responses import Response
 from connectors.registry import accepted_types
 from hub.config import Settings, get_settings
 from hub.edge import docs, intake, ops, views
+from hub.edge.fast_path import HubApp
 from hub.edge.group_commit import GroupCommitter
 from hub.edge.problems import (
     Problem,
@@ -57,7 +58,8 @@ def tune_gc() -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A ready application; the database must already be migrated (``lienthong db upgrade``)."""
     settings = settings or get_settings()
-    app = FastAPI(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION)
+    app = HubApp(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION)
+    app.fast_routes = {("POST", "/v1/messages"): intake.post_message}
     app.state.settings = settings
     app.state.engine = engine_for(settings)
     app.state.redis = redis_for(settings)
