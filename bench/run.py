@@ -23,8 +23,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
+from hub.access.keys import issue_key
 from hub.config import Settings
-from hub.partners import add_partner, issue_key
+from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from hub.store.tables import deliveries

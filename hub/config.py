@@ -29,6 +29,27 @@ class Settings(BaseSettings):
         "", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper, generated on first run."
     )
 
+    trusted_proxies: list[str] = Field(
+        [], description="CIDR blocks of reverse proxies whose X-Forwarded-For is believed (JSON list); empty: none."
+    )
+    people_allowed_ips: list[str] = Field(
+        ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+        description="Networks people (admin, operator, auditor) may sign in and work from; each account can narrow it.",
+    )
+    session_hours: float = Field(8.0, description="How long a person's session lasts after sign-in.")
+    credential_cache_seconds: float = Field(
+        0.4, description="How long a process trusts a key or session it looked up; revocation takes effect within twice this."
+    )
+    rate_limits_enabled: bool = Field(True, description="Apply rate limits (turn off only to measure their cost).")
+    rate_limits_default: str = Field(
+        "per-second=100/1,daily=500000/86400",
+        description="Per-key limits where no policy row applies: name=quota/window_seconds, comma-separated.",
+    )
+    rate_limit_on_redis_down: str = Field(
+        "local", description="When Redis is unreachable: local (per-process limits, alert), allow (alert) or deny."
+    )
+    review_days: int = Field(90, description="Keys and accounts unused this many days are listed by the review.")
+
     retry_schedule: list[float] = Field(
         [1, 5, 30, 120, 600, 1800], description="Seconds before each retry of a transient failure; after the last, dead."
     )

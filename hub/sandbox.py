@@ -22,8 +22,9 @@ from urllib.parse import urlparse
 
 import httpx
 
+from hub.access.keys import issue_key
 from hub.config import Settings
-from hub.partners import add_partner, issue_key, list_partners
+from hub.partners import add_partner, list_partners
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 

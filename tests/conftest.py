@@ -11,9 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from hub.access.keys import issue_key
 from hub.config import Settings
 from hub.edge.app import create_app
-from hub.partners import add_partner, issue_key
+from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from tests.support import (

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from connectors.base import Outcome
+from hub.access.principal import Principal
 from hub.edge.prepare import prepare
-from hub.partners import Principal
 from hub.routing import parse
 from hub.store import outbox
 from hub.store.intake import accept

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -17,9 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from connectors.registry import accepted_types
+from hub.access.events import EventLog
+from hub.access.policies import PolicyBook, parse_defaults
 from hub.config import Settings, get_settings
-from hub.edge import docs, intake, ops, views
+from hub.edge import admin, docs, intake, ops, views
 from hub.edge.fast_path import HubApp
+from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
 from hub.edge.problems import (
     Problem,
@@ -29,8 +33,8 @@ from hub.edge.problems import (
     unexpected_error_handler,
 )
 from hub.edge.responses import json_response
+from hub.limits.limiter import RateLimiter
 from hub.messages import MESSAGE_TYPES
-from hub.partners import KeyCache
 from hub.queue.signal import Notifier
 from hub.runtime import engine_for, redis_for, routes_for
 
@@ -58,7 +62,12 @@ def tune_gc() -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A ready application; the database must already be migrated (``lienthong db upgrade``)."""
     settings = settings or get_settings()
-    app = HubApp(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.events.close()  # write the last access events
+
+    app = HubApp(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.fast_routes = {("POST", "/v1/messages"): intake.post_message}
     app.state.settings = settings
     app.state.engine = engine_for(settings)
@@ -69,13 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
     app.state.notifier = Notifier(app.state.redis)
     app.state.committer = GroupCommitter(app.state.engine, app.state.notifier)
-    app.state.keys = KeyCache(app.state.engine, settings.effective_key_pepper)
+    policies = PolicyBook(app.state.engine, parse_defaults(settings.rate_limits_default))
+    app.state.events = EventLog(app.state.engine, periodic=[policies.refresh_if_stale])
+    limiter = RateLimiter(settings.redis_url, settings.rate_limit_on_redis_down) if settings.rate_limits_enabled else None
+    app.state.gate = Gate(settings, app.state.engine, limiter, app.state.events, policies)
 
     app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, request_validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_error_handler)
-    for module in (intake, views, ops, docs):
+    for module in (intake, views, ops, admin, docs):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies")

@@ -27,6 +27,8 @@ class HubApp(FastAPI):
     fast_routes: dict[tuple[str, str], Handler]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = _with_state_headers(scope, send)
         if scope["type"] == "http" and not self.root_path and not self.user_middleware:
             handler = self.fast_routes.get((scope["method"], scope["path"]))
             if handler is not None:
@@ -47,3 +49,15 @@ class HubApp(FastAPI):
             if handler is not None:
                 return await handler(request, exc)  # type: ignore[no-any-return]
         raise exc
+
+
+def _with_state_headers(scope: Scope, send: Send) -> Send:
+    """``send``, adding the headers the request's handling left in ``scope["state"]["response_headers"]``
+    (the rate-limit fields) to whatever response goes out, problems included."""
+    async def sending(message: dict) -> None:  # type: ignore[type-arg]
+        if message["type"] == "http.response.start":
+            extra = scope.get("state", {}).get("response_headers")
+            if extra:
+                message["headers"] = [*message.get("headers", ()), *((k.lower().encode(), v.encode()) for k, v in extra.items())]
+        await send(message)
+    return sending

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Request
 from prometheus_client import Counter
 from starlette.responses import Response
 
-from hub.edge.auth import principal
+from hub.access.principal import Principal
 from hub.edge.body import read_json
+from hub.edge.gate import access
 from hub.edge.prepare import prepare
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
-from hub.partners import Principal
 from hub.store.intake import Prepared
 
 router = APIRouter(tags=["messages"])
@@ -41,7 +41,7 @@ async def post_message(request: Request) -> Response:
     Sending the same ``message_id`` again with the same body answers 200 with the original receipt.
     """
     try:
-        caller = await principal(request)  # called directly: FastAPI's dependency solving costs more
+        caller = await request.app.state.gate.admit(request, "intake")  # direct: FastAPI's dependency solving costs more
         data = await read_json(request, request.app.state.settings.max_body_bytes)
         prepared = prepare(data, caller, request.app.state.routes)
     except Problem:
@@ -57,7 +57,7 @@ async def post_message(request: Request) -> Response:
 
 
 @router.post("/v1/messages:batch", summary="Accept up to 50 messages, with a result per item")
-async def post_batch(request: Request, caller: Principal = Depends(principal)) -> Response:
+async def post_batch(request: Request, caller: Principal = Depends(access("intake"))) -> Response:
     """``{"messages": [...]}``: valid items are stored in one transaction; each item gets its own
     status (202 stored, 200 duplicate, 409 conflict, 4xx problem)."""
     settings = request.app.state.settings

@@ -1,4 +1,4 @@
-"""Operations API (operator keys only): flows, dead letters, delivery history, replay."""
+"""Operations API (operators, and keys scoped to ``ops``): flows, dead letters, delivery history, replay."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from hub.edge.auth import operator
+from hub.edge.gate import access
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
 from hub.store import outbox, queries
 
-router = APIRouter(tags=["operations"], dependencies=[Depends(operator)])
+router = APIRouter(tags=["operations"], dependencies=[Depends(access("ops"))])
 
 
 @router.get("/v1/flows", summary="Deliveries per destination and state")

@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from hub.access.principal import Principal
 from hub.edge.problems import Problem, validation_problem
 from hub.messages.models import MESSAGE_ADAPTER
-from hub.partners import Principal
 from hub.routing import RoutingTable
 from hub.store.intake import Prepared
 
@@ -28,6 +28,10 @@ def prepare(data: Any, caller: Principal, routes: RoutingTable, field_prefix: st
     if msg.source != caller.partner_code:
         raise Problem("forbidden", f"this key belongs to {caller.partner_code!r}, the message claims source {msg.source!r}",
                       [{"field": field, "rule": "source_is_caller", "message": "source must be the key's partner"}])
+    if not caller.scopes.allows_type(msg.type):
+        raise Problem("forbidden", f"this key may not send {msg.type!r} messages",
+                      [{"field": f"{field_prefix}.type" if field_prefix else "type", "rule": "key_scope",
+                        "message": "the key's scopes do not include this message type"}])
     canonical = msg.model_dump(mode="json")
     destinations = routes.destinations(msg.type, msg.source, canonical)
     if not destinations:

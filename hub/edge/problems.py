@@ -26,6 +26,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "unauthenticated": (401, "A valid API key is required"),
     "forbidden": (403, "This key may not do that"),
     "not-found": (404, "No such resource"),
+    "rate-limited": (429, "Too many requests for this key's limits"),
     "conflict": (409, "This message id was already used for a different message"),
     "body-too-large": (413, "The body is larger than the hub accepts"),
     "unsupported-media-type": (415, "The body must be application/json"),

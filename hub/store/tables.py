@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -57,8 +56,11 @@ partners = Table(
     Column("name", String(200), nullable=False),
     Column("kind", String(30), nullable=False),
     Column("agency_id", String(20)),
-    Column("active", Boolean, nullable=False, default=True),
+    Column("state", String(12), nullable=False, default="active"),  # active | suspended
+    Column("contacts", Text, nullable=False, default="[]"),  # JSON list of {name, email, phone}
+    Column("allowed_ips", Text, nullable=False, default="[]"),  # JSON list of CIDR; empty: any address
     Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime),
 )
 
 api_keys = Table(
@@ -69,8 +71,87 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(16), nullable=False),
     Column("label", String(100), nullable=False, default=""),
+    Column("scopes", Text, nullable=False, default="{}"),  # JSON, see hub.access.scopes
+    Column("allowed_ips", Text, nullable=False, default="[]"),  # JSON list of CIDR; empty: the partner's list
     Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
+    Column("replaced_by", Id),  # rotation: the key that took over
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(60), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(12), nullable=False),  # admin | operator | auditor
+    Column("password_hash", String(200), nullable=False),
+    Column("allowed_ips", Text, nullable=False, default="[]"),  # JSON list of CIDR; empty: the hub-wide default
+    Column("state", String(12), nullable=False, default="active"),  # active | disabled
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_login_at", UtcDateTime),
+    Column("disabled_at", UtcDateTime),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("client_ip", String(45), nullable=False),
+    Column("user_agent", String(300), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+)
+
+rate_policies = Table(
+    "rate_policies",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("counter", String(8), nullable=False),  # key: each key counts alone | partner: all of a partner's keys together
+    Column("partner_code", String(40)),  # None: the default for every partner
+    Column("key_id", Id),  # only for counter=key: this key alone
+    Column("route_class", String(12), nullable=False, default="*"),  # intake | read | ops | lookup | admin | audit | *
+    Column("name", String(30), nullable=False),  # shown in RateLimit-Policy, e.g. "per-second"
+    Column("quota", Integer, nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("counter", "partner_code", "key_id", "route_class", "name", name="uq_rate_policies_subject"),
+)
+
+admin_actions = Table(
+    "admin_actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(80), nullable=False),  # account username, or cli:<os user>
+    Column("client_ip", String(45), nullable=False, default=""),
+    Column("action", String(40), nullable=False),
+    Column("target", String(120), nullable=False),
+    Column("before", Text),  # JSON, secrets never included
+    Column("after", Text),
+)
+
+access_events = Table(
+    "access_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("event", String(20), nullable=False),  # refused | login | login_failed | logout
+    Column("reason", String(40), nullable=False, default=""),  # unknown_key, expired, revoked, ip, scope, rate_limited...
+    Column("partner_code", String(40)),
+    Column("key_id", Id),
+    Column("account", String(60)),
+    Column("client_ip", String(45), nullable=False),
+    Column("forwarded_for", String(300), nullable=False, default=""),
+    Column("method", String(8), nullable=False, default=""),
+    Column("path", String(300), nullable=False, default=""),
+    Column("status", Integer, nullable=False, default=0),
+    Column("user_agent", String(300), nullable=False, default=""),
 )
 
 messages = Table(

@@ -1,0 +1,43 @@
+"""Admin actions are recorded with who, what, before and after, in the same transaction as the change."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, insert, select
+
+from hub.store.engine import reading
+from hub.store.tables import admin_actions
+
+
+def cli_actor() -> str:
+    """The actor name for changes made with the ``lienthong`` CLI on the server."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli:unknown"
+
+
+def record(conn: Connection, actor: str, action: str, target: str, before: Any = None, after: Any = None,
+           client_ip: str = "") -> None:
+    """Write one admin action; ``before``/``after`` must already be free of secrets."""
+    conn.execute(insert(admin_actions).values(
+        at=datetime.now(timezone.utc), actor=actor, client_ip=client_ip, action=action, target=target,
+        before=None if before is None else orjson.dumps(before, default=str).decode(),
+        after=None if after is None else orjson.dumps(after, default=str).decode(),
+    ))
+
+
+def list_actions(engine: Engine, after_id: int = 0, limit: int = 100, actor: str | None = None) -> list[dict[str, Any]]:
+    """Admin actions in order, paged by id."""
+    query = select(admin_actions).where(admin_actions.c.id > after_id).order_by(admin_actions.c.id).limit(limit)
+    if actor:
+        query = query.where(admin_actions.c.actor == actor)
+    with reading(engine) as conn:
+        rows = conn.execute(query).all()
+    return [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "client_ip": r.client_ip, "action": r.action,
+             "target": r.target, "before": orjson.loads(r.before) if r.before else None,
+             "after": orjson.loads(r.after) if r.after else None} for r in rows]

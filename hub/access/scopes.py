@@ -1,0 +1,80 @@
+"""What a key may do: message types it may send, route classes it may call, look-ups it may make.
+
+Route classes group the hub's endpoints: ``intake`` (sending messages), ``read`` (a message's
+state, a dossier's trace), ``ops`` (flows, dead letters, replay), ``lookup`` (citizen look-ups),
+and, for people only, ``admin`` and ``audit``. ``"*"`` in a list means everything of that kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ROUTE_CLASSES = ("intake", "read", "ops", "lookup", "admin", "audit")
+KEY_ROUTE_CLASSES = ("intake", "read", "ops", "lookup")
+LOOKUPS = ("lookup", "verify", "household", "residence")
+ROLES = ("admin", "operator", "auditor")
+
+#: What each person's role may call.
+ROLE_ROUTES: dict[str, tuple[str, ...]] = {
+    "admin": ("admin", "ops", "read"),
+    "operator": ("ops", "read"),
+    "auditor": ("audit", "read"),
+}
+
+#: Scopes a new key gets when the admin does not say, by partner kind.
+DEFAULT_ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "operator": ("read", "ops"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scopes:
+    """A key's scopes; ``allows_*`` answer the edge's questions."""
+
+    types: tuple[str, ...] = ("*",)
+    endpoints: tuple[str, ...] = ("intake", "read")
+    lookups: tuple[str, ...] = field(default_factory=tuple)
+
+    def allows_route(self, route_class: str) -> bool:
+        return "*" in self.endpoints or route_class in self.endpoints
+
+    def allows_type(self, message_type: str) -> bool:
+        return "*" in self.types or message_type in self.types
+
+    def allows_lookup(self, lookup: str) -> bool:
+        return "*" in self.lookups or lookup in self.lookups
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"types": list(self.types), "endpoints": list(self.endpoints), "lookups": list(self.lookups)}
+
+
+def default_scopes(partner_kind: str) -> Scopes:
+    """The scopes of a key issued without explicit ones."""
+    return Scopes(endpoints=DEFAULT_ENDPOINTS.get(partner_kind, ("intake", "read")))
+
+
+def parse_scopes(data: dict[str, Any] | None, partner_kind: str, known_types: tuple[str, ...]) -> Scopes:
+    """Scopes from stored or submitted JSON; missing parts take the kind's defaults.
+
+    Raises ValueError naming the field and the value that is not allowed.
+    """
+    base = default_scopes(partner_kind)
+    data = data or {}
+
+    def pick(name: str, allowed: tuple[str, ...], fallback: tuple[str, ...]) -> tuple[str, ...]:
+        values = data.get(name)
+        if values is None:
+            return fallback
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError(f"scopes.{name}: a list of strings")
+        for v in values:
+            if v != "*" and v not in allowed:
+                raise ValueError(f"scopes.{name}: {v!r} is not one of {', '.join(allowed)} or *")
+        return tuple(values)
+
+    return Scopes(
+        types=pick("types", known_types, base.types),
+        endpoints=pick("endpoints", KEY_ROUTE_CLASSES, base.endpoints),
+        lookups=pick("lookups", LOOKUPS, base.lookups),
+    )

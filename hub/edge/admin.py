@@ -1,0 +1,316 @@
+"""People's sign-in, the admin API (partners, keys, limits, accounts, review) and the auditor's
+read-only view of admin actions and access events.
+
+Every change goes through the same functions the CLI uses, which record the admin action (who,
+what, before, after) in the change's own transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from hub.access import accounts, actions, keys, policies, review
+from hub.access.events import list_events
+from hub.access.principal import Principal
+from hub.access.tokens import digest
+from hub.edge.gate import CHALLENGE, access
+from hub.edge.problems import Problem
+from hub.edge.responses import json_response
+from hub.limits.limiter import Check, Limit
+from hub.partners import PARTNER_KINDS, add_partner, get_partner, list_partners, update_partner
+
+router = APIRouter()
+admin_only = Depends(access("admin"))
+T = TypeVar("T")
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class PartnerIn(BaseModel):
+    code: str = Field(pattern=r"^[a-z0-9_]{2,40}$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal[PARTNER_KINDS]  # type: ignore[valid-type]
+    agency_id: str | None = Field(None, max_length=20)
+    contacts: list[dict[str, str]] = []
+    allowed_ips: list[str] = []
+
+
+class PartnerChange(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    agency_id: str | None = Field(None, max_length=20)
+    contacts: list[dict[str, str]] | None = None
+    allowed_ips: list[str] | None = None
+    state: Literal["active", "suspended"] | None = None
+
+
+class KeyIn(BaseModel):
+    label: str = Field("", max_length=100)
+    scopes: dict[str, list[str]] | None = None
+    expires_at: datetime | None = None
+    allowed_ips: list[str] = []
+
+
+class KeyChange(BaseModel):
+    label: str | None = Field(None, max_length=100)
+    scopes: dict[str, list[str]] | None = None
+    expires_at: datetime | None = None
+    allowed_ips: list[str] | None = None
+
+
+class Rotation(BaseModel):
+    grace_seconds: int = Field(86_400, ge=0, le=90 * 86_400, description="how long the old key keeps working")
+
+
+class PolicyIn(BaseModel):
+    counter: Literal["key", "partner"] = "key"
+    partner: str | None = None
+    key_id: int | None = None
+    route_class: str = "*"
+    name: str
+    quota: int = Field(ge=1)
+    window_seconds: int = Field(ge=1)
+
+
+class AccountIn(BaseModel):
+    username: str = Field(min_length=1, max_length=60)
+    display_name: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "operator", "auditor"]
+    password: str = Field(min_length=accounts.MIN_PASSWORD, max_length=200)
+    allowed_ips: list[str] = []
+
+
+class AccountChange(BaseModel):
+    display_name: str | None = Field(None, min_length=1, max_length=200)
+    role: Literal["admin", "operator", "auditor"] | None = None
+    password: str | None = Field(None, min_length=accounts.MIN_PASSWORD, max_length=200)
+    allowed_ips: list[str] | None = None
+    state: Literal["active", "disabled"] | None = None
+
+
+def _who(request: Request) -> tuple[str, str]:
+    principal: Principal = request.scope["state"]["principal"]
+    return principal.account or principal.who, request.scope["state"]["client_ip"]
+
+
+async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a store function in a thread; its ValueError/LookupError become 422/404/409 problems."""
+    try:
+        return await run_in_threadpool(fn, *args, **kwargs)
+    except LookupError as exc:
+        text = str(exc).strip("'\"")
+        raise Problem("conflict" if "already exists" in text else "not-found", text) from None
+    except ValueError as exc:
+        field, _, rule = str(exc).partition(":")
+        raise Problem("validation", str(exc), [{"field": field.strip() if rule else "(body)", "rule": "admin_rule",
+                                                 "message": (rule or str(exc)).strip()}]) from None
+
+
+def _changes(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(exclude_unset=True)
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+@router.post("/v1/auth/login", tags=["people"], summary="Sign in: a session token for Authorization: Bearer")
+async def login(request: Request, body: Login) -> Response:
+    gate = request.app.state.gate
+    ip, chain = gate.client(request)
+    agent = request.headers.get("user-agent", "")
+    if gate.limiter is not None:  # slow down guessing, per address and per account
+        decision = await gate.limiter.check([Check(f"login-ip:{ip}", Limit("login-address", 20, 60.0)),
+                                             Check(f"login-user:{body.username}", Limit("login-account", 10, 300.0))])
+        if not decision.allowed:
+            request.scope.setdefault("state", {})["response_headers"] = decision.headers()
+            gate.events.record("login_failed", reason="rate_limited", client_ip=ip, forwarded_for=",".join(chain),
+                               method="POST", path=request.url.path, status=429, user_agent=agent, account=body.username)
+            raise Problem("rate-limited", "too many sign-in attempts; wait and try again")
+    settings = request.app.state.settings
+    result = await run_in_threadpool(accounts.sign_in, request.app.state.engine, body.username, body.password, ip, agent,
+                                     settings.effective_key_pepper, gate.people_networks, settings.session_hours)
+    if isinstance(result, str):
+        gate.events.record("login_failed", reason=result, client_ip=ip, forwarded_for=",".join(chain), method="POST",
+                           path=request.url.path, status=401, user_agent=agent, account=body.username)
+        raise Problem("unauthenticated", "wrong username or password, or not allowed from this address", headers=CHALLENGE)
+    token, session = result
+    gate.events.record("login", client_ip=ip, forwarded_for=",".join(chain), method="POST", path=request.url.path,
+                       status=200, user_agent=agent, account=body.username)
+    return json_response({"token": token, "token_type": "Bearer", **session})
+
+
+@router.post("/v1/auth/logout", tags=["people"], summary="Sign out: end this session")
+async def logout(request: Request) -> Response:
+    gate = request.app.state.gate
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    who = await gate.admit(request, "read") if scheme.lower() == "bearer" else None
+    if who is None or not who.is_person:
+        raise Problem("unauthenticated", "sign out with the session's 'Authorization: Bearer <token>'", headers=CHALLENGE)
+    hashed = digest(token.strip(), request.app.state.settings.effective_key_pepper)
+    await run_in_threadpool(accounts.sign_out, request.app.state.engine, hashed)
+    gate.sessions.forget(hashed)
+    ip, chain = gate.client(request)
+    gate.events.record("logout", client_ip=ip, forwarded_for=",".join(chain), method="POST", path=request.url.path,
+                       status=200, user_agent=request.headers.get("user-agent", ""), account=who.account)
+    return json_response({"signed_out": who.account})
+
+
+# --- partners and keys ---------------------------------------------------------------------
+
+
+@router.get("/v1/admin/partners", tags=["admin"], dependencies=[admin_only], summary="Every partner")
+async def admin_list_partners(request: Request) -> Response:
+    return json_response({"items": await _run(list_partners, request.app.state.engine)})
+
+
+@router.post("/v1/admin/partners", tags=["admin"], dependencies=[admin_only], status_code=201, summary="Register a partner")
+async def admin_add_partner(request: Request, body: PartnerIn) -> Response:
+    actor, ip = _who(request)
+    row = await _run(add_partner, request.app.state.engine, body.code, body.name, body.kind, body.agency_id,
+                     contacts=body.contacts, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
+    return json_response(row, 201)
+
+
+@router.get("/v1/admin/partners/{code}", tags=["admin"], dependencies=[admin_only], summary="One partner and its keys")
+async def admin_get_partner(request: Request, code: str) -> Response:
+    row = await _run(get_partner, request.app.state.engine, code)
+    if row is None:
+        raise Problem("not-found", f"no partner {code!r}")
+    return json_response({**row, "keys": await _run(keys.list_keys, request.app.state.engine, code)})
+
+
+@router.patch("/v1/admin/partners/{code}", tags=["admin"], dependencies=[admin_only],
+              summary="Change a partner (name, agency, contacts, allowlist, state)")
+async def admin_update_partner(request: Request, code: str, body: PartnerChange) -> Response:
+    actor, ip = _who(request)
+    return json_response(await _run(update_partner, request.app.state.engine, code, _changes(body), actor=actor, client_ip=ip))
+
+
+@router.post("/v1/admin/partners/{code}/keys", tags=["admin"], dependencies=[admin_only], status_code=201,
+             summary="Issue a key; the secret is in this answer only")
+async def admin_issue_key(request: Request, code: str, body: KeyIn) -> Response:
+    actor, ip = _who(request)
+    secret, view = await _run(keys.issue_key_with_view, request.app.state.engine, code,
+                              request.app.state.settings.effective_key_pepper, body.label, scopes=body.scopes,
+                              expires_at=body.expires_at, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
+    return json_response({"key": secret, **view}, 201)
+
+
+@router.get("/v1/admin/keys", tags=["admin"], dependencies=[admin_only], summary="Keys (never their secrets)")
+async def admin_list_keys(request: Request, partner: str | None = None) -> Response:
+    return json_response({"items": await _run(keys.list_keys, request.app.state.engine, partner)})
+
+
+@router.patch("/v1/admin/keys/{key_id}", tags=["admin"], dependencies=[admin_only],
+              summary="Change a key's label, scopes, allowlist or expiry")
+async def admin_update_key(request: Request, key_id: int, body: KeyChange) -> Response:
+    actor, ip = _who(request)
+    return json_response(await _run(keys.update_key, request.app.state.engine, key_id, _changes(body), actor=actor, client_ip=ip))
+
+
+@router.post("/v1/admin/keys/{key_id}:rotate", tags=["admin"], dependencies=[admin_only], status_code=201,
+             summary="Issue a successor; the old key works for the grace period")
+async def admin_rotate_key(request: Request, key_id: int, body: Rotation) -> Response:
+    actor, ip = _who(request)
+    secret, view = await _run(keys.rotate_key, request.app.state.engine, key_id,
+                              request.app.state.settings.effective_key_pepper, body.grace_seconds, actor=actor, client_ip=ip)
+    return json_response({"key": secret, **view}, 201)
+
+
+@router.post("/v1/admin/keys/{key_id}:revoke", tags=["admin"], dependencies=[admin_only],
+             summary="Stop a key now (every hub process within a second)")
+async def admin_revoke_key(request: Request, key_id: int) -> Response:
+    actor, ip = _who(request)
+    return json_response(await _run(keys.revoke_key, request.app.state.engine, key_id, actor=actor, client_ip=ip))
+
+
+# --- limits, accounts, review ----------------------------------------------------------------
+
+
+@router.get("/v1/admin/limits", tags=["admin"], dependencies=[admin_only], summary="Rate-limit policies")
+async def admin_list_limits(request: Request) -> Response:
+    defaults = [{"name": lim.name, "quota": lim.quota, "window_seconds": int(lim.window)}
+                for lim in request.app.state.gate.policies.defaults]
+    return json_response({"items": await _run(policies.list_policies, request.app.state.engine), "defaults": defaults})
+
+
+@router.put("/v1/admin/limits", tags=["admin"], dependencies=[admin_only],
+            summary="Create or change a policy (in force on every process within seconds)")
+async def admin_set_limit(request: Request, body: PolicyIn) -> Response:
+    actor, ip = _who(request)
+    row = await _run(policies.set_policy, request.app.state.engine, counter=body.counter, name=body.name, quota=body.quota,
+                     window_seconds=body.window_seconds, route_class=body.route_class, partner_code=body.partner,
+                     key_id=body.key_id, actor=actor, client_ip=ip)
+    request.app.state.gate.policies.refresh()
+    return json_response(row)
+
+
+@router.delete("/v1/admin/limits/{policy_id}", tags=["admin"], dependencies=[admin_only], summary="Remove a policy")
+async def admin_delete_limit(request: Request, policy_id: int) -> Response:
+    actor, ip = _who(request)
+    row = await _run(policies.delete_policy, request.app.state.engine, policy_id, actor=actor, client_ip=ip)
+    request.app.state.gate.policies.refresh()
+    return json_response(row)
+
+
+@router.get("/v1/admin/accounts", tags=["admin"], dependencies=[admin_only], summary="People's accounts")
+async def admin_list_accounts(request: Request) -> Response:
+    return json_response({"items": await _run(accounts.list_accounts, request.app.state.engine)})
+
+
+@router.post("/v1/admin/accounts", tags=["admin"], dependencies=[admin_only], status_code=201, summary="Create an account")
+async def admin_add_account(request: Request, body: AccountIn) -> Response:
+    actor, ip = _who(request)
+    row = await _run(accounts.add_account, request.app.state.engine, body.username, body.display_name, body.role,
+                     body.password, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
+    return json_response(row, 201)
+
+
+@router.patch("/v1/admin/accounts/{username}", tags=["admin"], dependencies=[admin_only],
+              summary="Change an account (role, allowlist, password, state)")
+async def admin_update_account(request: Request, username: str, body: AccountChange) -> Response:
+    actor, ip = _who(request)
+    return json_response(await _run(accounts.update_account, request.app.state.engine, username, _changes(body),
+                                    actor=actor, client_ip=ip))
+
+
+@router.get("/v1/admin/review", tags=["admin"], dependencies=[admin_only], summary="Keys and accounts unused for N days")
+async def admin_review(request: Request, days: int | None = Query(None, ge=1)) -> Response:
+    days = days or request.app.state.settings.review_days
+    return json_response({"days": days, **await _run(review.unused, request.app.state.engine, days)})
+
+
+@router.post("/v1/admin/review:disable", tags=["admin"], dependencies=[admin_only],
+             summary="Revoke the keys and disable the accounts the review lists")
+async def admin_review_disable(request: Request, days: int | None = Query(None, ge=1)) -> Response:
+    actor, ip = _who(request)
+    days = days or request.app.state.settings.review_days
+    return json_response({"days": days, **await _run(review.disable_unused, request.app.state.engine, days,
+                                                     actor=actor, client_ip=ip)})
+
+
+# --- auditors ---------------------------------------------------------------------------------
+
+
+@router.get("/v1/audit/admin-actions", tags=["audit"], dependencies=[Depends(access("audit"))],
+            summary="Admin actions: who, what, before, after")
+async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+                        actor: str | None = None) -> Response:
+    items = await _run(actions.list_actions, request.app.state.engine, after, limit, actor)
+    return json_response({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
+
+
+@router.get("/v1/audit/access-events", tags=["audit"], dependencies=[Depends(access("audit"))],
+            summary="Refused calls, sign-ins and sign-outs")
+async def audit_events(request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+                       event: str | None = None) -> Response:
+    items = await _run(list_events, request.app.state.engine, after, limit, event)
+    return json_response({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})

@@ -1,0 +1,119 @@
+"""The edge's access check, in order: client address → credential → expiry → IP allowlist →
+scope → rate limit. Every refusal is a problem+json answer and an access event.
+
+Unknown, expired, revoked, suspended and wrong-address credentials all get the same 401, so an
+unauthenticated caller learns nothing about which it was; the event records the real reason.
+A valid credential calling outside its scope gets 403; over its limits, 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Awaitable, Callable
+
+from fastapi import Request
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from hub.access.accounts import load_session_principal
+from hub.access.cache import MISS, CredentialCache
+from hub.access.events import EventLog
+from hub.access.keys import load_key_principal
+from hub.access.networks import allowed, client_address, parse_networks
+from hub.access.policies import PolicyBook
+from hub.access.principal import Principal
+from hub.access.tokens import digest
+from hub.config import Settings
+from hub.edge.problems import Problem
+from hub.limits.limiter import RateLimiter
+
+CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="lienthong", Bearer realm="lienthong"'}
+Found = Principal | tuple[str, int | None, str | None] | None
+
+
+class Gate:
+    """Admits or refuses each call; one per hub process."""
+
+    def __init__(self, settings: Settings, engine: Engine, limiter: RateLimiter | None, events: EventLog,
+                 policies: PolicyBook) -> None:
+        self.pepper = settings.effective_key_pepper
+        self.trusted = parse_networks(settings.trusted_proxies, "trusted_proxies")
+        self.people_networks = parse_networks(settings.people_allowed_ips, "people_allowed_ips")
+        ttl = settings.credential_cache_seconds
+        self.keys: CredentialCache[Found] = CredentialCache(lambda d: load_key_principal(engine, d), ttl)
+        self.sessions: CredentialCache[Found] = CredentialCache(
+            lambda d: load_session_principal(engine, d, self.people_networks), ttl)
+        self.limiter, self.events, self.policies = limiter, events, policies
+
+    def client(self, request: Request) -> tuple[str, list[str]]:
+        """The caller's address and the believed proxy chain (cached on the request)."""
+        state = request.scope.setdefault("state", {})
+        if "client_ip" not in state:
+            peer = request.scope.get("client")
+            state["client_ip"], state["proxy_chain"] = client_address(
+                peer[0] if peer else None, request.headers.get("x-forwarded-for"), self.trusted)
+        return state["client_ip"], state["proxy_chain"]
+
+    def refuse(self, request: Request, status: int, reason: str, *, partner: str | None = None,
+               key_id: int | None = None, account: str | None = None) -> None:
+        """Record the refusal as an access event (the caller is answered by the raised problem)."""
+        ip, chain = self.client(request)
+        self.events.record("refused", reason=reason, status=status, client_ip=ip, forwarded_for=",".join(chain),
+                           method=request.method, path=request.url.path, user_agent=request.headers.get("user-agent", ""),
+                           partner_code=partner, key_id=key_id, account=account)
+
+    async def admit(self, request: Request, route_class: str) -> Principal:
+        """The caller, allowed to call ``route_class`` now; raises the refusing :class:`Problem`."""
+        ip, _ = self.client(request)
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        scheme, secret = scheme.lower(), secret.strip()
+        cache = self.keys if scheme == "apikey" else self.sessions if scheme == "bearer" else None
+        if cache is None or not secret:
+            self._unauthenticated(request, "no_credential")
+        assert cache is not None
+        hashed = digest(secret, self.pepper)
+        found = cache.cached(hashed)
+        if found is MISS:
+            found = await run_in_threadpool(cache.reload, hashed)
+        if not isinstance(found, Principal):
+            reason, key_id, name = found if isinstance(found, tuple) else ("unknown", None, None)
+            self._unauthenticated(request, reason, key_id, name, person=cache is self.sessions)
+        assert isinstance(found, Principal)
+        if found.expires_at is not None and time.time() >= found.expires_at:
+            self._unauthenticated(request, "expired", found.key_id, found.partner_code or found.account,
+                                  person=found.is_person)
+        if not allowed(ip, *found.networks):
+            self._unauthenticated(request, "ip_not_allowed", found.key_id, found.partner_code or found.account,
+                                  person=found.is_person)
+        if not found.may_call(route_class):
+            self.refuse(request, 403, f"scope:{route_class}", partner=found.partner_code, key_id=found.key_id,
+                        account=found.account)
+            raise Problem("forbidden", f"{'this account' if found.is_person else 'this key'} may not call "
+                                       f"{route_class} endpoints", route_class=route_class)
+        if self.limiter is not None:
+            decision = await self.limiter.check(self.policies.checks(found, route_class))
+            headers = decision.headers()
+            if headers:
+                request.scope.setdefault("state", {})["response_headers"] = headers
+            if not decision.allowed:
+                self.refuse(request, 429, "rate_limited", partner=found.partner_code, key_id=found.key_id,
+                            account=found.account)
+                raise Problem("rate-limited", f"over the limit; retry in {headers.get('Retry-After', '1')} s")
+        if found.key_id is not None:
+            self.events.used(found.key_id)
+        request.scope.setdefault("state", {})["principal"] = found
+        return found
+
+    def _unauthenticated(self, request: Request, reason: str, key_id: int | None = None, name: str | None = None,
+                         person: bool = False) -> None:
+        self.refuse(request, 401, reason, key_id=key_id, partner=None if person else name, account=name if person else None)
+        raise Problem("unauthenticated", "send a valid credential: 'Authorization: ApiKey <key>' for partner systems, "
+                                         "'Authorization: Bearer <session token>' for people", headers=CHALLENGE)
+
+
+def access(route_class: str) -> Callable[[Request], Awaitable[Principal]]:
+    """FastAPI dependency: the caller, admitted to ``route_class``."""
+    async def dependency(request: Request) -> Principal:
+        return await request.app.state.gate.admit(request, route_class)
+    dependency.__name__ = f"access_{route_class}"
+    return dependency

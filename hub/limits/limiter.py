@@ -1,0 +1,226 @@
+"""The hub's rate limiter: GCRA buckets in Redis, several windows per request, exact across processes.
+
+Every ``check`` call of one event loop that is pending while a round trip is in flight joins the next
+one: ONE ``EVALSHA`` carries them all and the script decides them in arrival order (see
+``hub.limits.gcra``). When Redis fails, decisions come from the ``on_redis_down`` mode until Redis
+answers again; Redis is tried again at most every ``RETRY_SECONDS``, so an outage costs at most one
+``socket_timeout`` per interval and never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client import Gauge
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from hub.limits.gcra import SCRIPT, LocalGCRA, params
+from hub.limits.headers import render
+
+log = logging.getLogger(__name__)
+
+DEGRADED = Gauge("lienthong_ratelimit_degraded", "1 while a rate limiter decides without Redis (its on_redis_down mode)")
+RETRY_SECONDS = 2.0  # after a Redis failure, the shortest time before Redis is tried again
+MAX_BATCH = 512  # requests per script call, so one call never holds Redis for long
+MODES = ("local", "allow", "deny")
+_NAME = re.compile(r"[a-z0-9-]+\Z")
+_down: set[int] = set()  # ids of the limiters currently without Redis; the gauge is 1 while any is
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """``quota`` requests per ``window`` seconds, shown in the headers as policy ``name``."""
+
+    name: str  # [a-z0-9-]; unique among the limits applied to one bucket
+    quota: int  # >= 1
+    window: float  # seconds, > 0
+    _interval: int = field(init=False, repr=False, compare=False)  # T, microseconds
+    _tolerance: int = field(init=False, repr=False, compare=False)  # tau, microseconds
+    _spec: str = field(init=False, repr=False, compare=False)  # "T tau", as the script reads it
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"limit name {self.name!r}: use [a-z0-9-]")
+        if not isinstance(self.quota, int) or self.quota < 1:
+            raise ValueError(f"limit {self.name}: quota must be an integer >= 1")
+        if not self.window > 0:
+            raise ValueError(f"limit {self.name}: window must be > 0 seconds")
+        interval, tolerance = params(self.quota, self.window)
+        object.__setattr__(self, "_interval", interval)
+        object.__setattr__(self, "_tolerance", tolerance)
+        object.__setattr__(self, "_spec", f"{interval} {tolerance}")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One counter to charge: ``bucket`` (e.g. "key:12:intake", "partner:motcua:intake") under ``limit``."""
+
+    bucket: str
+    limit: Limit
+
+
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    """A bucket after the request: ``remaining`` (r) and ``reset`` (t, seconds until full again)."""
+
+    check: Check
+    remaining: int
+    reset: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether the request may pass; ``retry_after`` seconds until it would (0 when allowed)."""
+
+    allowed: bool
+    retry_after: float
+    states: tuple[LimitState, ...]
+    degraded: bool  # decided without Redis (local/allow/deny mode)
+
+    def headers(self) -> dict[str, str]:
+        """RateLimit-Policy (every limit that applied), RateLimit (the most restrictive: lowest remaining),
+        and Retry-After when refused. Empty dict when no checks applied. Format: ``hub.limits.headers``."""
+        return render(self)
+
+
+NO_CHECKS = Decision(True, 0.0, (), False)
+
+
+class RateLimiter:
+    """Rate limits shared by every hub process through Redis; use one instance per event loop.
+
+    ``on_redis_down``: "local" (a per-process limiter with the same maths), "allow" (everything
+    passes) or "deny" (everything is refused, retry after the shortest window). In each the gauge
+    ``lienthong_ratelimit_degraded`` is 1 and one WARNING is logged per outage.
+    """
+
+    def __init__(self, redis_url: str, on_redis_down: str = "local", prefix: str = "lienthong:rl:",
+                 socket_timeout: float = 0.25) -> None:
+        if on_redis_down not in MODES:
+            raise ValueError(f"on_redis_down must be one of {MODES}, not {on_redis_down!r}")
+        self.mode = on_redis_down
+        self.prefix = prefix
+        self._redis = Redis.from_url(redis_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
+                                     retry=Retry(NoBackoff(), 0))
+        self._script = self._redis.register_script(SCRIPT)
+        self._local = LocalGCRA()
+        self._pending: list[tuple[Sequence[Check], asyncio.Future[Decision]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._down = False
+        self._probing = False
+        self._retry_at = 0.0
+
+    async def check(self, checks: Sequence[Check]) -> Decision:
+        """All-or-nothing: the request consumes one unit from every bucket only if every bucket allows it;
+        a refused request consumes nothing. Calls pending together on one event loop share ONE Redis
+        round trip, decided in arrival order. An empty ``checks`` is allowed without touching Redis.
+        ``checks`` must not repeat a (bucket, limit name) pair."""
+        if not checks:
+            return NO_CHECKS
+        if self._down and (self._probing or time.monotonic() < self._retry_at):
+            return self._fallback(checks)
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((checks, future))
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def aclose(self) -> None:
+        """Close the Redis connections; pending checks are answered by the fallback mode first."""
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        self._set_down(False)
+        await self._redis.aclose()
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                batch = [(checks, future) for checks, future in batch if not future.done()]
+                if not batch:
+                    continue
+                if self._down and time.monotonic() < self._retry_at:  # went down while these waited
+                    for checks, future in batch:
+                        future.set_result(self._fallback(checks))
+                    continue
+                await self._round_trip(batch)
+        finally:  # normally nothing is left; after a cancellation, nobody may wait forever
+            self._flusher = None
+            left, self._pending = self._pending, []
+            for checks, future in left:
+                if not future.done():
+                    future.set_result(self._fallback(checks))
+
+    async def _round_trip(self, batch: list[tuple[Sequence[Check], asyncio.Future[Decision]]]) -> None:
+        prefix = self.prefix
+        index: dict[str, str] = {}  # each bucket once, so the command stays short
+        requests = []
+        for checks, _ in batch:
+            parts = []
+            for check in checks:
+                key = prefix + check.bucket + ":" + check.limit.name
+                at = index.get(key)
+                if at is None:
+                    at = index[key] = str(len(index) + 1)
+                parts.append(at + " " + check.limit._spec)
+            requests.append(" ".join(parts))
+        self._probing = self._down
+        try:
+            reply = await self._script(keys=list(index), args=[";".join(requests)])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:  # whatever Redis does, the caller gets a decision
+            self._retry_at = time.monotonic() + RETRY_SECONDS
+            if not self._down:
+                log.warning("rate limiter: Redis failed (%s: %s); deciding in %r mode, retrying every %.0f s",
+                            type(exc).__name__, exc, self.mode, RETRY_SECONDS)
+                self._set_down(True)
+            for checks, future in batch:
+                if not future.done():
+                    future.set_result(self._fallback(checks))
+            return
+        finally:
+            self._probing = False
+        if self._down:
+            log.warning("rate limiter: Redis answers again; limits are shared across processes again")
+            self._set_down(False)
+        values = reply.split()
+        at = 0
+        for checks, future in batch:
+            allowed, retry = values[at] == b"1", int(values[at + 1]) * 1e-6
+            at += 2
+            states = []
+            for check in checks:
+                states.append(LimitState(check, int(values[at]), int(values[at + 1]) * 1e-6))
+                at += 2
+            if not future.done():
+                future.set_result(Decision(allowed, retry, tuple(states), False))
+
+    def _fallback(self, checks: Sequence[Check]) -> Decision:
+        """The decision without Redis, by ``mode``."""
+        if self.mode == "allow":
+            return Decision(True, 0.0, tuple(LimitState(check, check.limit.quota, 0.0) for check in checks), True)
+        if self.mode == "deny":
+            states = tuple(LimitState(check, 0, check.limit.window) for check in checks)
+            return Decision(False, min(check.limit.window for check in checks), states, True)
+        allowed, results = self._local.check(
+            [(check.bucket + ":" + check.limit.name, check.limit._interval, check.limit._tolerance) for check in checks])
+        states = tuple(LimitState(check, remaining, reset / 1e6) for check, (remaining, reset, _) in zip(checks, results))
+        return Decision(allowed, max(retry for _, _, retry in results) / 1e6, states, True)
+
+    def _set_down(self, down: bool) -> None:
+        self._down = down
+        if down:
+            _down.add(id(self))
+        else:
+            _down.discard(id(self))
+        DEGRADED.set(1 if _down else 0)
