@@ -175,7 +175,8 @@ class ThreadedServer:
 
     def __init__(self, app: Any) -> None:
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                                                   proxy_headers=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
@@ -186,6 +187,12 @@ class ThreadedServer:
         self.thread.start()
         wait_until(lambda: self.server.started, 20, what="uvicorn start")
         return self
+
+    def __enter__(self) -> "ThreadedServer":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -37,6 +37,7 @@ class EventLog:
         self._write_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._ensure_thread()  # the periodic tasks (policy refresh) run from the start
 
     def close(self) -> None:
         """Write what is pending and stop the thread (the app's shutdown)."""

@@ -10,7 +10,9 @@ ships with the package (pyproject's package-data does not list ``*.lua``).
 
 Units are integer microseconds. For a limit of ``q`` per ``w``: the emission interval is
 ``T = ceil(w / q)`` and the burst tolerance ``tau = (q - 1) * T`` (= ``w - T`` when ``q`` divides
-``w``), so a fresh bucket admits exactly ``q`` at once and never more than ``q`` per ``w`` sustained.
+``w``), so a fresh bucket admits exactly ``q`` at once and the long-run rate never exceeds ``q`` per
+``w`` (like any token bucket, a full burst followed by steady traffic passes up to ``2q - 1`` within
+one window's length).
 A bucket's state is its theoretical arrival time (TAT); a request is admissible while
 ``max(TAT, now) - now <= tau`` and, when admitted, moves TAT on by ``T``. Per bucket and request the
 outcome is ``remaining = floor((tau + T - (TAT - now)) / T)``, ``reset = TAT - now`` (until fully

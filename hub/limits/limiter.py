@@ -126,14 +126,15 @@ class RateLimiter:
             return NO_CHECKS
         if self._down and (self._probing or time.monotonic() < self._retry_at):
             return self._fallback(checks)
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._pending.append((checks, future))
         if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+            self._flusher = loop.create_task(self._flush())
         return await future
 
     async def aclose(self) -> None:
-        """Close the Redis connections; pending checks are answered by the fallback mode first."""
+        """Answer the pending checks, then close the Redis connections."""
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
         self._set_down(False)
