@@ -75,8 +75,8 @@ def wrk(url: str, body: str, key: str) -> WrkResult:
 
 
 def serve(app: str, port: int, env: dict[str, str], log: Path, factory: bool = False, workers: int = 1) -> Process:
-    argv = ["-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log", "--no-proxy-headers",
-            "--workers", str(workers)]
+    argv = ["-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--no-proxy-headers", "--workers", str(workers)]
     if factory:
         argv.append("--factory")
     proc = Process(argv, env, log).start()
