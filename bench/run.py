@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import func, select
 
 from hub.access.keys import issue_key
+from hub.access.policies import set_policy
 from hub.config import Settings
 from hub.partners import add_partner
 from hub.runtime import engine_for
@@ -105,6 +106,9 @@ def setup_hub(tmp: Path, redis: RedisServer, **overrides: object) -> tuple[Setti
     for code, kind in (("motcua", "one_stop"), ("ops", "operator")):
         add_partner(engine, code, code, kind)
         keys[code] = issue_key(engine, code, settings.effective_key_pepper, "bench")
+    # Limits high enough never to refuse, so the limiter runs on every call without shaping the load.
+    for name, quota, window in (("per-second", 1_000_000, 1), ("daily", 1_000_000_000, 86_400)):
+        set_policy(engine, counter="key", partner_code="motcua", name=name, quota=quota, window_seconds=window, actor="bench")
     engine.dispose()
     return settings, keys
 
@@ -134,6 +138,29 @@ def bench_intake(tmp: Path, redis: RedisServer, workers: int) -> dict[str, objec
             "errors": sum(r.errors for r in results),
         }
     summary["ratio"] = summary["hub"]["rps"] / summary["bare"]["rps"]  # type: ignore[index]
+    return summary
+
+
+def bench_access(tmp: Path, redis: RedisServer) -> dict[str, object]:
+    """The intake with the access layer (key, allowlist, scope, rate limit) on and off, alternating, 1 process."""
+    settings, keys = setup_hub(tmp / "access", redis)
+    env = settings_env(settings)
+    body = json.dumps(status_changed(message_id="MSGID"), ensure_ascii=False)
+    on_port, off_port = free_port(), free_port()
+    on = serve("hub.edge.app:create_app", on_port, env, tmp / "access-on.log", factory=True)
+    off = serve("bench.open_hub:create_app", off_port, env, tmp / "access-off.log", factory=True)
+    runs: dict[str, list[WrkResult]] = {"on": [], "off": []}
+    try:
+        for _ in range(ROUNDS):
+            runs["off"].append(wrk(f"http://127.0.0.1:{off_port}/v1/messages", body, keys["motcua"]))
+            runs["on"].append(wrk(f"http://127.0.0.1:{on_port}/v1/messages", body, keys["motcua"]))
+    finally:
+        on.stop()
+        off.stop()
+    summary: dict[str, object] = {name: {"rps": median([r.rps for r in rs]), "p50_ms": median([r.p50_ms for r in rs]),
+                                         "p99_ms": median([r.p99_ms for r in rs]), "errors": sum(r.errors for r in rs)}
+                                  for name, rs in runs.items()}
+    summary["lost"] = 1 - summary["on"]["rps"] / summary["off"]["rps"]  # type: ignore[index]
     return summary
 
 
@@ -194,6 +221,7 @@ def main() -> None:
     redis.start()
     try:
         intake = {str(w): bench_intake(tmp, redis, w) for w in API_WORKERS}
+        access = bench_access(tmp, redis)
         e2e = bench_delivery(tmp, redis)
     finally:
         redis.stop()
@@ -204,12 +232,17 @@ def main() -> None:
             r = figures[name]  # type: ignore[index]
             print(f"{label:28} {workers:>5} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d}")
         print(f"intake ratio hub/bare with {workers} process(es): {figures['ratio']:.2f}  (target >= 0.50; p99 target < 25 ms)")
+    for name, label in (("off", "intake, access layer off"), ("on", "intake, access layer on")):
+        r = access[name]  # type: ignore[index]
+        print(f"{label:28} {1:>5} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d}")
+    print(f"access layer (key, allowlist, scope, rate limit) costs {100 * access['lost']:.0f}% of intake throughput"
+          "  (target <= 15%)")
     print(f"\nend-to-end delivery to the portal simulator: {e2e['messages']} messages, {e2e['workers']} workers, "
           f"{e2e['seconds']:.2f} s from first to last delivery -> {e2e['msgs_per_s']:.0f} msg/s  (target >= 1000; "
           f"{e2e['seconds_with_startup']:.2f} s counting worker start-up)")
     out = ROOT / "var" / "bench-last.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"intake": intake, "e2e": e2e}, indent=2, default=str))
+    out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e}, indent=2, default=str))
     print(f"\nraw figures: {out}")
 
 
