@@ -19,8 +19,11 @@ partners_app = typer.Typer(help="Partners (registered systems).", no_args_is_hel
 keys_app = typer.Typer(help="Partner API keys.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of the canonical messages and wire formats.", no_args_is_help=True)
 sim_app = typer.Typer(help="Partner simulators for the sandbox and the tests.", no_args_is_help=True)
+limits_app = typer.Typer(help="Rate-limit policies (in force on every hub process within seconds).", no_args_is_help=True)
+accounts_app = typer.Typer(help="People's accounts: admin, operator, auditor.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "routes"), (partners_app, "partners"),
-                  (keys_app, "keys"), (schemas_app, "schemas"), (sim_app, "simulator")):
+                  (keys_app, "keys"), (schemas_app, "schemas"), (sim_app, "simulator"), (limits_app, "limits"),
+                  (accounts_app, "accounts")):
     app.add_typer(sub, name=name)
 
 
@@ -182,11 +185,13 @@ def messages_flows() -> None:
 
 
 @partners_app.command("add")
-def partners_add(code: str, name: str, kind: str, agency_id: Optional[str] = None) -> None:
+def partners_add(code: str, name: str, kind: str, agency_id: Optional[str] = None,
+                 allowed_ip: list[str] = typer.Option([], help="CIDR the partner may call from (repeatable).")) -> None:
     """Register a partner."""
+    from hub.access.actions import cli_actor
     from hub.partners import add_partner
 
-    add_partner(_engine(), code, name, kind, agency_id)
+    _guard(lambda: add_partner(_engine(), code, name, kind, agency_id, allowed_ips=allowed_ip, actor=cli_actor()))
     typer.echo(f"partner {code} added")
 
 
@@ -198,12 +203,145 @@ def partners_list() -> None:
     _print(list_partners(_engine()))
 
 
-@keys_app.command("issue")
-def keys_issue(partner: str, label: str = "") -> None:
-    """Issue an API key; it is printed once and stored only as a hash."""
-    from hub.partners import issue_key
+@partners_app.command("set")
+def partners_set(code: str, state: Optional[str] = typer.Option(None, help="active or suspended"),
+                 name: Optional[str] = None, agency_id: Optional[str] = None,
+                 allowed_ip: Optional[list[str]] = typer.Option(None, help="Replace the allowlist (repeatable).")) -> None:
+    """Change a partner; suspending one stops all its keys."""
+    from hub.access.actions import cli_actor
+    from hub.partners import update_partner
 
-    typer.echo(issue_key(_engine(), partner, get_settings().effective_key_pepper, label))
+    changes = {k: v for k, v in {"state": state, "name": name, "agency_id": agency_id, "allowed_ips": allowed_ip}.items()
+               if v is not None}
+    _print(_guard(lambda: update_partner(_engine(), code, changes, actor=cli_actor())))
+
+
+@keys_app.command("issue")
+def keys_issue(partner: str, label: str = "",
+               types: Optional[list[str]] = typer.Option(None, help="Message types it may send (repeatable; default all)."),
+               endpoints: Optional[list[str]] = typer.Option(None, help="intake, read, ops, lookup (repeatable)."),
+               lookups: Optional[list[str]] = typer.Option(None, help="lookup, verify, household, residence."),
+               expires_days: Optional[int] = typer.Option(None, help="Stop working after this many days."),
+               allowed_ip: list[str] = typer.Option([], help="CIDR the key may be used from (repeatable).")) -> None:
+    """Issue an API key; it is printed once and stored only as a hash."""
+    from datetime import datetime, timedelta, timezone
+
+    from hub.access.actions import cli_actor
+    from hub.access.keys import issue_key
+
+    scopes = {k: v for k, v in {"types": types, "endpoints": endpoints, "lookups": lookups}.items() if v}
+    expires = datetime.now(timezone.utc) + timedelta(days=expires_days) if expires_days else None
+    typer.echo(_guard(lambda: issue_key(_engine(), partner, get_settings().effective_key_pepper, label, scopes=scopes or None,
+                                        expires_at=expires, allowed_ips=allowed_ip, actor=cli_actor())))
+
+
+@keys_app.command("list")
+def keys_list(partner: Optional[str] = None) -> None:
+    """Keys with their state, scopes and last use (never their secrets)."""
+    from hub.access.keys import list_keys
+
+    _print(list_keys(_engine(), partner))
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_id: int, grace_hours: float = typer.Option(24.0, help="How long the old key keeps working.")) -> None:
+    """Issue a successor (printed once); the old key stops after the grace period."""
+    from hub.access.actions import cli_actor
+    from hub.access.keys import rotate_key
+
+    secret, view = _guard(lambda: rotate_key(_engine(), key_id, get_settings().effective_key_pepper, int(grace_hours * 3600),
+                                             actor=cli_actor()))
+    typer.echo(f"new key {view['id']} (the old one works for {grace_hours} h):")
+    typer.echo(secret)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Stop a key now; every hub process refuses it within a second."""
+    from hub.access.actions import cli_actor
+    from hub.access.keys import revoke_key
+
+    _print(_guard(lambda: revoke_key(_engine(), key_id, actor=cli_actor())))
+
+
+@limits_app.command("list")
+def limits_list() -> None:
+    """Policies in the database, and the embedded default."""
+    from hub.access.policies import list_policies
+
+    _print({"policies": list_policies(_engine()), "default": get_settings().rate_limits_default})
+
+
+@limits_app.command("set")
+def limits_set(name: str, quota: int, window_seconds: int,
+               counter: str = typer.Option("key", help="key: each key alone; partner: all of a partner's keys together"),
+               partner: Optional[str] = typer.Option(None, help="Only this partner (default: every partner)."),
+               key_id: Optional[int] = typer.Option(None, help="Only this key."),
+               route_class: str = typer.Option("*", help="intake, read, ops, lookup, admin, audit or *")) -> None:
+    """Create or change a policy, e.g. ``lienthong limits set per-second 20 1 --partner motcua``."""
+    from hub.access.actions import cli_actor
+    from hub.access.policies import set_policy
+
+    _print(_guard(lambda: set_policy(_engine(), counter=counter, name=name, quota=quota, window_seconds=window_seconds,
+                                     route_class=route_class, partner_code=partner, key_id=key_id, actor=cli_actor())))
+
+
+@limits_app.command("delete")
+def limits_delete(policy_id: int) -> None:
+    """Remove a policy."""
+    from hub.access.actions import cli_actor
+    from hub.access.policies import delete_policy
+
+    _print(_guard(lambda: delete_policy(_engine(), policy_id, actor=cli_actor())))
+
+
+@accounts_app.command("add")
+def accounts_add(username: str, display_name: str, role: str,
+                 allowed_ip: list[str] = typer.Option([], help="Narrow where this person may sign in from (repeatable).")) -> None:
+    """Create a person's account; the password is asked for (not echoed)."""
+    from hub.access.accounts import add_account
+    from hub.access.actions import cli_actor
+
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    _print(_guard(lambda: add_account(_engine(), username, display_name, role, password, allowed_ips=allowed_ip,
+                                      actor=cli_actor())))
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """People's accounts (never their password hashes)."""
+    from hub.access.accounts import list_accounts
+
+    _print(list_accounts(_engine()))
+
+
+@accounts_app.command("disable")
+def accounts_disable(username: str) -> None:
+    """Disable an account and end its sessions."""
+    from hub.access.accounts import update_account
+    from hub.access.actions import cli_actor
+
+    _print(_guard(lambda: update_account(_engine(), username, {"state": "disabled"}, actor=cli_actor())))
+
+
+@app.command()
+def review(days: Optional[int] = typer.Option(None, help="Unused for this many days (default LIENTHONG_REVIEW_DAYS)."),
+           disable: bool = typer.Option(False, help="Revoke the keys and disable the accounts listed.")) -> None:
+    """List keys and accounts unused for N days (the regulations' periodic review); --disable acts on them."""
+    from hub.access.actions import cli_actor
+    from hub.access.review import disable_unused, unused
+
+    days = days or get_settings().review_days
+    _print(disable_unused(_engine(), days, actor=cli_actor()) if disable else unused(_engine(), days))
+
+
+def _guard(fn):  # noqa: ANN001, ANN202 - any store call
+    """Run ``fn``; a ValueError or LookupError is printed and exits 2, without a traceback."""
+    try:
+        return fn()
+    except (ValueError, LookupError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @schemas_app.command("export")

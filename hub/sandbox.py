@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from hub.access.accounts import add_account, list_accounts
 from hub.access.keys import issue_key
 from hub.config import Settings
 from hub.partners import add_partner, list_partners
@@ -59,6 +61,28 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
         except httpx.HTTPError:
             time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+SANDBOX_PEOPLE = [
+    ("quantri", "Quản trị viên cổng liên thông", "admin"),
+    ("vanhanh", "Cán bộ vận hành", "operator"),
+    ("kiemtra", "Cán bộ kiểm tra an ninh", "auditor"),
+]
+
+
+def seed_people(settings: Settings) -> dict[str, dict[str, str]]:
+    """One account per role with a generated password, created once; later runs reuse ``var/sandbox.json``."""
+    path = settings.var_dir / "sandbox.json"
+    engine = engine_for(settings)
+    existing = {a["username"] for a in list_accounts(engine)}
+    people: dict[str, dict[str, str]] = json.loads(path.read_text()).get("people", {}) if path.exists() else {}
+    for username, name, role in SANDBOX_PEOPLE:
+        if username not in existing:
+            password = secrets.token_urlsafe(12)
+            add_account(engine, username, name, role, password, actor="sandbox")
+            people[username] = {"name": name, "role": role, "password": password}
+    engine.dispose()
+    return people
 
 
 def seed(settings: Settings) -> dict[str, dict[str, str]]:
@@ -136,6 +160,7 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
                                  "--appendonly", "yes", "--save", "", "--loglevel", "warning"], env)
         upgrade(settings.effective_database_url)
         creds = seed(settings)
+        people = seed_people(settings)
         lt = [sys.executable, "-m", "hub.cli"]
         children.start("national_dvc simulator", lt + ["simulator", "national-dvc", "--port", str(dvc_port)], env)
         children.start("api", lt + ["api", "--port", str(api_port)], env)
@@ -143,7 +168,8 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         base = f"http://127.0.0.1:{api_port}"
         wait_http(f"{base}/healthz")
         info = {"api_url": base, "docs_url": f"{base}/docs", "redis_url": env["LIENTHONG_REDIS_URL"],
-                "simulators": {"national_dvc": env["LIENTHONG_DVC_ADAPTER_URL"]}, "partners": creds}
+                "simulators": {"national_dvc": env["LIENTHONG_DVC_ADAPTER_URL"]}, "partners": creds,
+                "people": people}
         (var / "sandbox.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
         os.chmod(var / "sandbox.json", 0o600)
         banner(info, var / "sandbox.json")
@@ -168,7 +194,7 @@ lienthong sandbox is running (Ctrl-C stops everything)
   OpenAPI docs .. {base}/docs
   Schemas ....... {base}/schemas/
   Health ........ {base}/healthz
-  Credentials ... {creds_path}   (one key per partner; 'ops' is the operator)
+  Credentials ... {creds_path}   (one key per partner; people: quantri=admin, vanhanh=operator, kiemtra=auditor)
   Portal sim .... {info['simulators']['national_dvc']}/_sim/state   (national_dvc)
 
 Send a dossier, then a status change, as the one-stop system:
