@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.events.close()  # write the last access events
+        if app.state.gate.limiter is not None:
+            await app.state.gate.limiter.aclose()  # also leaves the degraded gauge to live limiters
 
     app = HubApp(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.fast_routes = {("POST", "/v1/messages"): intake.post_message}
