@@ -9,6 +9,7 @@ header itself.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -26,7 +27,10 @@ def parse_networks(values: Iterable[str], field: str = "allowed_ips") -> tuple[N
     return tuple(out)
 
 
+@lru_cache(maxsize=8192)
 def _address(text: str) -> Address | None:
+    """The parsed address (IPv4-mapped IPv6 as IPv4), None if unparseable; cached, as the same
+    few client addresses recur on every request."""
     try:
         addr = ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
@@ -72,4 +76,6 @@ def in_any(addr: Address | str, networks: Sequence[Network]) -> bool:
 
 def allowed(addr: str, *lists: Sequence[Network]) -> bool:
     """True when ``addr`` passes every non-empty list (an empty list allows any address)."""
+    if not any(lists):
+        return True
     return all(not networks or in_any(addr, networks) for networks in lists)

@@ -63,6 +63,7 @@ class PolicyBook:
     def __init__(self, engine: Engine, defaults: tuple[Limit, ...], refresh_seconds: float = 2.0) -> None:
         self.engine, self.defaults, self.refresh_seconds = engine, defaults, refresh_seconds
         self._policies: list[Policy] = []
+        self._memo: dict[tuple[str | None, int | None, str | None, str], tuple[Check, ...]] = {}
         self._loaded = 0.0
         self._lock = threading.Lock()
         self.refresh()
@@ -74,14 +75,23 @@ class PolicyBook:
         policies = [Policy(r.id, r.counter, r.partner_code, r.key_id, r.route_class,
                            Limit(r.name, r.quota, float(r.window_seconds))) for r in rows]
         with self._lock:
+            if policies != self._policies:
+                self._memo = {}
             self._policies, self._loaded = policies, time.monotonic()
 
     def refresh_if_stale(self) -> None:
         if time.monotonic() - self._loaded >= self.refresh_seconds:
             self.refresh()
 
-    def checks(self, who: Principal, route_class: str) -> list[Check]:
-        """The counters one call of ``route_class`` by ``who`` must pass."""
+    def checks(self, who: Principal, route_class: str) -> tuple[Check, ...]:
+        """The counters one call of ``route_class`` by ``who`` must pass (memoised until the next refresh)."""
+        memo_key = (who.account, who.key_id, who.partner_code, route_class)
+        found = self._memo.get(memo_key)
+        if found is None:
+            found = self._memo[memo_key] = tuple(self._checks(who, route_class))
+        return found
+
+    def _checks(self, who: Principal, route_class: str) -> list[Check]:
         policies = self._policies
         applies = [p for p in policies if p.route_class in (route_class, "*")]
         if who.is_person:
