@@ -259,3 +259,16 @@ def test_review_lists_and_disables_keys_and_accounts_unused_for_n_days(people: H
         assert httpx.post(f"{server.url}/v1/auth/login", json={"username": "olga", "password": PASSWORD}).status_code == 401
     assert [k["id"] for k in listed["keys"]] == [2] and [a["username"] for a in listed["accounts"]] == ["olga"]
     assert done == {"days": 90, "revoked_keys": [2], "disabled_accounts": ["olga"]}
+
+
+def test_keys_issued_before_scopes_existed_keep_their_kinds_default_scopes(hub: Hub) -> None:
+    from sqlalchemy import update
+
+    from hub.store.tables import api_keys
+    with hub.engine.begin() as conn:
+        conn.execute(update(api_keys).values(scopes="{}"))  # as migration 0003 leaves older keys
+    with ThreadedServer(create_app(hub.settings)).start() as server:
+        with client(server.url, hub.keys["ops"]) as ops, client(server.url, hub.keys["motcua"]) as motcua:
+            assert ops.get("/v1/flows").status_code == 200  # an operator system's key keeps ops
+            assert motcua.get("/v1/flows").status_code == 403
+            assert motcua.post("/v1/messages", json=submitted()).status_code == 202

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert, select, update
 from hub.access import actions
 from hub.access.networks import parse_networks
 from hub.access.principal import Principal
-from hub.access.scopes import Scopes, parse_scopes
+from hub.access.scopes import Scopes, default_scopes, parse_scopes
 from hub.access.tokens import KEY_PREFIX, digest, display_prefix, new_secret
 from hub.messages import MESSAGE_TYPES
 from hub.store.engine import reading
@@ -171,8 +171,9 @@ def load_key_principal(engine: Engine, key_digest: str) -> Principal | tuple[str
     if row.expires_at is not None and row.expires_at <= _now():
         return ("expired", row.id, row.code)
     stored = orjson.loads(row.scopes)
-    scopes = Scopes(tuple(stored.get("types", ["*"])), tuple(stored.get("endpoints", ["intake", "read"])),
-                    tuple(stored.get("lookups", [])))
+    base = default_scopes(row.kind)  # keys issued before scopes existed (stored "{}") get their kind's defaults
+    scopes = Scopes(tuple(stored.get("types", base.types)), tuple(stored.get("endpoints", base.endpoints)),
+                    tuple(stored.get("lookups", base.lookups)))
     networks = (parse_networks(orjson.loads(row.partner_ips)), parse_networks(orjson.loads(row.allowed_ips)))
     return Principal(row.code, row.kind, row.id, scopes=scopes, networks=networks,
                      expires_at=row.expires_at.timestamp() if row.expires_at else None)
