@@ -113,30 +113,33 @@ def setup_hub(tmp: Path, redis: RedisServer, **overrides: object) -> tuple[Setti
     return settings, keys
 
 
+def alternate(apps: dict[str, tuple[str, bool]], env: dict[str, str], body: str, key: str, tmp: Path,
+              workers: int = 1) -> dict[str, object]:
+    """Serve each app (name -> (uvicorn app, is a factory)), load them in turn ROUNDS times with wrk,
+    and give each one's medians: req/s, p50, p99, and the errors summed."""
+    servers, runs = {}, {name: [] for name in apps}  # type: ignore[var-annotated]
+    try:
+        for name, (app, factory) in apps.items():
+            port = free_port()
+            servers[name] = (port, serve(app, port, env, tmp / f"{name}.log", factory=factory, workers=workers))
+        for _ in range(ROUNDS):
+            for name, (port, _) in servers.items():
+                runs[name].append(wrk(f"http://127.0.0.1:{port}/v1/messages", body, key))
+    finally:
+        for _, proc in servers.values():
+            proc.stop()
+    return {name: {"rps": median([r.rps for r in rs]), "p50_ms": median([r.p50_ms for r in rs]),
+                   "p99_ms": median([r.p99_ms for r in rs]), "errors": sum(r.errors for r in rs)}
+            for name, rs in runs.items()}
+
+
 def bench_intake(tmp: Path, redis: RedisServer, workers: int) -> dict[str, object]:
     """Bare endpoint and hub, both served by uvicorn with ``workers`` processes, alternating."""
     settings, keys = setup_hub(tmp / f"intake-{workers}", redis)
     env = settings_env(settings)
     body = json.dumps(status_changed(message_id="MSGID"), ensure_ascii=False)
-    bare_port, hub_port = free_port(), free_port()
-    bare = serve("bench.bare:app", bare_port, env, tmp / "bare.log", workers=workers)
-    hub = serve("hub.edge.app:create_app", hub_port, env, tmp / "hub.log", factory=True, workers=workers)
-    runs: dict[str, list[WrkResult]] = {"bare": [], "hub": []}
-    try:
-        for _ in range(ROUNDS):
-            runs["bare"].append(wrk(f"http://127.0.0.1:{bare_port}/v1/messages", body, keys["motcua"]))
-            runs["hub"].append(wrk(f"http://127.0.0.1:{hub_port}/v1/messages", body, keys["motcua"]))
-    finally:
-        bare.stop()
-        hub.stop()
-    summary: dict[str, object] = {}
-    for name, results in runs.items():
-        summary[name] = {
-            "rps": median([r.rps for r in results]),
-            "p50_ms": median([r.p50_ms for r in results]),
-            "p99_ms": median([r.p99_ms for r in results]),
-            "errors": sum(r.errors for r in results),
-        }
+    summary = alternate({"bare": ("bench.bare:app", False), "hub": ("hub.edge.app:create_app", True)},
+                        env, body, keys["motcua"], tmp, workers)
     summary["ratio"] = summary["hub"]["rps"] / summary["bare"]["rps"]  # type: ignore[index]
     return summary
 
@@ -146,20 +149,8 @@ def bench_access(tmp: Path, redis: RedisServer) -> dict[str, object]:
     settings, keys = setup_hub(tmp / "access", redis)
     env = settings_env(settings)
     body = json.dumps(status_changed(message_id="MSGID"), ensure_ascii=False)
-    on_port, off_port = free_port(), free_port()
-    on = serve("hub.edge.app:create_app", on_port, env, tmp / "access-on.log", factory=True)
-    off = serve("bench.open_hub:create_app", off_port, env, tmp / "access-off.log", factory=True)
-    runs: dict[str, list[WrkResult]] = {"on": [], "off": []}
-    try:
-        for _ in range(ROUNDS):
-            runs["off"].append(wrk(f"http://127.0.0.1:{off_port}/v1/messages", body, keys["motcua"]))
-            runs["on"].append(wrk(f"http://127.0.0.1:{on_port}/v1/messages", body, keys["motcua"]))
-    finally:
-        on.stop()
-        off.stop()
-    summary: dict[str, object] = {name: {"rps": median([r.rps for r in rs]), "p50_ms": median([r.p50_ms for r in rs]),
-                                         "p99_ms": median([r.p99_ms for r in rs]), "errors": sum(r.errors for r in rs)}
-                                  for name, rs in runs.items()}
+    summary = alternate({"off": ("bench.open_hub:create_app", True), "on": ("hub.edge.app:create_app", True)},
+                        env, body, keys["motcua"], tmp)
     summary["lost"] = 1 - summary["on"]["rps"] / summary["off"]["rps"]  # type: ignore[index]
     return summary
 

@@ -31,7 +31,7 @@ def _row(r: Any) -> dict[str, Any]:
 def add_partner(engine: Engine, code: str, name: str, kind: str, agency_id: str | None = None, *,
                 contacts: list[dict[str, str]] | None = None, allowed_ips: list[str] | None = None,
                 actor: str = "system", client_ip: str = "") -> dict[str, Any]:
-    """Register a partner; ValueError for a bad kind, code or allowlist, LookupError if the code exists."""
+    """Register a partner; ValueError for a bad kind, code or allowlist, AlreadyExists if the code is taken."""
     if kind not in PARTNER_KINDS:
         raise ValueError(f"kind must be one of {', '.join(PARTNER_KINDS)}")
     if not code or not code.replace("_", "").isalnum() or code != code.lower():
@@ -39,7 +39,7 @@ def add_partner(engine: Engine, code: str, name: str, kind: str, agency_id: str 
     parse_networks(allowed_ips or [])
     with engine.begin() as conn:
         if conn.execute(select(partners.c.id).where(partners.c.code == code)).first():
-            raise LookupError(f"partner {code!r} already exists")
+            raise actions.AlreadyExists(f"partner {code!r} already exists")
         conn.execute(insert(partners).values(
             code=code, name=name, kind=kind, agency_id=agency_id, state="active",
             contacts=orjson.dumps(contacts or []).decode(), allowed_ips=orjson.dumps(allowed_ips or []).decode(),

@@ -272,3 +272,16 @@ def test_keys_issued_before_scopes_existed_keep_their_kinds_default_scopes(hub: 
             assert ops.get("/v1/flows").status_code == 200  # an operator system's key keeps ops
             assert motcua.get("/v1/flows").status_code == 403
             assert motcua.post("/v1/messages", json=submitted()).status_code == 202
+
+
+def test_registering_a_taken_partner_code_or_username_is_409_already_exists_and_stores_nothing(people: Hub) -> None:
+    with ThreadedServer(create_app(people.settings)).start() as server:
+        admin = login(server.url, "alice")
+        before = admin.get("/v1/admin/partners").json()["items"]
+        r = admin.post("/v1/admin/partners", json={"code": "motcua", "name": "again", "kind": "one_stop"})
+        r2 = admin.post("/v1/admin/accounts", json={"username": "olga", "display_name": "O", "role": "auditor",
+                                                    "password": PASSWORD})
+        after = admin.get("/v1/admin/partners").json()["items"]
+    assert r.status_code == 409 and r.json()["type"] == "/problems/already-exists"
+    assert r2.status_code == 409 and r2.json()["type"] == "/problems/already-exists"
+    assert before == after

@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis as redis_sync
@@ -29,12 +28,10 @@ DAILY = Limit("daily", 50000, 86400)
 WARMUP = [Check("warmup", Limit("warmup", 1_000_000, 1))]
 
 
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+@pytest.fixture
+def redis(redis_server: RedisServer) -> RedisServer:
+    """The suite's Redis; each test keeps to its own key prefix (``fresh``)."""
+    return redis_server
 
 
 def fresh() -> str:

@@ -49,7 +49,7 @@ def _check_password(password: str) -> None:
 
 def add_account(engine: Engine, username: str, display_name: str, role: str, password: str, *,
                 allowed_ips: list[str] | None = None, actor: str, client_ip: str = "") -> dict[str, Any]:
-    """Create a person's account; ValueError for a bad role, password or allowlist, LookupError if taken."""
+    """Create a person's account; ValueError for a bad role, password or allowlist, AlreadyExists if taken."""
     if role not in ROLES:
         raise ValueError(f"role: one of {', '.join(ROLES)}")
     if not username or not all(c.isalnum() or c in "._-" for c in username):
@@ -58,7 +58,7 @@ def add_account(engine: Engine, username: str, display_name: str, role: str, pas
     parse_networks(allowed_ips or [])
     with engine.begin() as conn:
         if conn.execute(select(accounts.c.id).where(accounts.c.username == username)).first():
-            raise LookupError(f"account {username!r} already exists")
+            raise actions.AlreadyExists(f"account {username!r} already exists")
         conn.execute(insert(accounts).values(
             username=username, display_name=display_name, role=role, password_hash=HASHER.hash(password),
             allowed_ips=orjson.dumps(allowed_ips or []).decode(), state="active", created_at=_now()))

@@ -7,10 +7,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert
 
-from hub.store.engine import reading
+from hub.store.queries import page_rows
 from hub.store.tables import admin_actions
+
+
+class AlreadyExists(LookupError):
+    """Creating something whose name is taken (a partner code, a username)."""
 
 
 def cli_actor() -> str:
@@ -33,11 +37,7 @@ def record(conn: Connection, actor: str, action: str, target: str, before: Any =
 
 def list_actions(engine: Engine, after_id: int = 0, limit: int = 100, actor: str | None = None) -> list[dict[str, Any]]:
     """Admin actions in order, paged by id."""
-    query = select(admin_actions).where(admin_actions.c.id > after_id).order_by(admin_actions.c.id).limit(limit)
-    if actor:
-        query = query.where(admin_actions.c.actor == actor)
-    with reading(engine) as conn:
-        rows = conn.execute(query).all()
     return [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "client_ip": r.client_ip, "action": r.action,
              "target": r.target, "before": orjson.loads(r.before) if r.before else None,
-             "after": orjson.loads(r.after) if r.after else None} for r in rows]
+             "after": orjson.loads(r.after) if r.after else None}
+            for r in page_rows(engine, admin_actions, after_id, limit, actor=actor)]

@@ -17,14 +17,14 @@ MISS = object()
 
 
 class CredentialCache(Generic[T]):
-    """Maps a credential's digest to what ``load`` said of it (a principal, or None for "no")."""
+    """Maps a credential's digest to what ``load`` said of it."""
 
-    def __init__(self, load: Callable[[str], T | None], ttl: float = 0.4, max_entries: int = 10_000) -> None:
+    def __init__(self, load: Callable[[str], T], ttl: float = 0.4, max_entries: int = 10_000) -> None:
         self._load, self._ttl, self._max = load, ttl, max_entries
-        self._entries: dict[str, tuple[float, T | None]] = {}
+        self._entries: dict[str, tuple[float, T]] = {}
         self._lock = Lock()
 
-    def cached(self, key: str) -> T | None | object:
+    def cached(self, key: str) -> T | object:
         """The cached answer, or ``MISS`` when the caller must ``reload``; never touches the database."""
         hit = self._entries.get(key)
         if hit is None:
@@ -38,7 +38,7 @@ class CredentialCache(Generic[T]):
                 return MISS  # this caller reloads
         return hit[1] if hit[0] + self._ttl > now else MISS
 
-    def reload(self, key: str) -> T | None:
+    def reload(self, key: str) -> T:
         """Load ``key`` and cache the answer."""
         now = time.monotonic()
         value = self._load(key)
@@ -47,10 +47,6 @@ class CredentialCache(Generic[T]):
                 self._entries.clear()
             self._entries[key] = (now + self._ttl, value)
         return value
-
-    def resolve(self, key: str) -> T | None:
-        found = self.cached(key)
-        return self.reload(key) if found is MISS else found  # type: ignore[return-value]
 
     def forget(self, key: str) -> None:
         """Drop ``key`` here at once (the process that made a change need not wait for the ttl)."""

@@ -14,10 +14,10 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert
 
 from hub.access.keys import touch
-from hub.store.engine import reading
+from hub.store.queries import page_rows
 from hub.store.tables import access_events
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ class EventLog:
         self._write_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._ensure_thread()  # the periodic tasks (policy refresh) run from the start
+        self._thread = threading.Thread(target=self._run, name="lienthong-access-events", daemon=True)
+        self._thread.start()  # from the start: the periodic tasks (policy refresh) need it too
 
     def close(self) -> None:
         """Write what is pending and stop the thread (the app's shutdown)."""
@@ -53,12 +54,10 @@ class EventLog:
                "method": method[:8], "path": path[:300], "status": status, "user_agent": user_agent[:300]}
         with self._lock:
             self._events.append(row)
-        self._ensure_thread()
 
     def used(self, key_id: int) -> None:
         """Note that ``key_id`` was used now (written as ``last_used_at`` within ``interval``)."""
         self._used[key_id] = time.time()
-        self._ensure_thread()
 
     def flush(self) -> None:
         """Write everything pending now."""
@@ -78,13 +77,6 @@ class EventLog:
                     for key_id, at in used.items():
                         self._used.setdefault(key_id, at)
 
-    def _ensure_thread(self) -> None:
-        if (self._thread is None or not self._thread.is_alive()) and not self._stop.is_set():
-            with self._lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, name="lienthong-access-events", daemon=True)
-                    self._thread.start()
-
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.flush()
@@ -97,9 +89,5 @@ class EventLog:
 
 def list_events(engine: Engine, after_id: int = 0, limit: int = 100, event: str | None = None) -> list[dict[str, Any]]:
     """Recorded events in order, paged by id."""
-    query = select(access_events).where(access_events.c.id > after_id).order_by(access_events.c.id).limit(limit)
-    if event:
-        query = query.where(access_events.c.event == event)
-    with reading(engine) as conn:
-        rows = conn.execute(query).all()
-    return [{"id": r.id, "at": r.at.isoformat(), **{f: getattr(r, f) for f in EVENT_FIELDS}} for r in rows]
+    return [{"id": r.id, "at": r.at.isoformat(), **{f: getattr(r, f) for f in EVENT_FIELDS}}
+            for r in page_rows(engine, access_events, after_id, limit, event=event)]

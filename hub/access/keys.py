@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from hub.access import actions
 from hub.access.networks import parse_networks
@@ -56,26 +56,32 @@ def issue_key(engine: Engine, partner_code: str, pepper: str, label: str = "", *
 
 def issue_key_with_view(engine: Engine, partner_code: str, pepper: str, label: str = "", *,
                         scopes: dict[str, Any] | None = None, expires_at: datetime | None = None,
-                        allowed_ips: list[str] | None = None, actor: str = "system", client_ip: str = "",
-                        action: str = "key.issue", before: Any = None) -> tuple[str, dict[str, Any]]:
+                        allowed_ips: list[str] | None = None, actor: str = "system",
+                        client_ip: str = "") -> tuple[str, dict[str, Any]]:
     """As :func:`issue_key`, also returning the new key's view."""
+    with engine.begin() as conn:
+        key, view = _insert_key(conn, partner_code, pepper, label, scopes, expires_at, allowed_ips)
+        actions.record(conn, actor, "key.issue", f"key:{view['id']}@{partner_code}", None, view, client_ip)
+    return key, view
+
+
+def _insert_key(conn: Connection, partner_code: str, pepper: str, label: str, scopes: dict[str, Any] | None,
+                expires_at: datetime | None, allowed_ips: list[str] | None) -> tuple[str, dict[str, Any]]:
+    """Insert a new key inside the caller's transaction; its secret and view."""
     if expires_at is not None and expires_at <= _now():
         raise ValueError("expires_at: must be in the future")
     parse_networks(allowed_ips or [])
+    partner = conn.execute(select(partners.c.id, partners.c.kind).where(partners.c.code == partner_code)).first()
+    if partner is None:
+        raise LookupError(f"no partner {partner_code!r}")
+    parsed = parse_scopes(scopes, partner.kind, MESSAGE_TYPES)
     key = new_secret(KEY_PREFIX)
-    with engine.begin() as conn:
-        partner = conn.execute(select(partners.c.id, partners.c.kind).where(partners.c.code == partner_code)).first()
-        if partner is None:
-            raise LookupError(f"no partner {partner_code!r}")
-        parsed = parse_scopes(scopes, partner.kind, MESSAGE_TYPES)
-        key_id = conn.execute(insert(api_keys).values(
-            partner_id=partner.id, key_hash=digest(key, pepper), prefix=display_prefix(key), label=label,
-            scopes=orjson.dumps(parsed.as_json()).decode(), allowed_ips=orjson.dumps(allowed_ips or []).decode(),
-            created_at=_now(), expires_at=expires_at,
-        )).inserted_primary_key[0]
-        view = key_view(conn.execute(_select().where(api_keys.c.id == key_id)).one())
-        actions.record(conn, actor, action, f"key:{key_id}@{partner_code}", before, view, client_ip)
-    return key, view
+    key_id = conn.execute(insert(api_keys).values(
+        partner_id=partner.id, key_hash=digest(key, pepper), prefix=display_prefix(key), label=label,
+        scopes=orjson.dumps(parsed.as_json()).decode(), allowed_ips=orjson.dumps(allowed_ips or []).decode(),
+        created_at=_now(), expires_at=expires_at,
+    )).inserted_primary_key[0]
+    return key, key_view(conn.execute(_select().where(api_keys.c.id == key_id)).one())
 
 
 def list_keys(engine: Engine, partner_code: str | None = None) -> list[dict[str, Any]]:
@@ -84,12 +90,6 @@ def list_keys(engine: Engine, partner_code: str | None = None) -> list[dict[str,
         query = query.where(partners.c.code == partner_code)
     with reading(engine) as conn:
         return [key_view(r) for r in conn.execute(query).all()]
-
-
-def get_key(engine: Engine, key_id: int) -> dict[str, Any] | None:
-    with reading(engine) as conn:
-        row = conn.execute(_select().where(api_keys.c.id == key_id)).first()
-    return key_view(row) if row else None
 
 
 def update_key(engine: Engine, key_id: int, changes: dict[str, Any], *, actor: str, client_ip: str = "") -> dict[str, Any]:
@@ -117,26 +117,25 @@ def update_key(engine: Engine, key_id: int, changes: dict[str, Any], *, actor: s
 
 def rotate_key(engine: Engine, key_id: int, pepper: str, grace_seconds: int, *, actor: str,
                client_ip: str = "") -> tuple[str, dict[str, Any]]:
-    """Issue a successor with the same partner, label, scopes and allowlist; the old key keeps
-    working for ``grace_seconds`` (0: stops now). Returns the new secret (shown once) and its view."""
+    """Issue a successor with the same partner, label, scopes, allowlist and expiry; the old key keeps
+    working for ``grace_seconds`` (0: stops now). One transaction: either both happen or neither.
+    Returns the new secret (shown once) and its view."""
     if grace_seconds < 0:
         raise ValueError("grace_seconds: 0 or more")
-    old = get_key(engine, key_id)
-    if old is None:
-        raise LookupError(f"no key {key_id}")
-    if old["state"] != "active":
-        raise ValueError(f"key {key_id} is {old['state']}; only an active key can be rotated")
-    expires = datetime.fromisoformat(old["expires_at"]) if old["expires_at"] else None
-    key, view = issue_key_with_view(engine, old["partner"], pepper, old["label"], scopes=old["scopes"],
-                                    allowed_ips=old["allowed_ips"], expires_at=expires, actor=actor,
-                                    client_ip=client_ip, action="key.rotate", before=old)
-    ends = _now() + timedelta(seconds=grace_seconds)
     with engine.begin() as conn:
-        current = conn.execute(select(api_keys.c.expires_at).where(api_keys.c.id == key_id)).scalar_one()
+        row = conn.execute(_select().where(api_keys.c.id == key_id)).first()
+        if row is None:
+            raise LookupError(f"no key {key_id}")
+        old = key_view(row)
+        if old["state"] != "active":
+            raise ValueError(f"key {key_id} is {old['state']}; only an active key can be rotated")
+        key, view = _insert_key(conn, row.code, pepper, row.label, old["scopes"], row.expires_at, old["allowed_ips"])
+        ends = _now() + timedelta(seconds=grace_seconds)
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(
-            replaced_by=view["id"], expires_at=min(ends, current) if current else ends))
+            replaced_by=view["id"], expires_at=min(ends, row.expires_at) if row.expires_at else ends))
         after = key_view(conn.execute(_select().where(api_keys.c.id == key_id)).one())
-        actions.record(conn, actor, "key.retire", f"key:{key_id}@{old['partner']}", old, after, client_ip)
+        actions.record(conn, actor, "key.rotate", f"key:{view['id']}@{row.code}", old, view, client_ip)
+        actions.record(conn, actor, "key.retire", f"key:{key_id}@{row.code}", old, after, client_ip)
     return key, view
 
 

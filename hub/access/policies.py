@@ -33,17 +33,14 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")
 
 @dataclass(frozen=True, slots=True)
 class Policy:
+    """One ``rate_policies`` row, as the book keeps it in memory."""
+
     id: int
     counter: str
     partner_code: str | None
     key_id: int | None
     route_class: str
     limit: Limit
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "counter": self.counter, "partner": self.partner_code, "key_id": self.key_id,
-                "route_class": self.route_class, "name": self.limit.name, "quota": self.limit.quota,
-                "window_seconds": int(self.limit.window)}
 
 
 def parse_defaults(text: str) -> tuple[Limit, ...]:
@@ -113,9 +110,6 @@ class PolicyBook:
         if not chosen:
             return [Check(f"{subject}:*", limit) for limit in self.defaults]
         return [Check(f"{subject}:{p.route_class}", p.limit) for p in chosen]
-
-    def all(self) -> list[dict[str, Any]]:
-        return [p.as_json() for p in self._policies]
 
 
 def set_policy(engine: Engine, *, counter: str, name: str, quota: int, window_seconds: int, route_class: str = "*",

@@ -42,9 +42,6 @@ class Scopes:
     def allows_type(self, message_type: str) -> bool:
         return "*" in self.types or message_type in self.types
 
-    def allows_lookup(self, lookup: str) -> bool:
-        return "*" in self.lookups or lookup in self.lookups
-
     def as_json(self) -> dict[str, list[str]]:
         return {"types": list(self.types), "endpoints": list(self.endpoints), "lookups": list(self.lookups)}
 

@@ -21,7 +21,7 @@ from hub.access.principal import Principal
 from hub.access.tokens import digest
 from hub.edge.gate import CHALLENGE, access
 from hub.edge.problems import Problem
-from hub.edge.responses import json_response
+from hub.edge.responses import json_response, page_response
 from hub.limits.limiter import Check, Limit
 from hub.partners import PARTNER_KINDS, add_partner, get_partner, list_partners, update_partner
 
@@ -102,12 +102,14 @@ def _who(request: Request) -> tuple[str, str]:
 
 
 async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a store function in a thread; its ValueError/LookupError become 422/404/409 problems."""
+    """Run a store function in a thread; its ValueError, LookupError and AlreadyExists become 422, 404
+    and 409 problems."""
     try:
         return await run_in_threadpool(fn, *args, **kwargs)
+    except actions.AlreadyExists as exc:
+        raise Problem("already-exists", str(exc)) from None
     except LookupError as exc:
-        text = str(exc).strip("'\"")
-        raise Problem("conflict" if "already exists" in text else "not-found", text) from None
+        raise Problem("not-found", str(exc).strip("'\"")) from None
     except ValueError as exc:
         field, _, rule = str(exc).partition(":")
         raise Problem("validation", str(exc), [{"field": field.strip() if rule else "(body)", "rule": "admin_rule",
@@ -305,7 +307,7 @@ async def admin_review_disable(request: Request, days: int | None = Query(None, 
 async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                         actor: str | None = None) -> Response:
     items = await _run(actions.list_actions, request.app.state.engine, after, limit, actor)
-    return json_response({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
+    return page_response(items, limit)
 
 
 @router.get("/v1/audit/access-events", tags=["audit"], dependencies=[Depends(access("audit"))],
@@ -313,4 +315,4 @@ async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: in
 async def audit_events(request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                        event: str | None = None) -> Response:
     items = await _run(list_events, request.app.state.engine, after, limit, event)
-    return json_response({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
+    return page_response(items, limit)

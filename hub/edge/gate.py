@@ -28,7 +28,7 @@ from hub.edge.problems import Problem
 from hub.limits.limiter import RateLimiter
 
 CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="lienthong", Bearer realm="lienthong"'}
-Found = Principal | tuple[str, int | None, str | None] | None
+Found = Principal | tuple[str, int | None, str | None]  # a principal, or (reason, key id, name) why not
 
 
 class Gate:
@@ -76,7 +76,7 @@ class Gate:
         if found is MISS:
             found = await run_in_threadpool(cache.reload, hashed)
         if not isinstance(found, Principal):
-            reason, key_id, name = found if isinstance(found, tuple) else ("unknown", None, None)
+            reason, key_id, name = found  # type: ignore[misc]
             self._unauthenticated(request, reason, key_id, name, person=cache is self.sessions)
         assert isinstance(found, Principal)
         if found.expires_at is not None and time.time() >= found.expires_at:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from hub.edge.gate import access
 from hub.edge.problems import Problem
-from hub.edge.responses import json_response
+from hub.edge.responses import json_response, page_response
 from hub.store import outbox, queries
 
 router = APIRouter(tags=["operations"], dependencies=[Depends(access("ops"))])
@@ -30,7 +30,7 @@ async def get_dead_letters(request: Request, destination: str | None = None,
                            after: int = Query(0, ge=0, description="page after this delivery id"),
                            limit: int = Query(100, ge=1, le=1000)) -> Response:
     items = await run_in_threadpool(queries.dead_letters, request.app.state.engine, destination, after, limit)
-    return json_response({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
+    return page_response(items, limit)
 
 
 @router.get("/v1/deliveries/{delivery_id}", summary="One delivery, its message and every attempt")

@@ -23,10 +23,11 @@ MEDIA_TYPE = "application/problem+json"
 #: type slug -> (status, title). The /problems/{slug} page explains each.
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "malformed-json": (400, "The body is not valid JSON"),
-    "unauthenticated": (401, "A valid API key is required"),
+    "unauthenticated": (401, "A valid API key or session token is required"),
     "forbidden": (403, "This key may not do that"),
     "not-found": (404, "No such resource"),
     "rate-limited": (429, "Too many requests for this key's limits"),
+    "already-exists": (409, "Something with that name already exists"),
     "conflict": (409, "This message id was already used for a different message"),
     "body-too-large": (413, "The body is larger than the hub accepts"),
     "unsupported-media-type": (415, "The body must be application/json"),

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -31,7 +32,7 @@ RETRY_SECONDS = 2.0  # after a Redis failure, the shortest time before Redis is 
 MAX_BATCH = 512  # requests per script call, so one call never holds Redis for long
 MODES = ("local", "allow", "deny")
 _NAME = re.compile(r"[a-z0-9-]+\Z")
-_down: set[int] = set()  # ids of the limiters currently without Redis; the gauge is 1 while any is
+_down: "weakref.WeakSet[RateLimiter]" = weakref.WeakSet()  # limiters now without Redis; the gauge is 1 while any is
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +222,7 @@ class RateLimiter:
     def _set_down(self, down: bool) -> None:
         self._down = down
         if down:
-            _down.add(id(self))
+            _down.add(self)
         else:
-            _down.discard(id(self))
+            _down.discard(self)
         DEGRADED.set(1 if _down else 0)

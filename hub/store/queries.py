@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import orjson
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, Table, func, or_, select
 
 from hub.store.engine import reading
 from hub.store.tables import DEAD, deliveries, delivery_attempts, messages
@@ -136,3 +136,14 @@ def state_counts(engine: Engine) -> list[tuple[str, str, int]]:
                 .order_by(deliveries.c.destination, deliveries.c.state)
             )
         ]
+
+
+def page_rows(engine: Engine, table: Table, after_id: int, limit: int, **equal: Any) -> list[Any]:
+    """Rows of ``table`` with id above ``after_id``, in id order, at most ``limit``; ``equal`` filters
+    on columns (a None value means no filter)."""
+    query = select(table).where(table.c.id > after_id).order_by(table.c.id).limit(limit)
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(table.c[column] == value)
+    with reading(engine) as conn:
+        return list(conn.execute(query).all())
