@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,9 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for queues, circuit breakers and flags.")
     routes_file: Path = Field(ROOT / "hub" / "routes.yaml", description="Routing table (YAML).")
     max_body_bytes: int = Field(1_000_000, description="Largest request body accepted at the edge.")
+    intake_writer: Literal["process", "thread"] = Field(
+        "process", description="Where intake writes to the database: process (a child of each API process) or thread."
+    )
     batch_max: int = Field(50, description="Most messages in one batch call (regulation: 50 dossiers per batch).")
     keys_dir: Path = Field(ROOT / "keys", description="Key material; development keys are generated here on first run.")
     key_pepper: str = Field(

@@ -30,6 +30,7 @@ from hub.edge.problems import (
     http_exception_handler,
     problem_handler,
     request_validation_handler,
+    store_unavailable_handler,
     unexpected_error_handler,
 )
 from hub.edge.responses import json_response
@@ -37,6 +38,7 @@ from hub.limits.limiter import RateLimiter
 from hub.messages import MESSAGE_TYPES
 from hub.queue.signal import Notifier
 from hub.runtime import engine_for, redis_for, routes_for
+from hub.store.writers import ProcessWriter, StoreUnavailable, ThreadWriter
 
 DESCRIPTION = """
 **lienthong** is the province's integration hub (LGSP). Partners send canonical messages with
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.committer.aclose()
         app.state.events.close()  # write the last access events
         if app.state.gate.limiter is not None:
             await app.state.gate.limiter.aclose()  # also leaves the degraded gauge to live limiters
@@ -79,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if problems:  # refuse to start rather than accept messages no worker can deliver
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
     app.state.notifier = Notifier(app.state.redis)
-    app.state.committer = GroupCommitter(app.state.engine, app.state.notifier)
+    app.state.committer = GroupCommitter(
+        ProcessWriter(settings.effective_database_url, settings.redis_url) if settings.intake_writer == "process"
+        else ThreadWriter(app.state.engine, app.state.notifier))
     policies = PolicyBook(app.state.engine, parse_defaults(settings.rate_limits_default))
     app.state.events = EventLog(app.state.engine, periodic=[policies.refresh_if_stale])
     limiter = RateLimiter(settings.redis_url, settings.rate_limit_on_redis_down) if settings.rate_limits_enabled else None
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, request_validation_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StoreUnavailable, store_unavailable_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
     for module in (intake, views, ops, admin, docs):
         app.include_router(module.router)

@@ -1,35 +1,28 @@
 """Group commit: concurrent intake requests share one database transaction.
 
 Each request hands its prepared messages to the process's :class:`GroupCommitter` and awaits its
-results. One writer task takes everything waiting, stores it with a single :func:`accept` call (one
-transaction, multi-row inserts), wakes the destinations' workers once, and
-answers every request. Under load this turns N small transactions into a few large ones; idle, a
-lone request is committed at once. Nothing is answered before its transaction has committed.
-The write runs in one dedicated writer thread, so the event loop keeps reading requests meanwhile
-(measured with ``make bench``: running it on the loop doubled p99 latency, and anyio's shared thread
-pool cost about a third more CPU per hand-off than a plain one-thread executor). Workers are woken
-by a :class:`BackgroundNotifier` after the answers, not before.
+results. One writer task takes everything waiting, stores it with a single write (one transaction,
+multi-row inserts) through the process's :class:`~hub.store.writers.Writer`, and answers every
+request. Under load this turns N small transactions into a few large ones; idle, a lone request is
+committed at once. Nothing is answered before its transaction has committed. The write itself runs
+off the event loop (in a child process by default, see ``hub.store.writers``), so the loop keeps
+reading requests meanwhile (measured with ``make bench``: writing on the loop doubled p99 latency).
 """
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
-from sqlalchemy import Engine
-
-from hub.queue.signal import BackgroundNotifier, Notifier
-from hub.store.intake import IntakeResult, Prepared, accept
+from hub.store.intake import IntakeResult, Prepared
+from hub.store.writers import Writer
 
 
 class GroupCommitter:
     """Coalesces concurrent ``submit`` calls of one event loop into shared transactions."""
 
-    def __init__(self, engine: Engine, notifier: Notifier, max_messages: int = 500) -> None:
-        self.engine, self.max_messages = engine, max_messages
-        self.notifier = BackgroundNotifier(notifier)
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="lienthong-intake-writer")
+    def __init__(self, writer: Writer, max_messages: int = 500) -> None:
+        self.writer, self.max_messages = writer, max_messages
         self._waiting: list[tuple[Sequence[Prepared], asyncio.Future[list[IntakeResult]]]] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -45,6 +38,12 @@ class GroupCommitter:
         assert self._wake is not None
         self._wake.set()
         return await future
+
+    async def aclose(self) -> None:
+        """Stop taking groups and release the writer."""
+        if self._task is not None:
+            self._task.cancel()
+        await self.writer.aclose()
 
     async def _write_loop(self) -> None:
         assert self._wake is not None
@@ -62,7 +61,7 @@ class GroupCommitter:
     async def _commit(self, group: list[tuple[Sequence[Prepared], asyncio.Future[list[IntakeResult]]]]) -> None:
         items = [item for entry, _ in group for item in entry]
         try:
-            results = await asyncio.get_running_loop().run_in_executor(self._writer, self._store, items)
+            results = await self.writer.store(items)
         except Exception as exc:  # the transaction failed: every request in it fails, nothing stored
             for _, future in group:
                 if not future.done():
@@ -73,10 +72,3 @@ class GroupCommitter:
             if not future.done():
                 future.set_result(results[start : start + len(entry)])
             start += len(entry)
-
-    def _store(self, items: list[Prepared]) -> list[IntakeResult]:
-        results = accept(self.engine, items)
-        woken = {d for it, r in zip(items, results) if r.verdict == "created" for d in it.destinations}
-        if woken:
-            self.notifier.wake(woken)
-        return results

@@ -35,6 +35,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "no-route": (422, "No route sends this message anywhere"),
     "batch-too-large": (422, "Too many messages in one batch"),
     "method-not-allowed": (405, "Method not allowed"),
+    "store-unavailable": (503, "The hub could not store the message now; send it again"),
     "internal": (500, "The hub failed; the request was not stored"),
 }
 
@@ -117,3 +118,10 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
     """Any other failure (the database is down, a bug): 500 problem+json, the cause in the log only."""
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
     return Problem("internal", "the hub could not complete the request; nothing was stored").response(request.url.path)
+
+
+async def store_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """The store could not take the message (database or writer process down): 503, send again."""
+    log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return Problem("store-unavailable", "the hub could not store the message now; nothing was stored, send it again",
+                   headers={"Retry-After": "1"}).response(request.url.path)

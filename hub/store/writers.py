@@ -1,0 +1,187 @@
+"""The intake's database writers: where :func:`hub.store.intake.accept` runs for the edge.
+
+Both wake the destinations' workers after a commit that created deliveries, and both raise
+:class:`StoreUnavailable` when the store could not be reached; nothing is ever answered as stored
+that was not committed.
+
+- :class:`ProcessWriter` (the default) runs the write in a child process, fed over a socket pair
+  with length-prefixed pickles. On SQLite the write (SQLAlchemy's transaction and the DBAPI
+  calls) costs about as much CPU as the rest of an intake request, and in a thread it shares the
+  API process's GIL; in a child it runs on the other core. Hand-written because
+  ``concurrent.futures.ProcessPoolExecutor`` spent as much CPU in the parent on its own hand-off
+  threads as the write it removed (both measured in ``docs/PERFORMANCE.md``). The child exits when
+  the parent's end of the socket closes, so it never outlives its API process; if the child dies,
+  the pending group fails and the next one starts a new child.
+- :class:`ThreadWriter` runs it in one dedicated thread of the API process (``intake_writer =
+  thread``): no extra process, for hosts that do not want one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+import signal
+import socket
+import struct
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, Sequence
+
+from redis import Redis
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from hub.queue.signal import BackgroundNotifier, Notifier
+from hub.store.intake import IntakeResult, Prepared, accept
+
+log = logging.getLogger(__name__)
+HEADER = struct.Struct("!I")  # the length of the pickle that follows
+
+
+class StoreUnavailable(RuntimeError):
+    """The group was not stored (the database or the writer process failed); the caller may resend."""
+
+
+class Writer(Protocol):
+    async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
+        """Store ``items`` in one transaction; one result per item, in order."""
+
+    async def aclose(self) -> None:
+        """Release the writer (the app's shutdown)."""
+
+
+def store_and_wake(engine: Engine, notifier: BackgroundNotifier, items: Sequence[Prepared]) -> list[IntakeResult]:
+    """:func:`accept`, then wake the workers of every destination that got a new delivery."""
+    try:
+        results = accept(engine, items)
+    except DBAPIError as exc:
+        raise StoreUnavailable(f"the database failed: {type(exc.orig).__name__}") from exc
+    woken = {d for it, r in zip(items, results) if r.verdict == "created" for d in it.destinations}
+    if woken:
+        notifier.wake(woken)
+    return results
+
+
+class ThreadWriter:
+    """Writes in one dedicated thread of the API process (one thread, not a pool: measured cheaper)."""
+
+    def __init__(self, engine: Engine, notifier: Notifier) -> None:
+        self.engine, self.notifier = engine, BackgroundNotifier(notifier)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="lienthong-intake-writer")
+
+    async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, store_and_wake, self.engine, self.notifier, items)
+
+    async def aclose(self) -> None:
+        self._thread.shutdown(wait=True)
+
+
+class ProcessWriter:
+    """Writes in a child process (``python -m hub.store.writers``); one per API process."""
+
+    def __init__(self, database_url: str, redis_url: str) -> None:
+        self._config = {"database_url": database_url, "redis_url": redis_url}
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # one group in flight: the child commits groups in order
+            if self._writer is None or self._proc is None or self._proc.poll() is not None:
+                await self._start()
+            assert self._reader is not None and self._writer is not None
+            try:
+                await _send(self._writer, list(items))
+                answer = await _receive(self._reader)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                await self._discard()
+                raise StoreUnavailable("the intake writer process ended") from exc
+        if isinstance(answer, StoreUnavailable):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+    async def _start(self) -> None:
+        await self._discard()
+        parent, child = socket.socketpair()
+        # The URLs go over the socket, not the command line, so no password shows in `ps`.
+        self._proc = subprocess.Popen([sys.executable, "-m", "hub.store.writers", str(child.fileno())],
+                                      pass_fds=(child.fileno(),))
+        child.close()
+        self._reader, self._writer = await asyncio.open_unix_connection(sock=parent)
+        await _send(self._writer, self._config)
+
+    async def _discard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            await asyncio.to_thread(proc.wait)
+
+    async def aclose(self) -> None:
+        """Close the socket; the child finishes the group it is writing, then exits."""
+        if self._writer is not None:
+            self._writer.close()
+            self._reader = self._writer = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            await asyncio.to_thread(proc.wait, 30)
+
+
+async def _send(writer: asyncio.StreamWriter, value: object) -> None:
+    payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    writer.write(HEADER.pack(len(payload)) + payload)
+    await writer.drain()
+
+
+async def _receive(reader: asyncio.StreamReader) -> object:
+    size = HEADER.unpack(await reader.readexactly(HEADER.size))[0]
+    return pickle.loads(await reader.readexactly(size))
+
+
+def serve(fd: int) -> None:
+    """The child process: read the config, then groups; store each and answer, until EOF."""
+    from hub.store.engine import make_engine
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent; the child follows on EOF
+    sock = socket.socket(fileno=fd)
+    stream = sock.makefile("rb")
+
+    def receive() -> object:
+        head = stream.read(HEADER.size)
+        if len(head) < HEADER.size:
+            raise EOFError
+        return pickle.loads(stream.read(HEADER.unpack(head)[0]))
+
+    try:
+        config = receive()
+        assert isinstance(config, dict)
+        engine = make_engine(config["database_url"], pool_size=1, max_overflow=1)
+        redis = Redis.from_url(config["redis_url"], socket_timeout=1, socket_connect_timeout=1)
+        notifier = BackgroundNotifier(Notifier(redis))
+        while True:
+            items = receive()
+            answer: object
+            try:
+                answer = store_and_wake(engine, notifier, items)  # type: ignore[arg-type]
+            except StoreUnavailable as exc:
+                answer = exc
+            except Exception as exc:  # noqa: BLE001 - any failure fails the group, never the child
+                log.exception("intake writer: the group was not stored")
+                answer = StoreUnavailable(f"the write failed: {type(exc).__name__}")
+            payload = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+            sock.sendall(HEADER.pack(len(payload)) + payload)
+    except EOFError:
+        return
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))
