@@ -59,7 +59,7 @@ async def measure(url: str, callers: int, seconds: float) -> None:
 
 
 def main() -> None:
-    server = RedisServer()
+    server = RedisServer(fsync="everysec")
     server.start()
     try:
         asyncio.run(measure(server.url, CALLERS, SECONDS))

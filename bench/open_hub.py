@@ -14,9 +14,10 @@ CALLER = Principal("motcua", "one_stop", 1)
 def create_app() -> FastAPI:
     app = hub_app()
 
-    async def admit(request: Request, route_class: str) -> Principal:
+    async def authenticate(request: Request, route_class: str) -> Principal:
         request.scope.setdefault("state", {})["principal"] = CALLER
         return CALLER
 
-    app.state.gate.admit = admit
+    app.state.gate.authenticate = authenticate
+    app.state.gate.limiter = app.state.committer.limiter = None
     return app

@@ -208,7 +208,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: 'make bench' installs it (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="lt-bench-"))
-    redis = RedisServer()
+    redis = RedisServer(fsync="everysec")
     redis.start()
     try:
         intake = {str(w): bench_intake(tmp, redis, w) for w in API_WORKERS}

@@ -50,9 +50,14 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
 
 
 class RedisServer:
-    """A private redis-server on a free loopback port, with AOF, that tests may stop and restart."""
+    """A private redis-server on a free loopback port, with AOF, that tests may stop and restart.
 
-    def __init__(self) -> None:
+    ``fsync``: the AOF's ``appendfsync``. Tests use ``always`` (nothing acknowledged is lost when
+    they stop Redis); the bench uses ``everysec``, Redis' default and the deployment setting.
+    """
+
+    def __init__(self, fsync: str = "always") -> None:
+        self.fsync = fsync
         self.dir = Path(tempfile.mkdtemp(prefix="lt-redis-"))
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -65,7 +70,7 @@ class RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir), "--appendonly", "yes",
-             "--appendfsync", "always", "--save", "", "--loglevel", "warning"],
+             "--appendfsync", self.fsync, "--save", "", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL,
         )
         wait_port(self.port)

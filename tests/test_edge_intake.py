@@ -185,13 +185,14 @@ def test_schemas_are_served(api: str) -> None:
     assert schema["properties"]["type"]["const"] == "status.changed"
 
 
-def test_database_failure_is_a_500_problem_and_nothing_is_half_stored(motcua: httpx.Client, hub: Hub) -> None:
+def test_database_failure_is_a_503_problem_and_nothing_is_half_stored(motcua: httpx.Client, hub: Hub) -> None:
     with hub.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE deliveries RENAME TO deliveries_gone")
     r = motcua.post("/v1/messages", json=submitted())
     with hub.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE deliveries_gone RENAME TO deliveries")
-    body = assert_problem(r, 500)
+    body = assert_problem(r, 503)
+    assert body["type"] == "/problems/store-unavailable" and r.headers["retry-after"] == "1"
     assert "deliveries" not in body["detail"], "internals stay in the log"
     assert stored(hub) == (0, 0)
 

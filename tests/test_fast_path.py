@@ -75,7 +75,7 @@ def test_an_unexpected_failure_on_the_fast_path_is_a_500_problem_and_stores_noth
     async def broken(*_: object) -> None:
         raise RuntimeError("store down")
 
-    app.state.committer.submit = broken  # the failure happens after validation, where a store error would
+    app.state.committer.writer.store = broken  # the failure happens after validation, where a store error would
     server = ThreadedServer(app).start()
     try:
         with client(server.url, hub.keys["motcua"]) as c:

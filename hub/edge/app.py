@@ -82,12 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if problems:  # refuse to start rather than accept messages no worker can deliver
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
     app.state.notifier = Notifier(app.state.redis)
-    app.state.committer = GroupCommitter(
-        ProcessWriter(settings.effective_database_url, settings.redis_url) if settings.intake_writer == "process"
-        else ThreadWriter(app.state.engine, app.state.notifier))
     policies = PolicyBook(app.state.engine, parse_defaults(settings.rate_limits_default))
     app.state.events = EventLog(app.state.engine, periodic=[policies.refresh_if_stale])
     limiter = RateLimiter(settings.redis_url, settings.rate_limit_on_redis_down) if settings.rate_limits_enabled else None
+    app.state.committer = GroupCommitter(
+        ProcessWriter(settings.effective_database_url, settings.redis_url) if settings.intake_writer == "process"
+        else ThreadWriter(app.state.engine, app.state.notifier), limiter)
     app.state.gate = Gate(settings, app.state.engine, limiter, app.state.events, policies)
 
     app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ A valid credential calling outside its scope gets 403; over its limits, 429 with
 from __future__ import annotations
 
 import time
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -25,7 +25,7 @@ from hub.access.principal import Principal
 from hub.access.tokens import digest
 from hub.config import Settings
 from hub.edge.problems import Problem
-from hub.limits.limiter import RateLimiter
+from hub.limits.limiter import Check, Decision, RateLimiter
 
 CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="lienthong", Bearer realm="lienthong"'}
 Found = Principal | tuple[str, int | None, str | None]  # a principal, or (reason, key id, name) why not
@@ -64,6 +64,12 @@ class Gate:
 
     async def admit(self, request: Request, route_class: str) -> Principal:
         """The caller, allowed to call ``route_class`` now; raises the refusing :class:`Problem`."""
+        found = await self.authenticate(request, route_class)
+        await self.limit(request, found, route_class)
+        return found
+
+    async def authenticate(self, request: Request, route_class: str) -> Principal:
+        """Every check but the rate limit: the caller, whose credential may call ``route_class``."""
         ip, _ = self.client(request)
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
         scheme, secret = scheme.lower(), secret.strip()
@@ -90,19 +96,28 @@ class Gate:
                         account=found.account)
             raise Problem("forbidden", f"{'this account' if found.is_person else 'this key'} may not call "
                                        f"{route_class} endpoints", route_class=route_class)
-        if self.limiter is not None:
-            decision = await self.limiter.check(self.policies.checks(found, route_class))
-            headers = decision.headers()
-            if headers:
-                request.scope.setdefault("state", {})["response_headers"] = headers
-            if not decision.allowed:
-                self.refuse(request, 429, "rate_limited", partner=found.partner_code, key_id=found.key_id,
-                            account=found.account)
-                raise Problem("rate-limited", f"over the limit; retry in {headers.get('Retry-After', '1')} s")
         if found.key_id is not None:
             self.events.used(found.key_id)
         request.scope.setdefault("state", {})["principal"] = found
         return found
+
+    def checks(self, who: Principal, route_class: str) -> Sequence[Check]:
+        """The rate-limit counters a call of ``route_class`` by ``who`` must pass (none when limits are off)."""
+        return self.policies.checks(who, route_class) if self.limiter is not None else ()
+
+    async def limit(self, request: Request, who: Principal, route_class: str) -> None:
+        """Charge ``who``'s rate limits for this call; raises the 429 :class:`Problem` when over."""
+        if self.limiter is not None:
+            self.apply(request, who, await self.limiter.check(self.checks(who, route_class)))
+
+    def apply(self, request: Request, who: Principal, decision: Decision) -> None:
+        """Put ``decision``'s RateLimit fields on the answer; raise the 429 :class:`Problem` if it refuses."""
+        headers = decision.headers()
+        if headers:
+            request.scope.setdefault("state", {})["response_headers"] = headers
+        if not decision.allowed:
+            self.refuse(request, 429, "rate_limited", partner=who.partner_code, key_id=who.key_id, account=who.account)
+            raise Problem("rate-limited", f"over the limit; retry in {headers.get('Retry-After', '1')} s")
 
     def _unauthenticated(self, request: Request, reason: str, key_id: int | None = None, name: str | None = None,
                          person: bool = False) -> None:

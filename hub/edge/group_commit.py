@@ -1,43 +1,86 @@
 """Group commit: concurrent intake requests share one database transaction.
 
 Each request hands its prepared messages to the process's :class:`GroupCommitter` and awaits its
-results. One writer task takes everything waiting, stores it with a single write (one transaction,
-multi-row inserts) through the process's :class:`~hub.store.writers.Writer`, and answers every
-request. Under load this turns N small transactions into a few large ones; idle, a lone request is
+results. One writer task takes everything waiting and stores it with a single write (one transaction,
+multi-row inserts) through the process's :class:`~hub.store.writers.Writer`, which answers every
+request of the group. Up to ``in_flight`` groups are handed to the writer at once; it commits them
+in the order given, so the writer never idles while the event loop gets round to the next group. Under load this turns N small transactions into a few large ones; idle, a lone request is
 committed at once. Nothing is answered before its transaction has committed. The write itself runs
 off the event loop (in a child process by default, see ``hub.store.writers``), so the loop keeps
 reading requests meanwhile (measured with ``make bench``: writing on the loop doubled p99 latency).
+
+A request may also hand over the rate-limit checks it must pass (``submit_charged``): its entry
+joins the write queue only once the limiter has admitted it (a callback on the limiter's decision,
+so deciding the next requests overlaps writing the current group), and a refused entry is answered
+without being written. The request waits once, for its outcome, instead of once for the limiter
+and once for the write (measured: the separate wait was most of the access layer's cost on intake).
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Sequence
 
+from hub.limits.limiter import NO_CHECKS, Check, Decision, RateLimiter
 from hub.store.intake import IntakeResult, Prepared
 from hub.store.writers import Writer
+
+Outcome = tuple[Decision, list[IntakeResult] | None]  # the limiter's decision; the results if admitted
+
+
+@dataclass(slots=True)
+class _Entry:
+    items: Sequence[Prepared]
+    future: asyncio.Future[Outcome]
+    decision: Decision = field(default=NO_CHECKS)
 
 
 class GroupCommitter:
     """Coalesces concurrent ``submit`` calls of one event loop into shared transactions."""
 
-    def __init__(self, writer: Writer, max_messages: int = 500) -> None:
-        self.writer, self.max_messages = writer, max_messages
-        self._waiting: list[tuple[Sequence[Prepared], asyncio.Future[list[IntakeResult]]]] = []
+    def __init__(self, writer: Writer, limiter: RateLimiter | None = None, max_messages: int = 500,
+                 in_flight: int = 2) -> None:
+        self.writer, self.limiter, self.max_messages, self.in_flight = writer, limiter, max_messages, in_flight
+        self._waiting: list[_Entry] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, items: Sequence[Prepared]) -> list[IntakeResult]:
         """Store ``items`` (in a transaction shared with other requests); one result per item."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[IntakeResult]] = loop.create_future()
-        self._waiting.append((items, future))
+        _, results = await self.submit_charged(items, ())
+        assert results is not None
+        return results
+
+    async def submit_charged(self, items: Sequence[Prepared], checks: Sequence[Check]) -> Outcome:
+        """Charge ``checks`` to the rate limiter, then store ``items`` only if it allows them.
+
+        Returns the decision and, when allowed, one result per item (None when refused: nothing stored).
+        """
+        entry = _Entry(items, asyncio.get_running_loop().create_future())
+        if checks and self.limiter is not None:
+            self.limiter.decide(checks).add_done_callback(lambda decided: self._decided(entry, decided))
+        else:
+            self._enqueue(entry)
+        return await entry.future
+
+    def _decided(self, entry: _Entry, decided: asyncio.Future[Decision]) -> None:
+        if decided.cancelled():
+            entry.future.cancel()
+            return
+        entry.decision = decided.result()
+        if entry.decision.allowed:
+            self._enqueue(entry)
+        elif not entry.future.done():
+            entry.future.set_result((entry.decision, None))
+
+    def _enqueue(self, entry: _Entry) -> None:
+        self._waiting.append(entry)
         if self._task is None or self._task.done():
             self._wake = asyncio.Event()
-            self._task = loop.create_task(self._write_loop())
+            self._task = asyncio.get_running_loop().create_task(self._write_loop())
         assert self._wake is not None
         self._wake.set()
-        return await future
 
     async def aclose(self) -> None:
         """Stop taking groups and release the writer."""
@@ -47,28 +90,33 @@ class GroupCommitter:
 
     async def _write_loop(self) -> None:
         assert self._wake is not None
+        in_flight = asyncio.Semaphore(self.in_flight)
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._waiting:
+                await in_flight.acquire()
                 group, count = [], 0
-                while self._waiting and (not group or count + len(self._waiting[0][0]) <= self.max_messages):
+                while self._waiting and (not group or count + len(self._waiting[0].items) <= self.max_messages):
                     entry = self._waiting.pop(0)
                     group.append(entry)
-                    count += len(entry[0])
-                await self._commit(group)
+                    count += len(entry.items)
+                task = asyncio.get_running_loop().create_task(self._commit(group))
+                task.add_done_callback(lambda _: in_flight.release())
 
-    async def _commit(self, group: list[tuple[Sequence[Prepared], asyncio.Future[list[IntakeResult]]]]) -> None:
-        items = [item for entry, _ in group for item in entry]
+    async def _commit(self, group: list[_Entry]) -> None:
+        items = [item for entry in group for item in entry.items]
+        if not items:
+            return
         try:
             results = await self.writer.store(items)
         except Exception as exc:  # the transaction failed: every request in it fails, nothing stored
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
+            for entry in group:
+                if not entry.future.done():
+                    entry.future.set_exception(exc)
             return
         start = 0
-        for entry, future in group:
-            if not future.done():
-                future.set_result(results[start : start + len(entry)])
-            start += len(entry)
+        for entry in group:
+            if not entry.future.done():
+                entry.future.set_result((entry.decision, results[start : start + len(entry.items)]))
+            start += len(entry.items)

@@ -40,14 +40,20 @@ async def post_message(request: Request) -> Response:
 
     Sending the same ``message_id`` again with the same body answers 200 with the original receipt.
     """
+    gate = request.app.state.gate
+    caller = await gate.authenticate(request, "intake")  # direct: FastAPI's dependency solving costs more
     try:
-        caller = await request.app.state.gate.admit(request, "intake")  # direct: FastAPI's dependency solving costs more
         data = await read_json(request, request.app.state.settings.max_body_bytes)
         prepared = prepare(data, caller, request.app.state.routes)
     except Problem:
         INTAKE.labels("rejected").inc()
+        await gate.limit(request, caller, "intake")  # bad input is charged too; over the limit, 429 wins
         raise
-    [result] = await request.app.state.committer.submit([prepared])
+    # The rate limit is charged with the write: one wait for both (see hub/edge/group_commit.py).
+    decision, results = await request.app.state.committer.submit_charged([prepared], gate.checks(caller, "intake"))
+    gate.apply(request, caller, decision)
+    assert results is not None
+    [result] = results
     INTAKE.labels(result.verdict).inc()
     if result.verdict == "conflict":
         raise Problem("conflict", f"message_id {prepared.message_id!r} was already used for another message",

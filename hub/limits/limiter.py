@@ -10,6 +10,7 @@ answers again; Redis is tried again at most every ``RETRY_SECONDS``, so an outag
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -18,10 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import Gauge
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+import hiredis
 
+from hub.limits.connection import LeanRedis
 from hub.limits.gcra import SCRIPT, LocalGCRA, params
 from hub.limits.headers import render
 
@@ -108,9 +108,8 @@ class RateLimiter:
             raise ValueError(f"on_redis_down must be one of {MODES}, not {on_redis_down!r}")
         self.mode = on_redis_down
         self.prefix = prefix
-        self._redis = Redis.from_url(redis_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
-                                     retry=Retry(NoBackoff(), 0))
-        self._script = self._redis.register_script(SCRIPT)
+        self._redis = LeanRedis(redis_url, socket_timeout)
+        self._sha = hashlib.sha1(SCRIPT.encode()).hexdigest()
         self._local = LocalGCRA()
         self._pending: list[tuple[Sequence[Check], asyncio.Future[Decision]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -123,23 +122,27 @@ class RateLimiter:
         a refused request consumes nothing. Calls pending together on one event loop share ONE Redis
         round trip, decided in arrival order. An empty ``checks`` is allowed without touching Redis.
         ``checks`` must not repeat a (bucket, limit name) pair."""
+        return await self.decide(checks)
+
+    def decide(self, checks: Sequence[Check]) -> asyncio.Future[Decision]:
+        """:meth:`check` as a future, for callers that chain work on the decision without a task."""
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         if not checks:
-            return NO_CHECKS
-        if self._down and (self._probing or time.monotonic() < self._retry_at):
-            return self._fallback(checks)
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._pending.append((checks, future))
-        if self._flusher is None:
-            self._flusher = loop.create_task(self._flush())
-        return await future
+            future.set_result(NO_CHECKS)
+        elif self._down and (self._probing or time.monotonic() < self._retry_at):
+            future.set_result(self._fallback(checks))
+        else:
+            self._pending.append((checks, future))
+            if self._flusher is None:
+                self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        return future
 
     async def aclose(self) -> None:
         """Answer the pending checks, then close the Redis connections."""
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
         self._set_down(False)
-        await self._redis.aclose()
+        self._redis.close()
 
     async def _flush(self) -> None:
         try:
@@ -175,7 +178,7 @@ class RateLimiter:
             requests.append(" ".join(parts))
         self._probing = self._down
         try:
-            reply = await self._script(keys=list(index), args=[";".join(requests)])
+            reply = await self._run_script(list(index), ";".join(requests))
         except asyncio.CancelledError:
             for _, future in batch:
                 future.cancel()
@@ -206,6 +209,16 @@ class RateLimiter:
                 at += 2
             if not future.done():
                 future.set_result(Decision(allowed, retry, tuple(states), False))
+
+    async def _run_script(self, keys: list[str], arg: str) -> bytes:
+        """EVALSHA the GCRA script, loading it first if this Redis does not know it yet."""
+        try:
+            return await self._redis.call("EVALSHA", self._sha, len(keys), *keys, arg)  # type: ignore[no-any-return]
+        except hiredis.ReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+        await self._redis.call("SCRIPT", "LOAD", SCRIPT)
+        return await self._redis.call("EVALSHA", self._sha, len(keys), *keys, arg)  # type: ignore[no-any-return]
 
     def _fallback(self, checks: Sequence[Check]) -> Decision:
         """The decision without Redis, by ``mode``."""

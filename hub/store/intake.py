@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal, Sequence
 
 from sqlalchemy import Connection, Engine, Table, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub.store.tables import PENDING, deliveries, messages
 
@@ -166,8 +166,8 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> l
     try:
         cursor.executemany(sql, [tuple(value(row[c]) for c in columns) for row in rows])
         last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
-    except conn.dialect.loaded_dbapi.IntegrityError as exc:  # as SQLAlchemy would have raised it
-        raise IntegrityError(sql, None, exc) from exc
+    except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would have raised it (IntegrityError, ...)
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
     return list(range(last - len(rows) + 1, last + 1))

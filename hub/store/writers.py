@@ -19,6 +19,7 @@ that was not committed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import pickle
 import signal
@@ -80,66 +81,97 @@ class ThreadWriter:
 
 
 class ProcessWriter:
-    """Writes in a child process (``python -m hub.store.writers``); one per API process."""
+    """Writes in a child process (``python -m hub.store.writers``); one per API process.
+
+    Several groups may be in flight: the child reads and commits them one after another, in the
+    order they were sent, and answers in that order, so it never idles while the API process gets
+    round to sending the next group.
+    """
 
     def __init__(self, database_url: str, redis_url: str) -> None:
         self._config = {"database_url": database_url, "redis_url": redis_url}
         self._proc: subprocess.Popen[bytes] | None = None
-        self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._lock: asyncio.Lock | None = None
+        self._replies: collections.deque[asyncio.Future[object]] = collections.deque()
+        self._reading: asyncio.Task[None] | None = None
+        self._starting: asyncio.Lock | None = None
 
     async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:  # one group in flight: the child commits groups in order
-            if self._writer is None or self._proc is None or self._proc.poll() is not None:
-                await self._start()
-            assert self._reader is not None and self._writer is not None
-            try:
-                await _send(self._writer, list(items))
-                answer = await _receive(self._reader)
-            except (OSError, asyncio.IncompleteReadError) as exc:
-                await self._discard()
-                raise StoreUnavailable("the intake writer process ended") from exc
+        writer = await self._running()
+        if self._reading is None or self._reading.done():  # the child ended since: nobody would answer
+            raise StoreUnavailable("the intake writer process ended")
+        reply: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._replies.append(reply)
+        _send(writer, list(items))
+        answer = await reply
         if isinstance(answer, StoreUnavailable):
             raise answer
-        return answer  # type: ignore[no-any-return]
+        return answer  # type: ignore[return-value]
 
-    async def _start(self) -> None:
-        await self._discard()
-        parent, child = socket.socketpair()
-        # The URLs go over the socket, not the command line, so no password shows in `ps`.
-        self._proc = subprocess.Popen([sys.executable, "-m", "hub.store.writers", str(child.fileno())],
-                                      pass_fds=(child.fileno(),))
-        child.close()
-        self._reader, self._writer = await asyncio.open_unix_connection(sock=parent)
-        await _send(self._writer, self._config)
+    async def _running(self) -> asyncio.StreamWriter:
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._writer is None or self._proc is None or self._proc.poll() is not None:
+                await self._discard()
+                parent, child = socket.socketpair()
+                # The URLs go over the socket, not the command line, so no password shows in `ps`.
+                self._proc = subprocess.Popen([sys.executable, "-m", "hub.store.writers", str(child.fileno())],
+                                              pass_fds=(child.fileno(),))
+                child.close()
+                reader, self._writer = await asyncio.open_unix_connection(sock=parent)
+                _send(self._writer, self._config)
+                self._reading = asyncio.get_running_loop().create_task(self._read(reader))
+            return self._writer
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        """Hand each answer to the oldest waiting group; when the child ends, fail every waiting group."""
+        try:
+            while True:
+                answer = await _receive(reader)
+                reply = self._replies.popleft()
+                if not reply.done():
+                    reply.set_result(answer)
+        except Exception as exc:  # noqa: BLE001 - the child ended, or the stream can no longer be trusted
+            if not isinstance(exc, (OSError, EOFError, asyncio.IncompleteReadError)):
+                log.error("intake writer: unreadable answer (%s); restarting the writer", type(exc).__name__)
+            if self._writer is not None:
+                self._writer.close()
+            self._writer = None
+            while self._replies:
+                reply = self._replies.popleft()
+                if not reply.done():
+                    reply.set_exception(StoreUnavailable("the intake writer process ended"))
 
     async def _discard(self) -> None:
         if self._writer is not None:
             self._writer.close()
-        self._reader = self._writer = None
+        self._writer = None
         proc, self._proc = self._proc, None
         if proc is not None:
             if proc.poll() is None:
                 proc.kill()
             await asyncio.to_thread(proc.wait)
+        if self._reading is not None:
+            await asyncio.gather(self._reading, return_exceptions=True)
+            self._reading = None
 
     async def aclose(self) -> None:
-        """Close the socket; the child finishes the group it is writing, then exits."""
+        """Close the socket; the child finishes what it was sent, then exits."""
         if self._writer is not None:
             self._writer.close()
-            self._reader = self._writer = None
+            self._writer = None
         proc, self._proc = self._proc, None
         if proc is not None:
             await asyncio.to_thread(proc.wait, 30)
+        if self._reading is not None:
+            await asyncio.gather(self._reading, return_exceptions=True)
 
 
-async def _send(writer: asyncio.StreamWriter, value: object) -> None:
+def _send(writer: asyncio.StreamWriter, value: object) -> None:
+    """Queue one frame (the transport writes it in order; groups are small, no back-pressure wait)."""
     payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
     writer.write(HEADER.pack(len(payload)) + payload)
-    await writer.drain()
 
 
 async def _receive(reader: asyncio.StreamReader) -> object:
@@ -183,5 +215,7 @@ def serve(fd: int) -> None:
         return
 
 
-if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+if __name__ == "__main__":  # run as hub.store.writers, so that pickled classes name that module, not __main__
+    from hub.store import writers
+
+    writers.serve(int(sys.argv[1]))
