@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "2"))
 E2E_MESSAGES = int(os.environ.get("BENCH_E2E_MESSAGES", "6000"))
 API_WORKERS = [int(n) for n in os.environ.get("BENCH_API_WORKERS", "1,2").split(",")]
 
@@ -58,10 +59,10 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, body: str, key: str) -> WrkResult:
+def wrk(url: str, body: str, key: str, seconds: int = SECONDS) -> WrkResult:
     env = dict(os.environ, LT_BODY=body, LT_KEY=key, LT_RUN=uuid.uuid4().hex[:12])
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(ROOT / "bench" / "post.lua"), url],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench" / "post.lua"), url],
         capture_output=True, text=True, env=env, check=True,
     ).stdout
     if "Requests/sec" not in out:
@@ -122,6 +123,8 @@ def alternate(apps: dict[str, tuple[str, bool]], env: dict[str, str], body: str,
         for name, (app, factory) in apps.items():
             port = free_port()
             servers[name] = (port, serve(app, port, env, tmp / f"{name}.log", factory=factory, workers=workers))
+        for port, _ in servers.values():  # warm up: caches filled, first connections made; not counted
+            wrk(f"http://127.0.0.1:{port}/v1/messages", body, key, WARMUP_SECONDS)
         for _ in range(ROUNDS):
             for name, (port, _) in servers.items():
                 runs[name].append(wrk(f"http://127.0.0.1:{port}/v1/messages", body, key))

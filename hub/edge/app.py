@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.committer.writer.start()
         yield
         await app.state.committer.aclose()
         app.state.events.close()  # write the last access events

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import operator
 import pickle
 import signal
 import socket
@@ -28,6 +29,7 @@ import struct
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from typing import Protocol, Sequence
 
 from redis import Redis
@@ -35,10 +37,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from hub.queue.signal import BackgroundNotifier, Notifier
-from hub.store.intake import IntakeResult, Prepared, accept
+from hub.store.intake import IntakeResult, Prepared, Receipt, accept
 
 log = logging.getLogger(__name__)
 HEADER = struct.Struct("!I")  # the length of the pickle that follows
+# Over the socket, items and results travel as plain tuples: pickling slotted dataclasses runs
+# Python code per object (dataclasses' __getstate__/__setstate__), tuples do not.
+_item_fields = operator.attrgetter(*(f.name for f in fields(Prepared)))
+_receipt_fields = operator.attrgetter(*(f.name for f in fields(Receipt)))
 
 
 class StoreUnavailable(RuntimeError):
@@ -46,6 +52,9 @@ class StoreUnavailable(RuntimeError):
 
 
 class Writer(Protocol):
+    async def start(self) -> None:
+        """Get ready to write (the app's start-up), so the first request does not wait for it."""
+
     async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
         """Store ``items`` in one transaction; one result per item, in order."""
 
@@ -72,6 +81,9 @@ class ThreadWriter:
         self.engine, self.notifier = engine, BackgroundNotifier(notifier)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="lienthong-intake-writer")
 
+    async def start(self) -> None:
+        pass
+
     async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
         return await asyncio.get_running_loop().run_in_executor(
             self._thread, store_and_wake, self.engine, self.notifier, items)
@@ -96,17 +108,20 @@ class ProcessWriter:
         self._reading: asyncio.Task[None] | None = None
         self._starting: asyncio.Lock | None = None
 
+    async def start(self) -> None:
+        await self._running()
+
     async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
         writer = await self._running()
         if self._reading is None or self._reading.done():  # the child ended since: nobody would answer
             raise StoreUnavailable("the intake writer process ended")
         reply: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._replies.append(reply)
-        _send(writer, list(items))
+        _send(writer, [_item_fields(item) for item in items])
         answer = await reply
         if isinstance(answer, StoreUnavailable):
             raise answer
-        return answer  # type: ignore[return-value]
+        return [IntakeResult(verdict, Receipt(*receipt)) for verdict, receipt in answer]  # type: ignore[attr-defined]
 
     async def _running(self) -> asyncio.StreamWriter:
         if self._starting is None:
@@ -203,7 +218,8 @@ def serve(fd: int) -> None:
             items = receive()
             answer: object
             try:
-                answer = store_and_wake(engine, notifier, items)  # type: ignore[arg-type]
+                results = store_and_wake(engine, notifier, [Prepared(*item) for item in items])  # type: ignore[attr-defined]
+                answer = [(r.verdict, _receipt_fields(r.receipt)) for r in results]
             except StoreUnavailable as exc:
                 answer = exc
             except Exception as exc:  # noqa: BLE001 - any failure fails the group, never the child
