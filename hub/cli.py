@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -21,9 +22,10 @@ schemas_app = typer.Typer(help="JSON Schemas of the canonical messages and wire 
 sim_app = typer.Typer(help="Partner simulators for the sandbox and the tests.", no_args_is_help=True)
 limits_app = typer.Typer(help="Rate-limit policies (in force on every hub process within seconds).", no_args_is_help=True)
 accounts_app = typer.Typer(help="People's accounts: admin, operator, auditor.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail: access records, hash chain, alerts.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "routes"), (partners_app, "partners"),
                   (keys_app, "keys"), (schemas_app, "schemas"), (sim_app, "simulator"), (limits_app, "limits"),
-                  (accounts_app, "accounts")):
+                  (accounts_app, "accounts"), (audit_app, "audit")):
     app.add_typer(sub, name=name)
 
 
@@ -335,6 +337,22 @@ def review(days: Optional[int] = typer.Option(None, help="Unused for this many d
     _print(disable_unused(_engine(), days, actor=cli_actor()) if disable else unused(_engine(), days))
 
 
+@audit_app.command("detect")
+def audit_detect(dry_run: bool = typer.Option(False, help="Only print the findings; raise no alerts."),
+                 since_minutes: int = typer.Option(60, help="How far back the event rules (off-hours look-ups, new "
+                                                            "addresses) look.")) -> None:
+    """Run the detection rules once and print their findings (workers run them every LIENTHONG_ALERT_INTERVAL s)."""
+    from datetime import datetime, timedelta, timezone
+
+    from hub.audit.alerts import raise_findings
+    from hub.audit.detect import detect
+
+    engine, now = _engine(), datetime.now(timezone.utc)
+    findings = _guard(lambda: detect(engine, get_settings(), now=now, since=now - timedelta(minutes=since_minutes)))
+    opened = [] if dry_run else raise_findings(engine, findings)
+    _print({"findings": [f.view() for f in findings], "opened": [a["id"] for a in opened]})
+
+
 def _guard(fn):  # noqa: ANN001, ANN202 - any store call
     """Run ``fn``; a ValueError or LookupError is printed and exits 2, without a traceback."""
     try:
@@ -342,6 +360,138 @@ def _guard(fn):  # noqa: ANN001, ANN202 - any store call
     except (ValueError, LookupError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _when(text: Optional[str]):  # noqa: ANN202 - an aware datetime or None
+    """An ISO 8601 time from the command line; without an offset it is UTC."""
+    from datetime import datetime, timezone
+
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"error: not an ISO 8601 time: {text}", err=True)
+        raise typer.Exit(2) from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _audit_guard(fn):  # noqa: ANN001, ANN202 - any audit call
+    """Like ``_guard``, and a missing or unreadable key file is an error message too."""
+    try:
+        return _guard(fn)
+    except OSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _verdict(report) -> None:  # noqa: ANN001 - hub.audit.verify_bundle.Report
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_app.command("seal")
+def audit_seal(checkpoint: bool = typer.Option(False, help="Sign a checkpoint at the head even if none is due.")) -> None:
+    """Seal the access records written so far into the hash chain (one pass; workers run it continuously)."""
+    from dataclasses import asdict
+
+    from hub.audit.seal import seal
+
+    _print(asdict(_audit_guard(lambda: seal(_engine(), get_settings(), force_checkpoint=checkpoint))))
+
+
+@audit_app.command("verify")
+def audit_verify(since: Optional[str] = typer.Option(None, help="Only the records from this ISO time (UTC if no offset)."),
+                 until: Optional[str] = typer.Option(None, help="Only the records before this ISO time.")) -> None:
+    """Walk the hash chain, check every signed checkpoint; exit 0 if intact, 1 with the first problem."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from hub.audit.seal import anchor
+    from hub.audit.verify import verify
+    from hub.store.engine import reading
+
+    bar = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task: list = []
+
+    def progress(done: int, total: int) -> None:
+        if not task and total >= 20_000:  # a bar only for long runs
+            bar.start()
+            task.append(bar.add_task("verify", total=total))
+        if task:
+            bar.update(task[0], completed=done)
+
+    engine, settings = _engine(), get_settings()
+    try:
+        report = _audit_guard(lambda: verify(engine, settings, _when(since), _when(until), progress=progress))
+    finally:
+        bar.stop()
+    with reading(engine) as conn:
+        start_seq, start_hash = anchor(conn)
+    if start_seq:
+        typer.echo(f"chain in the database starts at the archive anchor: seq {start_seq}, hash {start_hash}")
+    if report.ok and report.unsealed:
+        typer.echo(f"{report.unsealed} newer records are not sealed yet (the next sealer pass chains them)")
+    _verdict(report)
+
+
+@audit_app.command("export")
+def audit_export(out: Path = typer.Option(..., help="Folder to write the bundle (directory and .tar.gz) into."),
+                 since: Optional[str] = typer.Option(None, help="From this ISO time (back to the checkpoint before it)."),
+                 until: Optional[str] = typer.Option(None, help="Up to this ISO time (on to the checkpoint after it).")) -> None:
+    """Export sealed records, checkpoints and public keys as a bundle anyone can verify offline."""
+    from hub.audit.bundle import export
+
+    folder = _audit_guard(lambda: export(_engine(), get_settings(), out, _when(since), _when(until)))
+    typer.echo(folder)
+    typer.echo(folder.with_name(folder.name + ".tar.gz"))
+
+
+@audit_app.command("verify-bundle")
+def audit_verify_bundle(paths: list[Path] = typer.Argument(..., help="Bundles (directories or .tar.gz), oldest first."),
+                        trust: list[str] = typer.Option([], help="Accept only checkpoints signed by this key id "
+                                                                 "(repeatable).")) -> None:
+    """Verify bundles offline, as verify_bundle.py does; in order, each must start where the previous ended."""
+    from hub.audit.bundle import verify_bundles
+
+    _verdict(verify_bundles(paths, trust or None))
+
+
+@audit_app.command("archive")
+def audit_archive(before: str = typer.Option(..., help="Archive the records older than this ISO time."),
+                  out: Path = typer.Option(..., help="Folder to write the archive bundle into.")) -> None:
+    """Move old sealed records into a verified bundle, then delete them and anchor the chain there."""
+    from dataclasses import asdict
+
+    from hub.audit.archive import archive
+
+    _print(asdict(_audit_guard(lambda: archive(_engine(), get_settings(), _when(before), out))))
+
+
+@audit_app.command("key")
+def audit_key(jwk: bool = typer.Option(False, help="Print the public key as a JWK instead of PEM.")) -> None:
+    """The audit signing key's id and public key (to publish to auditors)."""
+    from hub.audit.keys import load_key, public_jwk, public_pem
+
+    key = _audit_guard(lambda: load_key(get_settings()))
+    if jwk:
+        _print(public_jwk(key.public))
+        return
+    typer.echo(f"key id: {key.key_id}")
+    typer.echo(public_pem(key.public), nl=False)
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key(new_key: Optional[Path] = typer.Option(None, "--from", help="Install this Ed25519 PEM instead of "
+                                                                                  "generating one.")) -> None:
+    """Retire the audit signing key (its public key is kept to verify old checkpoints) and start a new one."""
+    from hub.audit.keys import retired_dir, rotate
+
+    settings = get_settings()
+    old, new = _audit_guard(lambda: rotate(settings, new_key))
+    typer.echo(f"retired {old} (public key kept in {retired_dir(settings)}); now signing with {new}")
 
 
 @schemas_app.command("export")

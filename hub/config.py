@@ -6,7 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,7 +52,65 @@ class Settings(BaseSettings):
     rate_limit_on_redis_down: str = Field(
         "local", description="When Redis is unreachable: local (per-process limits, alert), allow (alert) or deny."
     )
+    audit_content_key: str = Field(
+        "", description="Base64 of 32 bytes: encrypts look-up content in access records; empty: keys/audit-content.key."
+    )
+    audit_index_key: str = Field(
+        "", description="Base64 of 32 bytes: keys the blind index of citizen IDs; empty: keys/audit-index.key."
+    )
+    audit_flush_seconds: float = Field(
+        0.5, description="Access records are written in batches this often (a crash loses at most this much)."
+    )
+    audit_key_file: str = Field(
+        "", description="Ed25519 private key (PKCS8 PEM) that signs audit checkpoints; empty: keys/audit-ed25519.pem."
+    )
+    audit_seal_interval: float = Field(2.0, description="Seconds between the sealer's passes (it runs in every worker).")
+    audit_seal_grace_seconds: float = Field(
+        1.0, description="Records younger than this are sealed at a later pass (others may still be committing)."
+    )
+    audit_checkpoint_records: int = Field(1000, description="Sign a checkpoint after at most this many new records...")
+    audit_checkpoint_seconds: float = Field(60.0, description="...or this many seconds, when there is something new.")
     review_days: int = Field(90, description="Keys and accounts unused this many days are listed by the review.")
+
+    # Detection rules over the access records (hub/audit/detect.py, docs/AUDIT.md).
+    alert_interval: float = Field(30.0, description="Seconds between detection passes in each worker process.")
+    alert_auth_window_seconds: int = Field(
+        60, description="Window of the auth_failures_ip and auth_failures_key rules, in seconds."
+    )
+    alert_auth_failures_ip: int = Field(
+        20, description="Refused 401 answers to one client address within the window that raise auth_failures_ip."
+    )
+    alert_auth_failures_key: int = Field(
+        10, description="Refused 401 answers for one key (revoked, expired, wrong address...) within the window that "
+                        "raise auth_failures_key."
+    )
+    alert_timezone: str = Field("Asia/Ho_Chi_Minh", description="Time zone of office hours and of 'today' in the rules.")
+    alert_office_hours: str = Field(
+        "07:30-17:30", description="Office hours (HH:MM-HH:MM); look-ups outside them raise lookup_off_hours."
+    )
+    alert_office_days: list[int] = Field(
+        [1, 2, 3, 4, 5], description="ISO weekdays with office hours (1 = Monday ... 7 = Sunday; JSON list)."
+    )
+    alert_history_days: int = Field(
+        30, description="Days of history behind lookup_volume's daily average and new_address's known addresses."
+    )
+    alert_lookup_floor: int = Field(
+        50, description="lookup_volume: a person's look-ups today must exceed this (and the factor times their average)."
+    )
+    alert_lookup_factor: float = Field(
+        3.0, description="lookup_volume: look-ups today above this many times the person's daily average raise it."
+    )
+    alert_new_address_history: int = Field(
+        10, description="new_address: successful calls a key must have made in the history days before an address "
+                        "it never used counts as new (a new key's first addresses do not)."
+    )
+    alert_spike_factor: float = Field(
+        10.0, description="traffic_spike: a key's requests in the last hour above this many times its hourly average "
+                          "over 7 days raise it."
+    )
+    alert_spike_minimum: int = Field(
+        1000, description="traffic_spike: the fewest requests in the last hour that can raise it."
+    )
 
     retry_schedule: list[float] = Field(
         [1, 5, 30, 120, 600, 1800], description="Seconds before each retry of a transient failure; after the last, dead."
@@ -82,20 +140,28 @@ class Settings(BaseSettings):
         """The configured pepper, or the development one under ``keys_dir`` (created if missing)."""
         if self.key_pepper:
             return self.key_pepper
-        path = self.keys_dir / "api-key-pepper"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(32))
-            try:
-                os.link(tmp, path)  # atomic: the first process to create it wins
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        return path.read_text().strip()
+        return generated_secret(self.keys_dir / "api-key-pepper", lambda: secrets.token_urlsafe(32).encode()).decode().strip()
+
+
+def generated_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The contents of ``path``, a development secret; created with ``make()`` (mode 0600) if missing.
+
+    Atomic across processes: the first to create it wins and every process reads the same bytes.
+    Production provides its secrets through settings or places the files itself (see keys/README.md).
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(make())
+        try:
+            os.link(tmp, path)  # atomic: the first process to create it wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()
 
 
 @lru_cache(maxsize=1)

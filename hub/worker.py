@@ -1,4 +1,4 @@
-"""``lienthong worker``: an RQ worker on every destination's queue, plus the relay thread."""
+"""``lienthong worker``: an RQ worker on every destination's queue, plus the relay and detector threads."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
 
 from connectors import registry
+from hub.audit.detector import Detector
+from hub.audit.seal import Sealer
 from hub.config import Settings
 from hub.queue import jobs
 from hub.queue.deliverer import Deliverer
@@ -38,6 +40,10 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     jobs.DELIVERER = deliverer
     relay = Relay(engine, deliverer.notifier, settings.relay_interval)
     relay.start()
+    sealer = Sealer(engine, settings)  # chains the access records; one at a time across processes
+    sealer.start()
+    detector = Detector(engine, settings)
+    detector.start()
     queues = [queue_name(d) for d in destinations]
     log.info("worker listening on %s", ", ".join(queues))
     try:
@@ -57,4 +63,6 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
                 time.sleep(1)
     finally:
         relay.stop()
+        sealer.stop()
+        detector.stop()
         deliverer.close()

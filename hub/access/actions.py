@@ -10,7 +10,8 @@ import orjson
 from sqlalchemy import Connection, Engine, insert
 
 from hub.store.queries import page_rows
-from hub.store.tables import admin_actions
+from hub.audit.records import cli_record
+from hub.store.tables import access_records, admin_actions
 
 
 class AlreadyExists(LookupError):
@@ -27,7 +28,12 @@ def cli_actor() -> str:
 
 def record(conn: Connection, actor: str, action: str, target: str, before: Any = None, after: Any = None,
            client_ip: str = "") -> None:
-    """Write one admin action; ``before``/``after`` must already be free of secrets."""
+    """Write one admin action; ``before``/``after`` must already be free of secrets.
+
+    An action made with the CLI (actor ``cli:...``) also gets its access record here, since no HTTP
+    request carries it; an action through the API is recorded with its request."""
+    if actor.startswith("cli:"):
+        conn.execute(insert(access_records).values(cli_record(actor, action, target)))
     conn.execute(insert(admin_actions).values(
         at=datetime.now(timezone.utc), actor=actor, client_ip=client_ip, action=action, target=target,
         before=None if before is None else orjson.dumps(before, default=str).decode(),

@@ -1,5 +1,5 @@
 """People's sign-in, the admin API (partners, keys, limits, accounts, review) and the auditor's
-read-only view of admin actions and access events.
+read-only view of admin actions and detection alerts (access records: ``hub/edge/audit.py``).
 
 Every change goes through the same functions the CLI uses, which record the admin action (who,
 what, before, after) in the change's own transaction.
@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hub.access import accounts, actions, keys, policies, review
-from hub.access.events import list_events
 from hub.access.principal import Principal
 from hub.access.tokens import digest
+from hub.audit import alerts
 from hub.edge.gate import CHALLENGE, access
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
@@ -126,26 +126,24 @@ def _changes(model: BaseModel) -> dict[str, Any]:
 @router.post("/v1/auth/login", tags=["people"], summary="Sign in: a session token for Authorization: Bearer")
 async def login(request: Request, body: Login) -> Response:
     gate = request.app.state.gate
-    ip, chain = gate.client(request)
+    ip, _ = gate.client(request)
     agent = request.headers.get("user-agent", "")
+    state = request.scope.setdefault("state", {})
+    state["attempt"], state["summary"] = {"account": body.username}, "sign-in"
     if gate.limiter is not None:  # slow down guessing, per address and per account
         decision = await gate.limiter.check([Check(f"login-ip:{ip}", Limit("login-address", 20, 60.0)),
                                              Check(f"login-user:{body.username}", Limit("login-account", 10, 300.0))])
         if not decision.allowed:
-            request.scope.setdefault("state", {})["response_headers"] = decision.headers()
-            gate.events.record("login_failed", reason="rate_limited", client_ip=ip, forwarded_for=",".join(chain),
-                               method="POST", path=request.url.path, status=429, user_agent=agent, account=body.username)
+            state["response_headers"], state["outcome"] = decision.headers(), "login_failed:rate_limited"
             raise Problem("rate-limited", "too many sign-in attempts; wait and try again")
     settings = request.app.state.settings
     result = await run_in_threadpool(accounts.sign_in, request.app.state.engine, body.username, body.password, ip, agent,
                                      settings.effective_key_pepper, gate.people_networks, settings.session_hours)
     if isinstance(result, str):
-        gate.events.record("login_failed", reason=result, client_ip=ip, forwarded_for=",".join(chain), method="POST",
-                           path=request.url.path, status=401, user_agent=agent, account=body.username)
+        state["outcome"] = f"login_failed:{result}"
         raise Problem("unauthenticated", "wrong username or password, or not allowed from this address", headers=CHALLENGE)
     token, session = result
-    gate.events.record("login", client_ip=ip, forwarded_for=",".join(chain), method="POST", path=request.url.path,
-                       status=200, user_agent=agent, account=body.username)
+    state["outcome"] = "login"
     return json_response({"token": token, "token_type": "Bearer", **session})
 
 
@@ -159,9 +157,7 @@ async def logout(request: Request) -> Response:
     hashed = digest(token.strip(), request.app.state.settings.effective_key_pepper)
     await run_in_threadpool(accounts.sign_out, request.app.state.engine, hashed)
     gate.sessions.forget(hashed)
-    ip, chain = gate.client(request)
-    gate.events.record("logout", client_ip=ip, forwarded_for=",".join(chain), method="POST", path=request.url.path,
-                       status=200, user_agent=request.headers.get("user-agent", ""), account=who.account)
+    request.scope["state"].update(outcome="logout", summary="sign-out")
     return json_response({"signed_out": who.account})
 
 
@@ -310,9 +306,16 @@ async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: in
     return page_response(items, limit)
 
 
-@router.get("/v1/audit/access-events", tags=["audit"], dependencies=[Depends(access("audit"))],
-            summary="Refused calls, sign-ins and sign-outs")
-async def audit_events(request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
-                       event: str | None = None) -> Response:
-    items = await _run(list_events, request.app.state.engine, after, limit, event)
+@router.get("/v1/audit/alerts", tags=["audit"], dependencies=[Depends(access("audit"))],
+            summary="Alerts raised by the detection rules (docs/AUDIT.md)")
+async def audit_alerts(request: Request, state: Literal["open", "acknowledged"] | None = None, rule: str | None = None,
+                       after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> Response:
+    items = await _run(alerts.list_alerts, request.app.state.engine, after, limit, state, rule)
     return page_response(items, limit)
+
+
+@router.post("/v1/audit/alerts/{alert_id}:acknowledge", tags=["audit"], dependencies=[Depends(access("audit"))],
+             summary="Acknowledge an alert (recorded as an admin action)")
+async def audit_acknowledge_alert(request: Request, alert_id: int) -> Response:
+    actor, ip = _who(request)
+    return json_response(await _run(alerts.acknowledge, request.app.state.engine, alert_id, actor=actor, client_ip=ip))

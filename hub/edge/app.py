@@ -18,10 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from connectors.registry import accepted_types
-from hub.access.events import EventLog
 from hub.access.policies import PolicyBook, parse_defaults
+from hub.audit.alerts import refresh_gauge
+from hub.audit.crypto import CitizenData
+from hub.audit.log import AccessLog
+from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
-from hub.edge import admin, docs, intake, ops, views
+from hub.edge import admin, audit, docs, intake, ops, views
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
@@ -69,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.committer.writer.start()
         yield
         await app.state.committer.aclose()
-        app.state.events.close()  # write the last access events
+        app.state.access_log.close()  # write the last access records
         if app.state.gate.limiter is not None:
             await app.state.gate.limiter.aclose()  # also leaves the degraded gauge to live limiters
 
@@ -84,19 +87,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
     app.state.notifier = Notifier(app.state.redis)
     policies = PolicyBook(app.state.engine, parse_defaults(settings.rate_limits_default))
-    app.state.events = EventLog(app.state.engine, periodic=[policies.refresh_if_stale])
+    app.state.access_log = AccessLog(app.state.engine, settings.audit_flush_seconds, periodic=[policies.refresh_if_stale])
     limiter = RateLimiter(settings.redis_url, settings.rate_limit_on_redis_down) if settings.rate_limits_enabled else None
     app.state.committer = GroupCommitter(
         ProcessWriter(settings.effective_database_url, settings.redis_url) if settings.intake_writer == "process"
         else ThreadWriter(app.state.engine, app.state.notifier), limiter)
-    app.state.gate = Gate(settings, app.state.engine, limiter, app.state.events, policies)
+    app.state.gate = Gate(settings, app.state.engine, limiter, app.state.access_log, policies)
+    app.state.citizen_data = CitizenData(settings)
+    app.recorder = Recorder(app.state.access_log, app.state.gate.client_of, app.state.citizen_data)
 
     app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, request_validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StoreUnavailable, store_unavailable_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
-    for module in (intake, views, ops, admin, docs):
+    for module in (intake, views, ops, admin, audit, docs):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies")
@@ -122,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
+        await run_in_threadpool(refresh_gauge, app.state.engine)  # open alerts, raised by the workers' detector
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     def openapi() -> dict[str, Any]:

@@ -7,10 +7,14 @@ cost about as much CPU as the whole bare endpoint the intake is measured against
 router would call, with the same problem+json answers; everything else (docs, the other routes,
 error pages) goes through FastAPI unchanged. The route stays declared in the router, so OpenAPI
 documents it and a mounted ``root_path`` or added middleware falls back to the ordinary path.
+
+Every HTTP request, on either path, is measured (status, sizes, latency) and recorded once its
+answer is out (``hub/audit/recording.py``).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Awaitable, Callable
 
 from fastapi import FastAPI
@@ -18,29 +22,43 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from hub.audit.recording import Meter, Recorder, request_id
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 class HubApp(FastAPI):
-    """A FastAPI application whose ``fast_routes`` (method, path) skip the middleware stack."""
+    """A FastAPI application whose ``fast_routes`` (method, path) skip the middleware stack, and that
+    leaves one access record per HTTP request with its ``recorder`` (see ``hub/audit/recording.py``)."""
 
     fast_routes: dict[tuple[str, str], Handler]
+    recorder: Recorder | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            send = _with_state_headers(scope, send)
-        if scope["type"] == "http" and not self.root_path and not self.user_middleware:
-            handler = self.fast_routes.get((scope["method"], scope["path"]))
-            if handler is not None:
-                scope["app"] = self
-                request = Request(scope, receive, send)
-                try:
-                    response = await handler(request)
-                except Exception as exc:  # the same answers the exception handlers give
-                    response = await self.answer_error(request, exc)
-                await response(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter_ns()
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id(scope)
+        meter = Meter(scope)
+        receive, send = meter.receive(receive), meter.send(send)
+        try:
+            handler = None if self.root_path or self.user_middleware else self.fast_routes.get((scope["method"], scope["path"]))
+            if handler is None:
+                await super().__call__(scope, receive, send)
                 return
-        await super().__call__(scope, receive, send)
+            scope["app"] = self
+            state["route"] = scope["path"]
+            request = Request(scope, receive, send)
+            try:
+                response = await handler(request)
+            except Exception as exc:  # the same answers the exception handlers give
+                response = await self.answer_error(request, exc)
+            await response(scope, receive, send)
+        finally:
+            if self.recorder is not None:
+                self.recorder.request(scope, meter, time.perf_counter_ns() - started)
 
     async def answer_error(self, request: Request, exc: Exception) -> Response:
         """The response the registered exception handler for ``exc`` gives."""
@@ -49,15 +67,3 @@ class HubApp(FastAPI):
             if handler is not None:
                 return await handler(request, exc)  # type: ignore[no-any-return]
         raise exc
-
-
-def _with_state_headers(scope: Scope, send: Send) -> Send:
-    """``send``, adding the headers the request's handling left in ``scope["state"]["response_headers"]``
-    (the rate-limit fields) to whatever response goes out, problems included."""
-    async def sending(message: dict) -> None:  # type: ignore[type-arg]
-        if message["type"] == "http.response.start":
-            extra = scope.get("state", {}).get("response_headers")
-            if extra:
-                message["headers"] = [*message.get("headers", ()), *((k.lower().encode(), v.encode()) for k, v in extra.items())]
-        await send(message)
-    return sending

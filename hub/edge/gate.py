@@ -1,8 +1,9 @@
 """The edge's access check, in order: client address → credential → expiry → IP allowlist →
-scope → rate limit. Every refusal is a problem+json answer and an access event.
+scope → rate limit. Every refusal is a problem+json answer; its reason goes into the request's
+access record (``hub/audit/recording.py``).
 
 Unknown, expired, revoked, suspended and wrong-address credentials all get the same 401, so an
-unauthenticated caller learns nothing about which it was; the event records the real reason.
+unauthenticated caller learns nothing about which it was; the access record keeps the real reason.
 A valid credential calling outside its scope gets 403; over its limits, 429 with Retry-After.
 """
 
@@ -12,14 +13,15 @@ import time
 from typing import Awaitable, Callable, Sequence
 
 from fastapi import Request
+from starlette.types import Scope
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from hub.access.accounts import load_session_principal
 from hub.access.cache import MISS, CredentialCache
-from hub.access.events import EventLog
 from hub.access.keys import load_key_principal
 from hub.access.networks import allowed, client_address, parse_networks
+from hub.audit.log import AccessLog
 from hub.access.policies import PolicyBook
 from hub.access.principal import Principal
 from hub.access.tokens import digest
@@ -34,7 +36,7 @@ Found = Principal | tuple[str, int | None, str | None]  # a principal, or (reaso
 class Gate:
     """Admits or refuses each call; one per hub process."""
 
-    def __init__(self, settings: Settings, engine: Engine, limiter: RateLimiter | None, events: EventLog,
+    def __init__(self, settings: Settings, engine: Engine, limiter: RateLimiter | None, log: AccessLog,
                  policies: PolicyBook) -> None:
         self.pepper = settings.effective_key_pepper
         self.trusted = parse_networks(settings.trusted_proxies, "trusted_proxies")
@@ -43,24 +45,31 @@ class Gate:
         self.keys: CredentialCache[Found] = CredentialCache(lambda d: load_key_principal(engine, d), ttl)
         self.sessions: CredentialCache[Found] = CredentialCache(
             lambda d: load_session_principal(engine, d, self.people_networks), ttl)
-        self.limiter, self.events, self.policies = limiter, events, policies
+        self.limiter, self.log, self.policies = limiter, log, policies
 
     def client(self, request: Request) -> tuple[str, list[str]]:
         """The caller's address and the believed proxy chain (cached on the request)."""
-        state = request.scope.setdefault("state", {})
+        return self.client_of(request.scope)
+
+    def client_of(self, scope: Scope) -> tuple[str, list[str]]:
+        """:meth:`client` for a raw ASGI scope."""
+        state = scope.setdefault("state", {})
         if "client_ip" not in state:
-            peer = request.scope.get("client")
-            state["client_ip"], state["proxy_chain"] = client_address(
-                peer[0] if peer else None, request.headers.get("x-forwarded-for"), self.trusted)
+            peer = scope.get("client")
+            forwarded = None
+            for name, value in scope["headers"]:
+                if name == b"x-forwarded-for":
+                    forwarded = value.decode("latin-1")
+                    break
+            state["client_ip"], state["proxy_chain"] = client_address(peer[0] if peer else None, forwarded, self.trusted)
         return state["client_ip"], state["proxy_chain"]
 
-    def refuse(self, request: Request, status: int, reason: str, *, partner: str | None = None,
-               key_id: int | None = None, account: str | None = None) -> None:
-        """Record the refusal as an access event (the caller is answered by the raised problem)."""
-        ip, chain = self.client(request)
-        self.events.record("refused", reason=reason, status=status, client_ip=ip, forwarded_for=",".join(chain),
-                           method=request.method, path=request.url.path, user_agent=request.headers.get("user-agent", ""),
-                           partner_code=partner, key_id=key_id, account=account)
+    def refuse(self, request: Request, reason: str, *, partner: str | None = None, key_id: int | None = None,
+               account: str | None = None) -> None:
+        """Note why the call is refused, and who it claimed to be, for its access record."""
+        state = request.scope.setdefault("state", {})
+        state["outcome"] = reason
+        state["attempt"] = {"partner_code": partner, "key_id": key_id, "account": account}
 
     async def admit(self, request: Request, route_class: str) -> Principal:
         """The caller, allowed to call ``route_class`` now; raises the refusing :class:`Problem`."""
@@ -92,12 +101,12 @@ class Gate:
             self._unauthenticated(request, "ip_not_allowed", found.key_id, found.partner_code or found.account,
                                   person=found.is_person)
         if not found.may_call(route_class):
-            self.refuse(request, 403, f"scope:{route_class}", partner=found.partner_code, key_id=found.key_id,
+            self.refuse(request, f"scope:{route_class}", partner=found.partner_code, key_id=found.key_id,
                         account=found.account)
             raise Problem("forbidden", f"{'this account' if found.is_person else 'this key'} may not call "
                                        f"{route_class} endpoints", route_class=route_class)
         if found.key_id is not None:
-            self.events.used(found.key_id)
+            self.log.used(found.key_id)
         request.scope.setdefault("state", {})["principal"] = found
         return found
 
@@ -116,12 +125,12 @@ class Gate:
         if headers:
             request.scope.setdefault("state", {})["response_headers"] = headers
         if not decision.allowed:
-            self.refuse(request, 429, "rate_limited", partner=who.partner_code, key_id=who.key_id, account=who.account)
+            self.refuse(request, "rate_limited", partner=who.partner_code, key_id=who.key_id, account=who.account)
             raise Problem("rate-limited", f"over the limit; retry in {headers.get('Retry-After', '1')} s")
 
     def _unauthenticated(self, request: Request, reason: str, key_id: int | None = None, name: str | None = None,
                          person: bool = False) -> None:
-        self.refuse(request, 401, reason, key_id=key_id, partner=None if person else name, account=name if person else None)
+        self.refuse(request, reason, key_id=key_id, partner=None if person else name, account=name if person else None)
         raise Problem("unauthenticated", "send a valid credential: 'Authorization: ApiKey <key>' for partner systems, "
                                          "'Authorization: Bearer <session token>' for people", headers=CHALLENGE)
 

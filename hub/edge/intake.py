@@ -44,7 +44,10 @@ async def post_message(request: Request) -> Response:
     caller = await gate.authenticate(request, "intake")  # direct: FastAPI's dependency solving costs more
     try:
         data = await read_json(request, request.app.state.settings.max_body_bytes)
+        if isinstance(data, dict) and isinstance(data.get("message_id"), str):
+            request.scope["state"]["message_ids"] = (data["message_id"][:100],)
         prepared = prepare(data, caller, request.app.state.routes)
+        request.scope["state"]["summary"] = f"{prepared.type} {prepared.dossier_code}"
     except Problem:
         INTAKE.labels("rejected").inc()
         await gate.limit(request, caller, "intake")  # bad input is charged too; over the limit, 429 wins
@@ -75,6 +78,9 @@ async def post_batch(request: Request, caller: Principal = Depends(access("intak
     if len(items) > settings.batch_max:
         raise Problem("batch-too-large", f"{len(items)} messages; at most {settings.batch_max} per batch",
                       [{"field": "messages", "rule": "max_items", "message": f"at most {settings.batch_max}"}])
+    state = request.scope["state"]
+    state["message_ids"] = [str(it["message_id"])[:100] for it in items if isinstance(it, dict) and "message_id" in it]
+    state["summary"] = f"batch of {len(items)} messages"
     results: list[dict[str, Any] | None] = [None] * len(items)
     good: list[tuple[int, Prepared]] = []
     for i, item in enumerate(items):

@@ -100,28 +100,35 @@ def validation_problem(exc: ValidationError, prefix: str = "") -> Problem:
     return Problem("validation", f"{len(errs)} rule(s) broken: {names}", errs)
 
 
+def answer(request: Request, problem: Problem) -> Response:
+    """``problem`` as the response to ``request``; its type becomes the request's recorded outcome
+    unless the gate already noted a more precise one."""
+    request.scope.setdefault("state", {}).setdefault("outcome", problem.slug)
+    return problem.response(request.url.path)
+
+
 async def problem_handler(request: Request, exc: Problem) -> Response:
-    return exc.response(request.url.path)
+    return answer(request, exc)
 
 
 async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> Response:
     slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthenticated", 403: "forbidden"}.get(exc.status_code, "internal")
-    return Problem(slug, str(exc.detail)).response(request.url.path)
+    return answer(request, Problem(slug, str(exc.detail)))
 
 
 async def request_validation_handler(request: Request, exc: RequestValidationError) -> Response:
     errs = field_errors(exc.errors(), strip_tag=False)
-    return Problem("validation", "the request's parameters break a rule", errs).response(request.url.path)
+    return answer(request, Problem("validation", "the request's parameters break a rule", errs))
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
     """Any other failure (the database is down, a bug): 500 problem+json, the cause in the log only."""
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
-    return Problem("internal", "the hub could not complete the request; nothing was stored").response(request.url.path)
+    return answer(request, Problem("internal", "the hub could not complete the request; nothing was stored"))
 
 
 async def store_unavailable_handler(request: Request, exc: Exception) -> Response:
     """The store could not take the message (database or writer process down): 503, send again."""
     log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return Problem("store-unavailable", "the hub could not store the message now; nothing was stored, send it again",
-                   headers={"Retry-After": "1"}).response(request.url.path)
+    return answer(request, Problem("store-unavailable", "the hub could not store the message now; nothing was stored, "
+                                                        "send it again", headers={"Retry-After": "1"}))

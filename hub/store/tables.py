@@ -136,22 +136,80 @@ admin_actions = Table(
     Column("after", Text),
 )
 
-access_events = Table(
-    "access_events",
+access_records = Table(
+    # One row per request to the hub (refused, unauthenticated and malformed ones included), per
+    # sign-in/sign-out, per CLI admin action and per decryption of a record's content. Append-only:
+    # the sealer (hub/audit/seal.py) gives each row its place ``seq`` in the hash chain and its
+    # ``chain_hash``; nothing else ever updates or deletes a row (archiving moves sealed rows out
+    # into a verifiable bundle). Never holds a secret, an API key or a citizen ID in clear.
+    "access_records",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("at", UtcDateTime, nullable=False, index=True),
-    Column("event", String(20), nullable=False),  # refused | login | login_failed | logout
-    Column("reason", String(40), nullable=False, default=""),  # unknown_key, expired, revoked, ip, scope, rate_limited...
-    Column("partner_code", String(40)),
-    Column("key_id", Id),
-    Column("account", String(60)),
-    Column("client_ip", String(45), nullable=False),
-    Column("forwarded_for", String(300), nullable=False, default=""),
-    Column("method", String(8), nullable=False, default=""),
-    Column("path", String(300), nullable=False, default=""),
-    Column("status", Integer, nullable=False, default=0),
+    Column("request_id", String(36), nullable=False, default=""),
+    Column("kind", String(16), nullable=False),  # request | cli | decrypt
+    Column("outcome", String(40), nullable=False, default=""),  # ok, or why not: no_credential, expired, rate_limited...
+    Column("partner_code", String(40), index=True),
+    Column("key_id", Id, index=True),
+    Column("account", String(60), index=True),  # the person: admin/operator/auditor account, or officer code
+    Column("client_ip", String(45), nullable=False, default="", index=True),
+    Column("forwarded_for", String(300), nullable=False, default=""),  # the believed proxy chain
     Column("user_agent", String(300), nullable=False, default=""),
+    Column("device", String(60), nullable=False, default=""),
+    Column("os", String(60), nullable=False, default=""),
+    Column("browser", String(60), nullable=False, default=""),
+    Column("method", String(8), nullable=False, default=""),
+    Column("route", String(200), nullable=False, default="", index=True),  # the route template, e.g. /v1/messages/{message_id}
+    Column("path", String(300), nullable=False, default=""),
+    Column("status", Integer, nullable=False, default=0, index=True),
+    Column("latency_us", BigInteger, nullable=False, default=0),
+    Column("request_bytes", BigInteger, nullable=False, default=0),
+    Column("response_bytes", BigInteger, nullable=False, default=0),
+    Column("message_ids", Text, nullable=False, default=""),  # comma-separated message ids the request carried
+    Column("summary", String(300), nullable=False, default=""),  # what was done, never personal data
+    Column("citizen_index", String(64), index=True),  # blind index (keyed hash) of the citizen ID looked up
+    Column("content", Text),  # the look-up's content, AES-256-GCM encrypted (hub/audit/crypto.py)
+    Column("seq", BigInteger, unique=True),  # place in the hash chain, given by the sealer
+    Column("chain_hash", String(64)),  # h_seq = SHA-256(h_{seq-1} || canonical(record))
+)
+
+audit_checkpoints = Table(
+    # Signed heads of the chain: the hub's audit key (Ed25519) signs (seq, chain_hash, at).
+    "audit_checkpoints",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("chain_hash", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("key_id", String(64), nullable=False),  # fingerprint of the signing key
+    Column("signature", String(200), nullable=False),  # base64
+)
+
+audit_anchor = Table(
+    # Where the chain in the database starts once older records were archived and pruned: the last
+    # archived record's seq and chain hash (one row, id 1), and the bundle that holds them.
+    "audit_anchor",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("chain_hash", String(64), nullable=False),
+    Column("bundle", String(300), nullable=False, default=""),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+alerts = Table(
+    # Raised by the detection rules (hub/audit/detect.py); one row per rule and subject while open.
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("rule", String(40), nullable=False, index=True),
+    Column("subject", String(120), nullable=False),  # ip:..., key:..., account:...
+    Column("severity", String(10), nullable=False, default="warning"),
+    Column("detail", Text, nullable=False, default=""),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("count", Integer, nullable=False, default=1),
+    Column("state", String(12), nullable=False, default="open"),  # open | acknowledged
 )
 
 messages = Table(

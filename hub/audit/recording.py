@@ -1,0 +1,119 @@
+"""One access record per HTTP request, built from the request's ASGI scope once the answer is out.
+
+What the handling left in ``scope["state"]`` says who called and what happened:
+
+- ``principal``: the admitted caller (partner key or person), set by the gate;
+- ``attempt``: who a refused credential claimed to be (``partner_code``, ``key_id``, ``account``);
+- ``outcome``: ``ok``, the gate's refusal reason (``unknown_key``, ``expired``, ``rate_limited``...)
+  or the problem type of an error answer (``validation``, ``no-route``...);
+- ``message_ids``, ``summary``: what the request carried and did (never personal data);
+- ``citizen``: ``(citizen ID, content dict)`` of a population-database look-up: stored as a blind
+  index and as encrypted content, never in clear;
+- ``kind``: ``request`` unless the handler says otherwise (``decrypt``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from typing import Callable
+
+from starlette.types import Message, Receive, Scope, Send
+
+from hub.audit.agents import describe
+from hub.audit.crypto import CitizenData
+from hub.audit.log import AccessLog
+
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{8,36}\Z")
+ClientOf = Callable[[Scope], tuple[str, list[str]]]
+
+
+def request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-Id`` when it is a plausible id (8-36 of [A-Za-z0-9._-]), else a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and _REQUEST_ID.match(value):
+            return value.decode()
+    return os.urandom(16).hex()
+
+
+class Meter:
+    """Wraps one request's receive/send: counts bytes, keeps the status, and adds the response headers
+    the handling left in ``scope["state"]["response_headers"]`` (rate-limit fields) plus ``X-Request-Id``."""
+
+    __slots__ = ("scope", "status", "received", "sent")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope, self.status, self.received, self.sent = scope, 0, 0, 0
+
+    def receive(self, receive: Receive) -> Receive:
+        async def receiving() -> Message:
+            message = await receive()
+            self.received += len(message.get("body", b""))
+            return message
+        return receiving
+
+    def send(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+                state = self.scope["state"]
+                headers = [*message.get("headers", ()), (b"x-request-id", state["request_id"].encode())]
+                extra = state.get("response_headers")
+                if extra:
+                    headers.extend((k.lower().encode(), v.encode()) for k, v in extra.items())
+                message["headers"] = headers
+            elif message["type"] == "http.response.body":
+                self.sent += len(message.get("body", b""))
+            await send(message)
+        return sending
+
+
+class Recorder:
+    """Turns finished requests into access records for the :class:`AccessLog`."""
+
+    def __init__(self, log: AccessLog, client: ClientOf, citizen: CitizenData) -> None:
+        self.log, self.client, self.citizen = log, client, citizen
+
+    def request(self, scope: Scope, meter: Meter, latency_ns: int) -> None:
+        """Queue the record of the request ``scope`` that ``meter`` watched."""
+        state = scope["state"]
+        who = state.get("principal")
+        attempt = state.get("attempt") or {}
+        ip, chain = self.client(scope)
+        agent = ""
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                agent = value.decode("latin-1")[:300]
+                break
+        device, os_name, browser = describe(agent)
+        route = scope.get("route")
+        status = meter.status
+        citizen = state.get("citizen")
+        self.log.add({
+            "at": datetime.now(timezone.utc),
+            "request_id": state["request_id"],
+            "kind": state.get("kind", "request"),
+            "outcome": state.get("outcome") or ("ok" if 0 < status < 400 else f"http-{status}"),
+            "partner_code": who.partner_code if who is not None else attempt.get("partner_code"),
+            "key_id": who.key_id if who is not None else attempt.get("key_id"),
+            "account": state.get("officer") or (who.account if who is not None else attempt.get("account")),
+            "client_ip": ip,
+            "forwarded_for": ",".join(chain)[:300],
+            "user_agent": agent,
+            "device": device,
+            "os": os_name,
+            "browser": browser,
+            "method": scope["method"][:8],
+            "route": (getattr(route, "path", None) or state.get("route") or "")[:200],
+            "path": scope["path"][:300],
+            "status": status,
+            "latency_us": latency_ns // 1000,
+            "request_bytes": meter.received,
+            "response_bytes": meter.sent,
+            "message_ids": ",".join(state.get("message_ids", ())),
+            "summary": state.get("summary", "")[:300],
+            "citizen_index": self.citizen.blind_index(citizen[0]) if citizen else None,
+            "content": self.citizen.seal_content(citizen[1]) if citizen else None,
+        })
+

@@ -1,0 +1,97 @@
+"""The auditor's search over access records: filters, id paging, CSV/JSONL export, decryption.
+
+A citizen ID is searched through its blind index; the record's ``content`` (encrypted) never
+leaves the database through a search or an export, only through :func:`decrypt`, which the API
+records as an audited act.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
+
+import orjson
+from sqlalchemy import Engine, select
+
+from hub.audit.crypto import CitizenData
+from hub.audit.records import iso
+from hub.store.engine import reading
+from hub.store.tables import access_records
+
+COLUMNS = tuple(str(c.name) for c in access_records.columns if c.name != "content")
+EXPORT_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to look for; every field optional, all given ones must match."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    partner: str | None = None
+    key_id: int | None = None
+    account: str | None = None
+    ip: str | None = None
+    route: str | None = None
+    status: int | None = None
+    outcome: str | None = None
+    kind: str | None = None
+    citizen_id: str | None = None
+
+
+def _view(row: Any) -> dict[str, Any]:
+    out = {name: getattr(row, name) for name in COLUMNS}
+    out["at"] = iso(out["at"])
+    out["has_content"] = row.content is not None
+    return out
+
+
+def search(engine: Engine, citizen: CitizenData, filters: Filters, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    """Matching records with ``id > after_id``, oldest first, at most ``limit``; content left out."""
+    t = access_records.c
+    query = select(access_records).where(t.id > after_id).order_by(t.id).limit(limit)
+    for column, value in ((t.partner_code, filters.partner), (t.key_id, filters.key_id), (t.account, filters.account),
+                          (t.client_ip, filters.ip), (t.route, filters.route), (t.status, filters.status),
+                          (t.outcome, filters.outcome), (t.kind, filters.kind)):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.since is not None:
+        query = query.where(t.at >= filters.since)
+    if filters.until is not None:
+        query = query.where(t.at < filters.until)
+    if filters.citizen_id:
+        query = query.where(t.citizen_index == citizen.blind_index(filters.citizen_id))
+    with reading(engine) as conn:
+        return [_view(row) for row in conn.execute(query)]
+
+
+def export(engine: Engine, citizen: CitizenData, filters: Filters, fmt: str) -> Iterator[bytes]:
+    """Every matching record, as CSV (with a header line) or JSON Lines, page by page."""
+    after = 0
+    if fmt == "csv":
+        header = io.StringIO()
+        csv.writer(header).writerow([*COLUMNS, "has_content"])
+        yield header.getvalue().encode()
+    while True:
+        page = search(engine, citizen, filters, after, EXPORT_PAGE)
+        if not page:
+            return
+        if fmt == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out)
+            for item in page:
+                writer.writerow([item[name] if item[name] is not None else "" for name in COLUMNS] + [item["has_content"]])
+            yield out.getvalue().encode()
+        else:
+            yield b"".join(orjson.dumps(item) + b"\n" for item in page)
+        after = page[-1]["id"]
+
+
+def decrypt(engine: Engine, citizen: CitizenData, record_id: int) -> dict[str, Any] | None:
+    """The decrypted look-up content of record ``record_id``; None when it has none (or no such record)."""
+    with reading(engine) as conn:
+        sealed = conn.execute(select(access_records.c.content).where(access_records.c.id == record_id)).scalar()
+    return None if sealed is None else citizen.open_content(sealed)

@@ -1,0 +1,104 @@
+"""The auditor's API over access records: search, export (CSV, JSON Lines) and audited decryption."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from hub.access import actions
+from hub.access.principal import Principal
+from hub.audit.search import Filters, decrypt, export
+from hub.audit.search import search as recorded
+from hub.edge.gate import access
+from hub.edge.problems import Problem
+from hub.edge.responses import json_response, page_response
+
+router = APIRouter(tags=["audit"])
+auditor = Depends(access("audit"))
+
+
+class Search(BaseModel):
+    """What to look for; every field optional, all given ones must match. A citizen ID is matched
+    through the blind index, and is only accepted in a POST body, never in a URL (URLs end up in
+    proxies' logs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    since: datetime | None = Field(None, description="records at or after (ISO 8601)")
+    until: datetime | None = Field(None, description="records before (ISO 8601)")
+    partner: str | None = None
+    key_id: int | None = None
+    account: str | None = Field(None, description="the person: account or officer code")
+    ip: str | None = None
+    route: str | None = Field(None, description="route template, e.g. /v1/messages")
+    status: int | None = None
+    outcome: str | None = None
+    kind: str | None = None
+    citizen_id: str | None = Field(None, max_length=20, description="a citizen ID number")
+    after: int = Field(0, ge=0)
+    limit: int = Field(100, ge=1, le=1000)
+
+    def filters(self) -> Filters:
+        return Filters(**self.model_dump(exclude={"after", "limit", "format"}))
+
+
+class Export(Search):
+    format: Literal["csv", "jsonl"] = "csv"
+
+
+async def _page(request: Request, search: Search) -> Response:
+    request.scope["state"]["summary"] = "audit search" + (" by citizen ID" if search.citizen_id else "")
+    items = await run_in_threadpool(recorded, request.app.state.engine, request.app.state.citizen_data, search.filters(),
+                                    search.after, search.limit)
+    return page_response(items, search.limit)
+
+
+@router.get("/v1/audit/records", dependencies=[auditor], summary="List the access records")
+async def records(request: Request, since: datetime | None = None, until: datetime | None = None,
+                  partner: str | None = None, key_id: int | None = None, account: str | None = None,
+                  ip: str | None = None, route: str | None = None, status: int | None = None,
+                  outcome: str | None = None, kind: str | None = None, after: int = Query(0, ge=0),
+                  limit: int = Query(100, ge=1, le=1000)) -> Response:
+    """Oldest first, paged by id (``next_after``). To search by citizen ID use ``POST /v1/audit/records:search``.
+    Look-up content stays encrypted: see ``/content``."""
+    return await _page(request, Search(since=since, until=until, partner=partner, key_id=key_id, account=account, ip=ip,
+                                       route=route, status=status, outcome=outcome, kind=kind, after=after, limit=limit))
+
+
+@router.post("/v1/audit/records:search", dependencies=[auditor], summary="Search the access records (citizen ID too)")
+async def search_records(request: Request, search: Search) -> Response:
+    """As ``GET /v1/audit/records``, with the filters in the body, including ``citizen_id``."""
+    return await _page(request, search)
+
+
+@router.post("/v1/audit/records:export", dependencies=[auditor], summary="Export the matching records (CSV or JSON Lines)")
+async def export_records(request: Request, search: Export) -> Response:
+    """Every matching record (``after``/``limit`` ignored), streamed; look-up content is never exported in clear."""
+    request.scope["state"]["summary"] = f"audit export {search.format}"
+    chunks = export(request.app.state.engine, request.app.state.citizen_data, search.filters(), search.format)
+    media = "text/csv; charset=utf-8" if search.format == "csv" else "application/x-ndjson"
+    return StreamingResponse(iterate_in_threadpool(chunks), media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="access-records.{search.format}"'})
+
+
+@router.get("/v1/audit/records/{record_id}/content", summary="Decrypt a look-up's content (itself audited)")
+async def record_content(request: Request, record_id: int, who: Principal = Depends(access("audit"))) -> Response:
+    """The decrypted content of one look-up record. The decryption is recorded twice: as this
+    request's access record (kind ``decrypt``) and as an admin action naming the record."""
+    state = request.scope["state"]
+    state["kind"], state["summary"] = "decrypt", f"decrypt record {record_id}"
+    engine = request.app.state.engine
+    content = await run_in_threadpool(decrypt, engine, request.app.state.citizen_data, record_id)
+    if content is None:
+        raise Problem("not-found", f"record {record_id} has no encrypted content")
+
+    def note() -> None:
+        with engine.begin() as conn:
+            actions.record(conn, who.who, "audit.decrypt", f"access_record:{record_id}",
+                           client_ip=request.scope["state"].get("client_ip", ""))
+    await run_in_threadpool(note)
+    return json_response({"id": record_id, "content": content})
