@@ -46,7 +46,7 @@ from hub.config import Settings
 from hub.store.engine import reading
 from hub.store.tables import access_records, audit_anchor, audit_checkpoints
 from tests.conftest import Hub
-from tests.support import settings_env, wait_until
+from tests.support import settings_env
 
 T0 = datetime.now(timezone.utc).replace(microsecond=123456) - timedelta(days=3)
 
@@ -299,7 +299,6 @@ def test_swapping_two_records_is_reported_as_reordered(log: Hub) -> None:
 
 
 def test_rewriting_every_stored_hash_after_a_change_is_caught_by_the_checkpoint_signature(log: Hub) -> None:
-    target = chain(log.engine)[16]
     change(log.engine, 17, status=200)
     rechain(log.engine, 17)  # every link verifies again...
     report = verify(log.engine, log.settings)
@@ -310,7 +309,6 @@ def test_rewriting_every_stored_hash_after_a_change_is_caught_by_the_checkpoint_
             conn.execute(update(audit_checkpoints).where(audit_checkpoints.c.seq == row.seq).values(chain_hash=row.chain_hash))
     report = verify(log.engine, log.settings)
     assert (report.problem.kind, report.problem.seq) == ("checkpoint", 20) and "signature" in report.problem.detail
-    del target
 
 
 def test_a_range_verify_starts_at_the_checkpoint_before_since_and_sees_only_its_range(log: Hub) -> None:
@@ -330,7 +328,7 @@ def test_a_range_verify_starts_at_the_checkpoint_before_since_and_sees_only_its_
 
 
 def test_the_offline_verifier_hashes_exactly_as_the_hub_and_imports_nothing_from_it() -> None:
-    samples = [rec(T0, 1), rec(T0, 2, summary="Tra cứu công dân — ký tự đặc biệt \u2028 \"q\" \\", key_id=2**53 + 1,
+    samples = [rec(T0, 1), rec(T0, 2, summary="Tra cứu công dân — ký tự đặc biệt \u2028 \"q\" \\", key_id=2**53 - 1,
                                 content="v1:AAAA", citizen_index="ab" * 32)]
     for sample in samples:
         sample = {**sample, "id": 12, "seq": 3}
@@ -345,12 +343,32 @@ def test_the_offline_verifier_hashes_exactly_as_the_hub_and_imports_nothing_from
     assert imported - set(sys.stdlib_module_names) == {"cryptography", "rfc8785"}
 
 
-def offline(bundle: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the bundle's own verify_bundle.py as an auditor would: elsewhere, no hub on the path."""
+def test_a_bundle_with_two_records_at_one_seq_or_a_missing_end_is_reported() -> None:
+    records, h = [], GENESIS
+    for i in range(1, 6):
+        body = record_dict({**rec(T0, i), "id": i * 2, "seq": i})
+        h = standalone.link(h, body)
+        records.append({**body, "chain_hash": h})
+    assert standalone.walk(records, 0, GENESIS, [], {}).ok
+    extra = {**records[2], "id": 7}
+    found = standalone.walk([*records[:3], extra, *records[3:]], 0, GENESIS, [], {}).problem
+    assert (found.kind, found.seq, found.id) == ("inserted", 3, 7)
+    found = standalone.walk(records[:4], 0, GENESIS, [], {}, end_seq=5).problem
+    assert (found.kind, found.seq) == ("deleted", 5)
+    found = standalone.walk(records, 2, records[1]["chain_hash"], [], {}).problem  # a start nothing vouches for
+    assert (found.kind, found.seq) == ("checkpoint", 2)
+
+
+def offline(bundle: Path, cwd: Path, *args: str, plain: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the bundle's own verify_bundle.py as an auditor would: elsewhere, no hub on the path.
+
+    Unless ``plain``, ``import hub`` is also made to fail in that interpreter (the venv could find it).
+    """
     cwd.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": ""}
     blocker = "import runpy, sys; sys.modules['hub'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
-    return subprocess.run([sys.executable, "-c", blocker, str(bundle / "verify_bundle.py"), *args], cwd=cwd, env=env,
+    prefix = [] if plain else ["-c", blocker]
+    return subprocess.run([sys.executable, *prefix, str(bundle / "verify_bundle.py"), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -369,8 +387,9 @@ def test_an_exported_bundle_verifies_offline_and_fails_after_a_one_byte_change(l
     assert [json.loads(x)["seq"] for x in lines] == list(range(1, 44))
 
     elsewhere = tmp_path / "auditor"
-    result = offline(folder, elsewhere)
+    result = offline(folder, elsewhere, plain=True)
     assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout + result.stderr
+    assert offline(folder, elsewhere).returncode == 0
     assert offline(folder, elsewhere, str(tarball), "--trust", key.key_id[:16]).returncode == 0
     assert offline(folder, elsewhere, str(tarball), "--trust", "f" * 64).returncode == 1  # signed by someone else
 
@@ -468,3 +487,7 @@ def test_the_audit_commands_exit_0_when_intact_and_1_when_not(log: Hub, tmp_path
     assert result.exit_code == 1 and "record seq 17" in result.output and "đã bị sửa" in result.output, result.output
     (folder / "start.json").write_text((folder / "start.json").read_text().replace('"seq": 0', '"seq": 1'))
     assert run("verify-bundle", str(folder)).exit_code == 1
+    change(log.engine, 17, status=202)
+    result = run("archive", "--before", (T0 + timedelta(minutes=2)).isoformat(), "--out", str(tmp_path / "archive"))
+    assert result.exit_code == 0 and json.loads(result.output)["anchor_seq"] == 20, result.output
+    assert run("verify").exit_code == 0

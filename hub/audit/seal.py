@@ -86,6 +86,8 @@ def _settled_ids(engine: Engine) -> int | None:
     if engine.dialect.name != "postgresql":
         return None
     with engine.begin() as conn:
+        if conn.execute(select(access_records.c.id).where(access_records.c.seq.is_(None)).limit(1)).first() is None:
+            return 0  # nothing to seal: no need to hold writers back even for a moment
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BARRIER_LOCK_TIMEOUT}'")
         conn.exec_driver_sql(f"LOCK TABLE {access_records.name} IN SHARE MODE")
         return conn.execute(select(func.max(access_records.c.id))).scalar() or 0
@@ -169,8 +171,10 @@ class Sealer(threading.Thread):
         while not self.stopped.wait(self.settings.audit_seal_interval):
             try:
                 seal(self.engine, self.settings)
-            except (SQLAlchemyError, OSError, ValueError) as exc:
+            except (SQLAlchemyError, OSError) as exc:  # database or key file unavailable for now
                 log.warning("audit sealer pass failed, will retry: %s: %s", type(exc).__name__, exc)
+            except Exception:  # noqa: BLE001 - e.g. a record RFC 8785 cannot encode: keep the thread, say it loudly
+                log.exception("audit sealer pass failed, will retry")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the pass in progress (waits up to ``timeout`` seconds for it)."""

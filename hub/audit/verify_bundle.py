@@ -21,7 +21,7 @@ A bundle is a directory (or its ``.tar.gz``) holding ``records.jsonl``, ``checkp
 
 It prints the first problem in English and Vietnamese (kind ``changed``, ``deleted``,
 ``inserted``, ``reordered`` or ``checkpoint``, with the record's seq and id) and exits 1, or prints
-OK and exits 0. The hub's ``lienthong audit verify`` walks the database with the same code
+OK and exits 0 (2: it could not run, e.g. a package is missing). The hub's ``lienthong audit verify`` walks the database with the same code
 (:func:`walk`), with its own ``link`` from ``hub.audit.records``.
 """
 
@@ -40,10 +40,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-import rfc8785
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+try:
+    import rfc8785
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError as missing:  # pragma: no cover - the auditor's machine
+    print(f"verify_bundle.py needs the packages cryptography and rfc8785: pip install cryptography rfc8785 ({missing})",
+          file=sys.stderr)
+    sys.exit(2)
 
 FORMAT = "lienthong-audit-bundle/1"
 GENESIS = "0" * 64

@@ -171,6 +171,7 @@ access_records = Table(
     Column("content", Text),  # the look-up's content, AES-256-GCM encrypted (hub/audit/crypto.py)
     Column("seq", BigInteger, unique=True),  # place in the hash chain, given by the sealer
     Column("chain_hash", String(64)),  # h_seq = SHA-256(h_{seq-1} || canonical(record))
+    sqlite_autoincrement=True,  # ids are never reused, not even after archiving empties the table
 )
 
 audit_checkpoints = Table(

@@ -50,7 +50,8 @@ def upgrade() -> None:
     sa.Column('seq', sa.BigInteger(), nullable=True),
     sa.Column('chain_hash', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_records')),
-    sa.UniqueConstraint('seq', name=op.f('uq_access_records_seq'))
+    sa.UniqueConstraint('seq', name=op.f('uq_access_records_seq')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('access_records', schema=None) as batch_op:
         for column in INDEXED:
