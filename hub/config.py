@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         "", description="Base64 of 32 bytes: keys the blind index of citizen IDs; empty: keys/audit-index.key."
     )
     audit_flush_seconds: float = Field(
-        0.5, description="Access records are written in batches this often (a crash loses at most this much)."
+        0.2, description="Access records are written in batches this often (a crash loses at most this much)."
     )
     audit_key_file: str = Field(
         "", description="Ed25519 private key (PKCS8 PEM) that signs audit checkpoints; empty: keys/audit-ed25519.pem."

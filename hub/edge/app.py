@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
@@ -70,9 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.committer.writer.start()
+        app.state.access_log.attach(asyncio.get_running_loop(), app.state.committer.writer.store_records)
         yield
+        await app.state.access_log.aclose()  # write the last access records
         await app.state.committer.aclose()
-        app.state.access_log.close()  # write the last access records
         if app.state.gate.limiter is not None:
             await app.state.gate.limiter.aclose()  # also leaves the degraded gauge to live limiters
 

@@ -1,4 +1,5 @@
-"""The intake's database writers: where :func:`hub.store.intake.accept` runs for the edge.
+"""The intake's database writers: where :func:`hub.store.intake.accept` runs for the edge (and where
+the API process's access records are written, ``hub/audit/log.py``).
 
 Both wake the destinations' workers after a commit that created deliveries, and both raise
 :class:`StoreUnavailable` when the store could not be reached; nothing is ever answered as stored
@@ -30,14 +31,16 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from hub.queue.signal import BackgroundNotifier, Notifier
+from hub.audit.log import write_records
 from hub.store.intake import IntakeResult, Prepared, Receipt, accept
+from hub.store.tables import access_records
 
 log = logging.getLogger(__name__)
 HEADER = struct.Struct("!I")  # the length of the pickle that follows
@@ -45,6 +48,8 @@ HEADER = struct.Struct("!I")  # the length of the pickle that follows
 # Python code per object (dataclasses' __getstate__/__setstate__), tuples do not.
 _item_fields = operator.attrgetter(*(f.name for f in fields(Prepared)))
 _receipt_fields = operator.attrgetter(*(f.name for f in fields(Receipt)))
+RECORD_COLUMNS = tuple(str(c.name) for c in access_records.columns if c.name not in ("id", "seq", "chain_hash"))
+_record_fields = operator.itemgetter(*RECORD_COLUMNS)
 
 
 class StoreUnavailable(RuntimeError):
@@ -57,6 +62,9 @@ class Writer(Protocol):
 
     async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
         """Store ``items`` in one transaction; one result per item, in order."""
+
+    async def store_records(self, records: list[dict[str, Any]]) -> None:
+        """Write access records (``hub/audit/log.py``) in one transaction."""
 
     async def aclose(self) -> None:
         """Release the writer (the app's shutdown)."""
@@ -88,6 +96,9 @@ class ThreadWriter:
         return await asyncio.get_running_loop().run_in_executor(
             self._thread, store_and_wake, self.engine, self.notifier, items)
 
+    async def store_records(self, records: list[dict[str, Any]]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, write_records, self.engine, records)
+
     async def aclose(self) -> None:
         self._thread.shutdown(wait=True)
 
@@ -112,16 +123,24 @@ class ProcessWriter:
         await self._running()
 
     async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
+        answer = await self._ask("intake", [_item_fields(item) for item in items])
+        return [IntakeResult(verdict, Receipt(*receipt)) for verdict, receipt in answer]  # type: ignore[attr-defined]
+
+    async def store_records(self, records: list[dict[str, Any]]) -> None:
+        await self._ask("records", list(map(_record_fields, records)))
+
+    async def _ask(self, kind: str, payload: list[tuple[Any, ...]]) -> Any:
+        """Send one frame ``(kind, payload)``; the child's answer, or its StoreUnavailable raised."""
         writer = await self._running()
         if self._reading is None or self._reading.done():  # the child ended since: nobody would answer
             raise StoreUnavailable("the intake writer process ended")
         reply: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._replies.append(reply)
-        _send(writer, [_item_fields(item) for item in items])
+        _send(writer, (kind, payload))
         answer = await reply
         if isinstance(answer, StoreUnavailable):
             raise answer
-        return [IntakeResult(verdict, Receipt(*receipt)) for verdict, receipt in answer]  # type: ignore[attr-defined]
+        return answer
 
     async def _running(self) -> asyncio.StreamWriter:
         if self._starting is None:
@@ -215,11 +234,15 @@ def serve(fd: int) -> None:
         redis = Redis.from_url(config["redis_url"], socket_timeout=1, socket_connect_timeout=1)
         notifier = BackgroundNotifier(Notifier(redis))
         while True:
-            items = receive()
+            kind, payload = receive()  # type: ignore[misc]
             answer: object
             try:
-                results = store_and_wake(engine, notifier, [Prepared(*item) for item in items])  # type: ignore[attr-defined]
-                answer = [(r.verdict, _receipt_fields(r.receipt)) for r in results]
+                if kind == "records":
+                    write_records(engine, [dict(zip(RECORD_COLUMNS, row)) for row in payload])
+                    answer = None
+                else:
+                    results = store_and_wake(engine, notifier, [Prepared(*item) for item in payload])
+                    answer = [(r.verdict, _receipt_fields(r.receipt)) for r in results]
             except StoreUnavailable as exc:
                 answer = exc
             except Exception as exc:  # noqa: BLE001 - any failure fails the group, never the child
