@@ -82,7 +82,11 @@ def serve(app: str, port: int, env: dict[str, str], log: Path, factory: bool = F
     if factory:
         argv.append("--factory")
     proc = Process(argv, env, log).start()
-    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/docs"), 30, what=app)
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/docs"), 30, what=app)
+    except AssertionError:
+        proc.stop()  # a server that never answered must not outlive the bench
+        raise
     return proc
 
 
