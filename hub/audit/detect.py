@@ -3,7 +3,7 @@ abnormal or unauthorised use).
 
 Each rule is a small function of a :class:`Context` returning :class:`Finding` s. Rules read a
 bounded time window through the indexes of ``access_records`` (``at``, ``key_id``, ``account``,
-``client_ip``, ``route``, ``status``) and aggregate in the database; none loads the table.
+``client_ip``) and aggregate in the database; none loads the table.
 
 Two kinds of window:
 

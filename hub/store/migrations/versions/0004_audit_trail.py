@@ -17,7 +17,7 @@ depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 When = hub.store.tables.UtcDateTime
-INDEXED = ('at', 'partner_code', 'key_id', 'account', 'client_ip', 'route', 'status', 'citizen_index')
+INDEXED = ('at', 'key_id', 'account', 'client_ip', 'citizen_index')
 
 
 def upgrade() -> None:
