@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from hub.limits import Check, Limit, RateLimiter
 from hub.limits.gcra import LocalGCRA, params
-from tests.support import ROOT, RedisServer
+from tests.support import ROOT, RedisServer, free_port
 
 PER_SECOND = Limit("per-second", 20, 1)
 DAILY = Limit("daily", 50000, 86400)
@@ -313,3 +313,25 @@ def test_the_local_fallback_is_exact_across_threads_and_drops_expired_buckets() 
     time.sleep(0.02)  # every bucket is full again, i.e. forgettable
     local.check([("key:new:intake", interval, tolerance)])
     assert len(local) == 1
+
+
+def test_the_lean_connection_selects_the_urls_database_and_reports_redis_errors(redis: RedisServer) -> None:
+    from hiredis import ReplyError
+
+    from hub.limits.connection import LeanRedis, RedisUnavailable
+
+    key = fresh() + "lean"
+
+    async def run() -> None:
+        lean = LeanRedis(redis.url.rsplit("/", 1)[0] + "/3", timeout=1.0)
+        assert await lean.call("SET", key, "x") == b"OK"
+        with pytest.raises(ReplyError):
+            await lean.call("INCR", key)  # not a number: Redis' error reply, raised as such
+        lean.close()
+        dead = LeanRedis(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)  # nobody listens there
+        with pytest.raises(RedisUnavailable):
+            await dead.call("PING")
+
+    asyncio.run(run())
+    on_db3 = redis_sync.Redis.from_url(redis.url.rsplit("/", 1)[0] + "/3")
+    assert on_db3.get(key) == b"x" and redis_sync.Redis.from_url(redis.url).get(key) is None

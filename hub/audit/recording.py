@@ -25,16 +25,23 @@ from hub.audit.agents import describe
 from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 
-_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{8,36}\Z")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,36}\Z")
 ClientOf = Callable[[Scope], tuple[str, list[str]]]
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower case) in an ASGI scope, without building a Headers
+    object (this runs for every request)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def request_id(scope: Scope) -> str:
     """The caller's ``X-Request-Id`` when it is a plausible id (8-36 of [A-Za-z0-9._-]), else a new one."""
-    for name, value in scope["headers"]:
-        if name == b"x-request-id" and _REQUEST_ID.match(value):
-            return value.decode()
-    return os.urandom(16).hex()
+    given = header(scope, b"x-request-id")
+    return given if given is not None and _REQUEST_ID.match(given) else os.urandom(16).hex()
 
 
 class Meter:
@@ -81,11 +88,7 @@ class Recorder:
         who = state.get("principal")
         attempt = state.get("attempt") or {}
         ip, chain = self.client(scope)
-        agent = ""
-        for name, value in scope["headers"]:
-            if name == b"user-agent":
-                agent = value.decode("latin-1")[:300]
-                break
+        agent = (header(scope, b"user-agent") or "")[:300]
         device, os_name, browser = describe(agent)
         route = scope.get("route")
         status = meter.status

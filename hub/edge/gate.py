@@ -13,18 +13,19 @@ import time
 from typing import Awaitable, Callable, Sequence
 
 from fastapi import Request
-from starlette.types import Scope
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from hub.access.accounts import load_session_principal
 from hub.access.cache import MISS, CredentialCache
 from hub.access.keys import load_key_principal
 from hub.access.networks import allowed, client_address, parse_networks
-from hub.audit.log import AccessLog
 from hub.access.policies import PolicyBook
 from hub.access.principal import Principal
 from hub.access.tokens import digest
+from hub.audit.log import AccessLog
+from hub.audit.recording import header
 from hub.config import Settings
 from hub.edge.problems import Problem
 from hub.limits.limiter import Check, Decision, RateLimiter
@@ -56,12 +57,8 @@ class Gate:
         state = scope.setdefault("state", {})
         if "client_ip" not in state:
             peer = scope.get("client")
-            forwarded = None
-            for name, value in scope["headers"]:
-                if name == b"x-forwarded-for":
-                    forwarded = value.decode("latin-1")
-                    break
-            state["client_ip"], state["proxy_chain"] = client_address(peer[0] if peer else None, forwarded, self.trusted)
+            state["client_ip"], state["proxy_chain"] = client_address(
+                peer[0] if peer else None, header(scope, b"x-forwarded-for"), self.trusted)
         return state["client_ip"], state["proxy_chain"]
 
     def refuse(self, request: Request, reason: str, *, partner: str | None = None, key_id: int | None = None,

@@ -65,6 +65,7 @@ class LeanRedis:
 
     def __init__(self, url: str, timeout: float) -> None:
         self.options = parse_url(url)
+        self.tls = url.startswith("rediss://")
         self.timeout = timeout
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
@@ -93,9 +94,8 @@ class LeanRedis:
             if "path" in o:
                 _, protocol = await loop.create_unix_connection(_Protocol, o["path"])
             else:
-                ssl = o.get("connection_class") is not None and "SSL" in o["connection_class"].__name__
                 _, protocol = await loop.create_connection(_Protocol, o.get("host", "localhost"), o.get("port", 6379),
-                                                           ssl=ssl or None)
+                                                           ssl=self.tls or None)
         except OSError as exc:
             raise RedisUnavailable(f"cannot connect to Redis: {type(exc).__name__}") from exc
         self._protocol = protocol
