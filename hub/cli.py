@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 
 from hub.config import get_settings
+from hub.citizens.cli import app as officers_app
 
 app = typer.Typer(help="lienthong – the provincial integration hub (LGSP).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -27,6 +28,7 @@ for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "rout
                   (keys_app, "keys"), (schemas_app, "schemas"), (sim_app, "simulator"), (limits_app, "limits"),
                   (accounts_app, "accounts"), (audit_app, "audit")):
     app.add_typer(sub, name=name)
+app.add_typer(officers_app, name="officers")
 
 
 def _logging(level: str = "INFO") -> None:

@@ -104,6 +104,8 @@ class DossierPayload(Strict):
     status: DossierStatus
     channel: Channel
     handling_unit: Text | None = Field(None, max_length=300)
+    officer_code: Text | None = Field(None, max_length=60, description="MaCanBo of the officer handling the dossier "
+                                      "(population-database look-up tiers)")
     note: Text | None = Field(None, max_length=2000)
     attachments: list[Attachment] = Field(default_factory=list, max_length=200)
     fees: list[Fee] = Field(default_factory=list, max_length=50)
@@ -118,6 +120,8 @@ class StatusChangedPayload(Strict):
     handler_name: Text = Field(min_length=1, max_length=200)
     handler_title: Text | None = Field(None, max_length=200)
     department: Text | None = Field(None, max_length=300)
+    officer_code: Text | None = Field(None, max_length=60, description="MaCanBo of the handling officer "
+                                      "(population-database look-up tiers)")
     content: Text = Field(min_length=1, max_length=2000)
     started_at: AwareDatetime | None = None
     due_at: AwareDatetime | None = None
