@@ -12,6 +12,7 @@ import typer
 
 from hub.config import get_settings
 from hub.citizens.cli import app as officers_app
+from hub.vault.cli import app as credentials_app
 
 app = typer.Typer(help="lienthong – the provincial integration hub (LGSP).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -29,6 +30,7 @@ for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "rout
                   (accounts_app, "accounts"), (audit_app, "audit")):
     app.add_typer(sub, name=name)
 app.add_typer(officers_app, name="officers")
+app.add_typer(credentials_app, name="credentials")
 
 
 def _logging(level: str = "INFO") -> None:

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     audit_checkpoint_records: int = Field(1000, description="Sign a checkpoint after at most this many new records...")
     audit_checkpoint_seconds: float = Field(60.0, description="...or this many seconds, when there is something new.")
     review_days: int = Field(90, description="Keys and accounts unused this many days are listed by the review.")
+    vault_master_key: str = Field(
+        "", description="Base64 of 32 bytes: the credential vault's master key; empty: keys/vault-master.key, "
+                        "generated on first run."
+    )
 
     # Detection rules over the access records (hub/audit/detect.py, docs/AUDIT.md).
     alert_interval: float = Field(30.0, description="Seconds between detection passes in each worker process.")

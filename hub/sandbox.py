@@ -29,6 +29,7 @@ from hub.config import Settings
 from hub.partners import add_partner, list_partners
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
+from hub.vault.store import seed_defaults
 
 SANDBOX_PARTNERS = [
     ("motcua", "Hệ thống thông tin một cửa điện tử tỉnh", "one_stop", "000.00.00.H49"),
@@ -161,6 +162,7 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         upgrade(settings.effective_database_url)
         creds = seed(settings)
         people = seed_people(settings)
+        seed_defaults(settings)  # the simulators' passwords and secrets, into the vault once
         lt = [sys.executable, "-m", "hub.cli"]
         children.start("national_dvc simulator", lt + ["simulator", "national-dvc", "--port", str(dvc_port)], env)
         children.start("api", lt + ["api", "--port", str(api_port)], env)

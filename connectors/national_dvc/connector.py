@@ -23,6 +23,7 @@ from connectors.national_dvc.mapping import WireItem, to_wire
 from connectors.national_dvc.wire import ServiceAnswer
 from hub.config import Settings
 from hub.messages.models import Envelope
+from hub.vault import credential
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,13 @@ class NationalDvcConnector:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "NationalDvcConnector":
+        """The adapter account: ``LIENTHONG_DVC_USERNAME``, the password from the vault
+        (``national_dvc.password``), else ``LIENTHONG_DVC_PASSWORD`` (the sandbox's)."""
         return cls(
             DvcClient(
                 settings.dvc_adapter_url,
                 settings.dvc_username,
-                settings.dvc_password,
+                credential(settings, "national_dvc.password", settings.dvc_password) or "",
                 settings.dvc_madonvi,
                 settings.dvc_timeout,
             )

@@ -25,7 +25,7 @@ from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
-from hub.edge import admin, audit, docs, intake, officers, ops, views
+from hub.edge import admin, audit, docs, intake, officers, ops, vault, views
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StoreUnavailable, store_unavailable_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
-    for module in (intake, views, ops, admin, officers, audit, docs):
+    for module in (intake, views, ops, admin, officers, vault, audit, docs):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies")

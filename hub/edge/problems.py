@@ -28,6 +28,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "not-found": (404, "No such resource"),
     "rate-limited": (429, "Too many requests for this key's limits"),
     "already-exists": (409, "Something with that name already exists"),
+    "credential-not-found": (404, "No credential of that name in the vault"),
+    "credential-name": (422, "Not a valid credential name"),
     "conflict": (409, "This message id was already used for a different message"),
     "body-too-large": (413, "The body is larger than the hub accepts"),
     "unsupported-media-type": (415, "The body must be application/json"),

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -213,6 +214,45 @@ alerts = Table(
     Column("last_at", UtcDateTime, nullable=False),
     Column("count", Integer, nullable=False, default=1),
     Column("state", String(12), nullable=False, default="open"),  # open | acknowledged
+)
+
+officers = Table(
+    # Officers (MaCanBo) a partner's system may look citizens up for (seed 002 Đ10, 001 Đ11):
+    # registered per partner, with a tier, a validity and a state; hub/citizens/officers.py.
+    "officers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partner_code", String(40), nullable=False),  # the partner (one-stop system) that registered them
+    Column("officer_code", String(60), nullable=False),  # MaCanBo
+    Column("full_name", String(200), nullable=False),
+    Column("agency_id", String(20), nullable=False),  # V1V2V3.Z1Z2.Y1Y2.MX1X2
+    Column("unit", String(300), nullable=False, default=""),  # handling unit (department), code or name
+    Column("tier", String(16), nullable=False, default="own_dossiers"),  # own_dossiers | own_unit | whole_agency
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_until", UtcDateTime),
+    Column("state", String(12), nullable=False, default="active"),  # active | disabled | revoked
+    Column("reason", String(300), nullable=False, default=""),  # why the last state change
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("last_lookup_at", UtcDateTime),
+    UniqueConstraint("partner_code", "officer_code", name="uq_officers_partner_code"),
+)
+
+vault_secrets = Table(
+    # The credential vault (hub/vault): secrets the hub uses towards partners, envelope-encrypted.
+    # ``ciphertext`` is the value under its own data key (AAD: name, version); ``wrapped_key`` is that
+    # data key under the master key named by ``master_key_id``. Nothing here is ever in clear.
+    "vault_secrets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    Column("master_key_id", String(16), nullable=False),  # first 16 hex of SHA-256 of the master key
+    Column("wrapped_key", LargeBinary, nullable=False),  # nonce || AES-256-GCM(master key, data key)
+    Column("ciphertext", LargeBinary, nullable=False),  # nonce || AES-256-GCM(data key, value)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(80), nullable=False),
 )
 
 officers = Table(

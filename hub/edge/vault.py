@@ -1,0 +1,79 @@
+"""The admin API of the credential vault: set, list and delete partner credentials.
+
+Write-only by design: no endpoint answers a credential's value, and no answer, error or access
+record carries one. Admin role only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from hub.edge.admin import _who
+from hub.edge.gate import access
+from hub.edge.problems import Problem
+from hub.edge.responses import json_response
+from hub.vault.names import check_name
+from hub.vault.store import MAX_VALUE, Vault, VaultMissing
+
+router = APIRouter(tags=["admin"])
+admin_only = Depends(access("admin"))
+
+
+class CredentialIn(BaseModel):
+    value: str = Field(min_length=1, max_length=MAX_VALUE, description="the secret; stored encrypted, never shown again")
+
+
+def _vault(request: Request) -> Vault:
+    """This app's vault, opened on first use (reads the master key)."""
+    vault = getattr(request.app.state, "vault", None)
+    if vault is None:
+        vault = request.app.state.vault = Vault(request.app.state.engine, request.app.state.settings)
+    return vault
+
+
+def _name(request: Request, name: str) -> str:
+    request.scope.setdefault("state", {})["summary"] = f"credential {name}"[:300]
+    try:
+        return check_name(name)
+    except ValueError as exc:
+        raise Problem("credential-name", str(exc).partition(": ")[2],
+                      [{"field": "name", "rule": "credential_name", "message": str(exc).partition(": ")[2]}]) from None
+
+
+@router.get("/v1/admin/credentials", dependencies=[admin_only],
+            summary="Credentials in the vault: names, versions, who changed them (never values)")
+async def list_credentials(request: Request) -> Response:
+    vault = await run_in_threadpool(_vault, request)
+    items, missing = await run_in_threadpool(lambda: (vault.list(), vault.missing()))
+    return json_response({"items": items, "missing": missing, "master_key_id": vault.master_key_id})
+
+
+@router.put("/v1/admin/credentials/{name}", dependencies=[admin_only],
+            summary="Set or replace a credential (write-only: it can never be read back)")
+async def put_credential(request: Request, name: str, body: CredentialIn) -> Response:
+    name = _name(request, name)
+    actor, ip = _who(request)
+    vault = await run_in_threadpool(_vault, request)
+    try:
+        meta: dict[str, Any] = await run_in_threadpool(lambda: vault.put(name, body.value, actor=actor, client_ip=ip))
+    except ValueError as exc:
+        field, _, rule = str(exc).partition(": ")
+        raise Problem("validation", str(exc), [{"field": field, "rule": "credential_value", "message": rule}]) from None
+    return json_response(meta)
+
+
+@router.delete("/v1/admin/credentials/{name}", dependencies=[admin_only], summary="Remove a credential")
+async def delete_credential(request: Request, name: str) -> Response:
+    name = _name(request, name)
+    actor, ip = _who(request)
+    vault = await run_in_threadpool(_vault, request)
+    try:
+        meta = await run_in_threadpool(lambda: vault.delete(name, actor=actor, client_ip=ip))
+    except VaultMissing:
+        raise Problem("credential-not-found", f"no credential {name} in the vault", name=name) from None
+    return json_response({"deleted": True, **meta})
