@@ -255,28 +255,6 @@ vault_secrets = Table(
     Column("updated_by", String(80), nullable=False),
 )
 
-officers = Table(
-    # Officers (MaCanBo) a partner's system may look citizens up for (seed 002 Đ10, 001 Đ11):
-    # registered per partner, with a tier, a validity and a state; hub/citizens/officers.py.
-    "officers",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("partner_code", String(40), nullable=False),  # the partner (one-stop system) that registered them
-    Column("officer_code", String(60), nullable=False),  # MaCanBo
-    Column("full_name", String(200), nullable=False),
-    Column("agency_id", String(20), nullable=False),  # V1V2V3.Z1Z2.Y1Y2.MX1X2
-    Column("unit", String(300), nullable=False, default=""),  # handling unit (department), code or name
-    Column("tier", String(16), nullable=False, default="own_dossiers"),  # own_dossiers | own_unit | whole_agency
-    Column("valid_from", UtcDateTime, nullable=False),
-    Column("valid_until", UtcDateTime),
-    Column("state", String(12), nullable=False, default="active"),  # active | disabled | revoked
-    Column("reason", String(300), nullable=False, default=""),  # why the last state change
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime),
-    Column("last_lookup_at", UtcDateTime),
-    UniqueConstraint("partner_code", "officer_code", name="uq_officers_partner_code"),
-)
-
 messages = Table(
     "messages",
     metadata,
