@@ -313,3 +313,16 @@ def test_cli_rewrap_moves_the_vault_to_the_new_master_key(hub: Hub, tmp_path: An
     assert renewed.get("payment.secret") == SECRET
     stale = lienthong(hub, "credentials", "list")  # listing needs no decryption: still works with the old key
     assert stale.returncode == 0 and key_id(raw) in stale.stdout
+
+
+# --- keys/ -----------------------------------------------------------------------------------
+
+
+def test_git_ignores_every_key_file_and_tracks_only_the_keys_readme() -> None:
+    files = ["keys/vault-master.key", "keys/api-key-pepper", "keys/audit-ed25519.pem", "keys/hub-signing/ring.json",
+             "keys/wsse/hub-key.pem", "keys/anything-new.pem"]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *files], cwd=ROOT, capture_output=True, text=True)
+    assert ignored.stdout.split() == files
+    tracked = subprocess.run(["git", "ls-files", "keys"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert set(tracked) <= {"keys/README.md", "keys/.gitkeep"}
+    assert "vault-master.key" in (ROOT / "keys" / "README.md").read_text()
