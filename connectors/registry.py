@@ -13,6 +13,7 @@ from hub.config import Settings
 
 REGISTRY: dict[str, str] = {
     "national_dvc": "connectors.national_dvc.connector:NationalDvcConnector",
+    "motcua": "connectors.motcua.connector:MotcuaConnector",
 }
 
 

@@ -134,6 +134,30 @@ class Settings(BaseSettings):
     dvc_madonvi: str = Field("000.00.00.H49", description="Province agency code sent as madonvi.")
     dvc_timeout: float = Field(5.0, description="Seconds before a call to the national portal counts as timed out.")
 
+    # National payment platform (connectors/national_dvc/payment) and its callback (POST /v1/payments/callback).
+    payment_url: str = Field("http://127.0.0.1:8102", description="National payment platform base URL (INIT, QUERY).")
+    payment_partner_code: str = Field("000.00.00.H49", description="MaDoiTac: the province's code at the payment platform.")
+    payment_secret: str = Field(
+        "sandbox-payment-secret", description="Shared secret of the MaXacThuc checksums (fallback of vault "
+                                              "credential payment.secret; the default is the simulator's)."
+    )
+    payment_timeout: float = Field(5.0, description="Seconds before a call to the payment platform counts as timed out.")
+    payment_source: str = Field("national_payment", description="Partner code the hub gives the platform's callbacks "
+                                                                "(source of payment.confirmed).")
+    payment_callback_networks: list[str] = Field(
+        ["127.0.0.1/32", "::1/128"], description="Networks the payment platform's callbacks may come from (JSON list)."
+    )
+
+    # The one-stop system's own endpoint, for messages routed to it (connectors/motcua).
+    motcua_callback_url: str = Field(
+        "http://127.0.0.1:8103/lienthong/messages", description="Where the hub posts messages routed to the one-stop "
+                                                                "system (motcua)."
+    )
+    motcua_timeout: float = Field(5.0, description="Seconds before a post to the one-stop system counts as timed out.")
+    motcua_sign_requests: bool = Field(
+        False, description="Sign posts to the one-stop system with the hub's key (HTTP Message Signatures, RFC 9421)."
+    )
+
     @property
     def effective_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under ``var_dir``."""

@@ -32,6 +32,7 @@ PARTNERS = [
     ("national_dvc", "Cổng DVC quốc gia", "national_portal"),
     ("postal_vnpost", "VNPost", "postal"),
     ("ops", "Vận hành", "operator"),
+    ("national_payment", "Nền tảng thanh toán", "payment_platform"),
 ]
 
 

@@ -22,8 +22,8 @@ from typing import Any, Sequence
 
 import httpx
 from pydantic import BaseModel, ValidationError
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
+from connectors.http import json_answer, post_json
 from connectors.national_dvc.wire import (
     OK,
     LoginAnswer,
@@ -39,7 +39,6 @@ VALIDATION_FAILED = "02"
 ALREADY_EXISTS = "03"
 NOT_FOUND = "04"
 INTERNAL_ERROR = "99"
-TRANSIENT_HTTP = frozenset({408, 429})
 ALREADY_EXISTS_TEXT = "đã tồn tại"
 
 
@@ -184,28 +183,5 @@ class DvcClient:
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         """POST JSON; map transport failures and HTTP errors to typed errors; return decoded JSON."""
-        try:
-            response = self._send(path, body)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"{path}: timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"{path}: connection failed ({type(exc).__name__})") from None
-        status = response.status_code
-        if status >= 500 or status in TRANSIENT_HTTP:
-            raise TransientError(f"{path}: HTTP {status} {response.text[:200]}".rstrip(), http_status=status)
-        if status >= 400:
-            raise PermanentError(f"{path}: HTTP {status} {response.text[:200]}".rstrip(), http_status=status)
-        try:
-            return response.json()
-        except ValueError:
-            raise TransientError(f"{path}: HTTP {status} answer is not JSON", http_status=status) from None
-
-    @retry(
-        retry=retry_if_exception_type((httpx.ConnectError, httpx.RemoteProtocolError)),
-        stop=stop_after_attempt(2),
-        wait=wait_fixed(0.1),
-        reraise=True,
-    )
-    def _send(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        """One POST; a refused connection or a keep-alive socket the server dropped is tried once more."""
-        return self._http.post(f"/{path}", json=body)
+        response = post_json(self._http, f"/{path}", body, transient=TransientError, permanent=PermanentError)
+        return json_answer(response, path, TransientError)

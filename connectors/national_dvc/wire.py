@@ -262,10 +262,10 @@ class OmittedWhenAbsent(GenerateJsonSchema):
         return super().default_schema(schema)
 
 
-def schema_documents() -> dict[str, dict[str, Any]]:
-    """The JSON Schema (draft 2020-12) of each wire call, by file stem."""
+def schema_documents(models: dict[str, type[BaseModel]] | None = None) -> dict[str, dict[str, Any]]:
+    """The JSON Schema (draft 2020-12) of each wire call (``models``, default this partner's), by file stem."""
     documents = {}
-    for name, model in SCHEMA_MODELS.items():
+    for name, model in (SCHEMA_MODELS if models is None else models).items():
         generator = OmittedWhenAbsent if issubclass(model, WireModel) else GenerateJsonSchema
         schema = model.model_json_schema(schema_generator=generator)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -278,12 +278,14 @@ def render_schema(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def export_schemas(directory: Path = SCHEMA_ROOT) -> list[Path]:
-    """Write ``<directory>/national_dvc/<name>.json`` for each wire call; return the paths written."""
-    target = directory / SCHEMA_SUBDIR
+def export_schemas(directory: Path = SCHEMA_ROOT, models: dict[str, type[BaseModel]] | None = None,
+                   subdir: str = SCHEMA_SUBDIR) -> list[Path]:
+    """Write ``<directory>/<subdir>/<name>.json`` for each wire call (default: ``national_dvc/``); return the
+    paths written."""
+    target = directory / subdir
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in schema_documents().items():
+    for name, schema in schema_documents(models).items():
         path = target / f"{name}.json"
         path.write_text(render_schema(schema), encoding="utf-8")
         written.append(path)

@@ -1,0 +1,144 @@
+"""A confirmation callback from the payment platform: checked, and turned into ``payment.confirmed``.
+
+:func:`check` decides, in this order, without I/O:
+
+1. the body is a JSON object, else ``malformed``;
+2. its ``MaXacThuc`` is the CALLBACK checksum under the shared secret, else ``checksum_mismatch``
+   (checked before anything else is read, so an unauthenticated sender learns nothing more);
+3. ``MaDoiTac`` is the province's partner code at the platform, else ``wrong_partner``;
+4. the fields follow the wire format, with the receipt data (``ThongTinBienLai``) whose fees add
+   up to ``SoTien``, else ``malformed``;
+5. ``MaLoi`` "00" (paid) gives the canonical ``payment.confirmed`` message to store; any other
+   ``MaLoi`` (the payment failed) is acknowledged and recorded, and nothing is forwarded.
+
+:func:`reply` builds the answer in the platform's own format. A refusal of a body that failed
+authentication carries an empty ``MaXacThuc``: signing values chosen by an unauthenticated sender
+would let anyone obtain checksums made with the secret (the joined fields of a REPLY can be made to
+spell those of a CALLBACK).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from connectors.national_dvc.payment import checksum
+from connectors.national_dvc.payment.wire import (
+    CHECKSUM_MISMATCH,
+    INVALID,
+    MESSAGES,
+    OK,
+    WRONG_PARTNER,
+    Callback,
+)
+from connectors.national_dvc.wire import HANOI, WIRE_DATE_FORMAT
+
+_READABLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,56}")
+CURRENCIES = {"VND": "VND", "704": "VND"}  # ISO 4217 letters or number
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What to do with one callback: the access record's ``outcome``, the reply's ``MaLoi`` and HTTP
+    status, and the canonical message (JSON form) to store when the payment was made."""
+
+    outcome: str
+    ma_loi: str
+    status: int
+    detail: str
+    authentic: bool
+    message: dict[str, Any] | None = None
+
+
+def message_id(transaction: str) -> str:
+    """The canonical ``message_id`` of the platform's transaction ``MaGiaoDich``: the same for every
+    resend, so duplicates are idempotent. Readable when the code allows, else a digest of it."""
+    if _READABLE_ID.fullmatch(transaction):
+        return f"payment:{transaction}"
+    return "payment:" + hashlib.sha256(transaction.encode("utf-8")).hexdigest()[:48]
+
+
+def from_wire_date(text: str) -> datetime:
+    """``yyyyMMddHHmmss`` in Vietnam time as an aware datetime."""
+    return datetime.strptime(text, WIRE_DATE_FORMAT).replace(tzinfo=HANOI)
+
+
+def check(raw: Any, secret: str, partner_code: str, source: str) -> Checked:
+    """Decide what the callback ``raw`` (decoded JSON, not normalised) is; see the module doc."""
+    if not isinstance(raw, dict):
+        return Checked("malformed", INVALID, 400, "the body is not a JSON object", authentic=False)
+    if not checksum.verify("CALLBACK", raw, secret):
+        return Checked("checksum_mismatch", CHECKSUM_MISMATCH, 401, "MaXacThuc does not match", authentic=False)
+    if raw.get("MaDoiTac") != partner_code:
+        return Checked("wrong_partner", WRONG_PARTNER, 403, f"MaDoiTac {str(raw.get('MaDoiTac'))[:50]!r} is not ours",
+                       authentic=True)
+    try:
+        callback = Callback.model_validate(raw)
+    except ValidationError as exc:
+        fields = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
+        return Checked("malformed", INVALID, 400, f"invalid fields: {fields}", authentic=True)
+    summary = f"payment {callback.MaThamChieu} MaLoi {callback.MaLoi}"
+    if callback.MaLoi != OK:
+        return Checked("payment_failed", OK, 200, summary, authentic=True)
+    problem = _unmappable(callback)
+    if problem:
+        return Checked("malformed", INVALID, 400, problem, authentic=True)
+    return Checked("ok", OK, 200, summary, authentic=True, message=to_message(callback, source))
+
+
+def _unmappable(callback: Callback) -> str | None:
+    """Why a paid callback cannot become ``payment.confirmed``, or None."""
+    receipt = callback.ThongTinBienLai
+    if receipt is None:
+        return "ThongTinBienLai is missing: the hub cannot tell which dossier was paid"
+    if callback.MaTienTe not in CURRENCIES:
+        return f"MaTienTe {callback.MaTienTe[:10]!r} is not VND"
+    total = sum(int(fee.SoTien) for fee in receipt.PhiLePhi)
+    if total != int(callback.SoTien):
+        return f"ThongTinBienLai.PhiLePhi add up to {total}, SoTien is {callback.SoTien}"
+    return None
+
+
+def to_message(callback: Callback, source: str) -> dict[str, Any]:
+    """The canonical ``payment.confirmed`` message (JSON form) of a paid callback."""
+    receipt = callback.ThongTinBienLai
+    assert receipt is not None
+    paid_at = from_wire_date(callback.ThoiGianGD).isoformat()
+    return {
+        "message_id": message_id(callback.MaGiaoDich),
+        "type": "payment.confirmed",
+        "source": source,
+        "occurred_at": paid_at,
+        "dossier_code": receipt.MaHoSo,
+        "payload": {
+            "agency_id": receipt.MaDonVi,
+            "procedure_code": receipt.MaTTHC,
+            "reference": callback.MaThamChieu,
+            "transaction_id": callback.MaGiaoDich,
+            "bank_code": callback.MaNganHang or None,
+            "amount": int(callback.SoTien),
+            "currency": CURRENCIES[callback.MaTienTe],
+            "paid_at": paid_at,
+            "fees": [{"code": fee.MaPhiLePhi, "name": fee.TenPhiLePhi, "amount": int(fee.SoTien),
+                      "kind": int(fee.LoaiPhiLePhi)} for fee in receipt.PhiLePhi],
+        },
+    }
+
+
+def reply(ma_loi: str, raw: Any, secret: str | None) -> dict[str, str]:
+    """The answer to a callback: its ``MaDoiTac``, ``MaThamChieu`` and ``ThoiGianGD`` echoed, signed
+    with the REPLY checksum when ``secret`` is given (authentic callbacks only), else ``MaXacThuc`` ""."""
+    fields: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+
+    def echo(name: str) -> str:
+        value = fields.get(name)
+        return value[:100] if isinstance(value, str) else ""
+
+    body = {"MaLoi": ma_loi, "MoTaLoi": MESSAGES[ma_loi], "MaDoiTac": echo("MaDoiTac"),
+            "MaThamChieu": echo("MaThamChieu"), "ThoiGianGD": echo("ThoiGianGD"), "MaXacThuc": ""}
+    return checksum.sign("REPLY", body, secret) if secret is not None else body

@@ -1,0 +1,114 @@
+"""HTTP client of the payment platform: INIT and QUERY, signed with ``MaXacThuc``, typed errors.
+
+Endpoints (JSON in and out, one keep-alive ``httpx.Client``): ``POST {payment_url}/init``,
+``POST {payment_url}/query``, ``POST {payment_url}/bill``.
+
+Errors, each carrying the platform's reason (never the secret):
+
+* :class:`TransientError`: timeout, connection error, HTTP 5xx/408/429, an unreadable answer,
+  ``MaLoi`` "99", and ``MaLoi`` "01" (checksum refused: the shared secret is wrong, an operator's
+  fix and not the content's fault, like a refused login at the national portal);
+* :class:`PermanentError`: any other ``MaLoi`` ("02" invalid, "03" wrong partner code, "04" unknown
+  reference...) and HTTP 4xx other than 408/429.
+
+Transport and HTTP failures are classified by :func:`connectors.http.post_json`, which also tries a
+refused connection once more in the call (tenacity, 0.1 s).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from connectors.http import json_answer, post_json
+from connectors.national_dvc.payment import checksum
+from connectors.national_dvc.payment.checksum import Kind
+from connectors.national_dvc.payment.wire import (
+    CHECKSUM_MISMATCH,
+    INTERNAL_ERROR,
+    OK,
+    BienLai,
+    InitAnswer,
+    InitRequest,
+    QueryAnswer,
+    QueryRequest,
+)
+from connectors.national_dvc.wire import dump, to_wire_date
+
+TRANSIENT_CODES = frozenset({INTERNAL_ERROR, CHECKSUM_MISMATCH})
+Answer = TypeVar("Answer", InitAnswer, QueryAnswer)
+
+
+class PaymentError(Exception):
+    """A call the platform did not accept; ``reason`` is its own explanation."""
+
+    def __init__(self, reason: str, *, ma_loi: str | None = None, http_status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.ma_loi, self.http_status = reason, ma_loi, http_status
+
+
+class TransientError(PaymentError):
+    """Worth retrying later: the platform, the path to it, or the shared secret is at fault."""
+
+
+class PermanentError(PaymentError):
+    """The platform refused the content; sending it again cannot help."""
+
+
+class PaymentClient:
+    """The province's account at the payment platform (``MaDoiTac`` and the shared secret)."""
+
+    def __init__(self, base_url: str, partner_code: str, secret: str, timeout: float = 5.0, *,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.partner_code = partner_code
+        self._secret = secret
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
+                                  headers={"Accept": "application/json"})
+
+    def __repr__(self) -> str:
+        return f"PaymentClient({str(self._http.base_url)!r}, MaDoiTac={self.partner_code!r})"
+
+    def init(self, reference: str, amount: int, description: str, receipt: BienLai, ip: str, *,
+             bank_code: str = "", at: datetime | None = None) -> InitAnswer:
+        """``INIT``: open the payment ``reference``; the answer carries ``UrlThanhToan``."""
+        fields = {"MaDoiTac": self.partner_code, "MaThamChieu": reference, "SoTien": str(amount),
+                  "MaNganHang": bank_code, "ThongTinGiaoDich": description, "ThoiGianGD": _now(at), "Ip": ip,
+                  "ThongTinBienLai": receipt.model_dump(mode="json", exclude_none=True)}
+        return self._call("init", "INIT", InitRequest, fields, InitAnswer)
+
+    def query(self, reference: str, *, at: datetime | None = None) -> QueryAnswer:
+        """``QUERY``: the state of ``reference`` (``TrangThaiGD`` 1 paid, 3 pending, 4 failed)."""
+        fields = {"MaDoiTac": self.partner_code, "MaThamChieu": reference, "ThoiGianGD": _now(at)}
+        return self._call("query", "QUERY", QueryRequest, fields, QueryAnswer)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _call(self, path: str, kind: Kind, request: type[BaseModel], fields: dict[str, Any],
+              answer: type[Answer]) -> Answer:
+        """Build, sign and validate the request; post it; return the "00" answer or raise."""
+        # What we send follows the wire format or fails here (ValidationError); then it is signed.
+        body = checksum.sign(kind, dump(request.model_validate({**fields, "MaXacThuc": "0" * 64})), self._secret)
+        data = self._post(path, body)
+        try:
+            result = answer.model_validate(data)
+        except ValidationError:
+            raise TransientError(f"{kind}: unreadable answer") from None
+        if result.MaLoi == OK:
+            return result
+        reason = f"{kind} MaLoi {result.MaLoi}: {result.MoTaLoi}".rstrip(": ")
+        error = TransientError if result.MaLoi in TRANSIENT_CODES else PermanentError
+        raise error(reason, ma_loi=result.MaLoi)
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        response = post_json(self._http, f"/{path}", body, transient=TransientError, permanent=PermanentError)
+        return json_answer(response, path, TransientError)
+
+
+def _now(at: datetime | None) -> str:
+    return to_wire_date(at or datetime.now(timezone.utc))

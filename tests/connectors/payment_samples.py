@@ -1,0 +1,35 @@
+"""Payment platform messages for the tests, built as the platform would send them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.national_dvc.payment import checksum
+from connectors.national_dvc.payment.wire import BienLai
+
+PARTNER = "000.00.00.H49"  #: MaDoiTac of the sandbox province (Settings default)
+SECRET = "sandbox-payment-secret"  #: the Settings default, so the suite's hub and simulator agree
+DOSSIER = "000.00.00.H49-261123-0001"
+
+
+def receipt(dossier: str = DOSSIER, fee: int = 100_000, charge: int = 50_000) -> dict[str, Any]:
+    """``ThongTinBienLai`` of a dossier with one fee and one charge."""
+    return {"MaHoSo": dossier, "MaTTHC": "2.000477", "MaDonVi": "000.00.00.H49",
+            "PhiLePhi": [{"LoaiPhiLePhi": "1", "MaPhiLePhi": "LP01", "TenPhiLePhi": "Lệ phí cấp bản sao", "SoTien": str(fee)},
+                         {"LoaiPhiLePhi": "2", "MaPhiLePhi": "P01", "TenPhiLePhi": "Phí dịch vụ", "SoTien": str(charge)}]}
+
+
+def bien_lai(dossier: str = DOSSIER) -> BienLai:
+    return BienLai.model_validate(receipt(dossier))
+
+
+def callback(secret: str = SECRET, **changes: Any) -> dict[str, Any]:
+    """A paid callback for :data:`DOSSIER` (150 000 đồng), signed with ``secret`` after ``changes``."""
+    body: dict[str, Any] = {
+        "LoaiBanTin": "CONFIRM", "MaLoi": "00", "MaDoiTac": PARTNER, "MaThamChieu": "HS2611230001-01",
+        "SoTien": "150000", "MaTienTe": "VND", "MaGiaoDich": "GD7F3A0C11B2", "MaNganHang": "NCB",
+        "ThoiGianGD": "20261123101500", "ThongTinGiaoDich": "Thanh toán hồ sơ 000.00.00.H49-261123-0001",
+        "ThongTinBienLai": receipt(),
+    }
+    body.update(changes)
+    return checksum.sign("CALLBACK", body, secret)
