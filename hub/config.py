@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         "", description="Base64 of 32 bytes: the credential vault's master key; empty: keys/vault-master.key, "
                         "generated on first run."
     )
+    document_hosts: list[str] = Field(
+        ["127.0.0.1", "localhost"],
+        description="Hosts the hub may fetch result documents from (JSON list; exact names, or '.example.gov.vn' "
+                    "for a domain and its subdomains).",
+    )
+    document_max_bytes: int = Field(20_000_000, description="Largest result document the hub fetches.")
+    document_timeout: float = Field(10.0, description="Seconds before fetching a result document counts as failed.")
 
     # Detection rules over the access records (hub/audit/detect.py, docs/AUDIT.md).
     alert_interval: float = Field(30.0, description="Seconds between detection passes in each worker process.")
@@ -133,6 +140,9 @@ class Settings(BaseSettings):
     dvc_password: str = Field("sandbox-password", description="Password on the national portal adapter.")
     dvc_madonvi: str = Field("000.00.00.H49", description="Province agency code sent as madonvi.")
     dvc_timeout: float = Field(5.0, description="Seconds before a call to the national portal counts as timed out.")
+    dvc_sign_requests: bool = Field(
+        False, description="Sign calls to the national portal with the hub's key (HTTP Message Signatures, RFC 9421)."
+    )
 
     # National payment platform (connectors/national_dvc/payment) and its callback (POST /v1/payments/callback).
     payment_url: str = Field("http://127.0.0.1:8102", description="National payment platform base URL (INIT, QUERY).")
@@ -148,6 +158,35 @@ class Settings(BaseSettings):
         ["127.0.0.1/32", "::1/128"], description="Networks the payment platform's callbacks may come from (JSON list)."
     )
 
+    # Population database (connectors/population_db): SOAP 1.1 behind an OAuth client_credentials token.
+    population_db_url: str = Field("http://127.0.0.1:8104/dancuquocgia",
+                                   description="Population database SOAP endpoint (overrides the WSDL's address).")
+    population_db_token_url: str = Field("http://127.0.0.1:8104/oauth/token",
+                                         description="OAuth token endpoint (client_credentials, Basic auth).")
+    population_db_timeout: float = Field(5.0, description="Seconds before a population database call counts as timed out.")
+    population_db_client_id: str = Field("lienthong", description="OAuth client id (fallback of vault credential "
+                                                                  "population_db.client_id; the simulator's).")
+    population_db_client_secret: str = Field("sandbox-population-secret", description="OAuth client secret (fallback of "
+                                             "vault credential population_db.client_secret; the simulator's).")
+    population_db_ma_dvc: str = Field("000.00.00.H49", description="MaDVC (fallback of vault credential "
+                                                                   "population_db.ma_dvc; the simulator's).")
+    population_db_ma_tich_hop: str = Field("LGSP-SANDBOX-01", description="MaTichHop (fallback of vault credential "
+                                                                          "population_db.ma_tich_hop; the simulator's).")
+    population_db_wsse: Literal["off", "sign", "sign_and_verify"] = Field(
+        "off", description="WS-Security: off, sign (requests signed with the hub's key) or sign_and_verify (answers "
+                           "must carry the database's valid XML signature too)."
+    )
+    population_db_wsse_key_file: str = Field(
+        "", description="The hub's WS-Security RSA key (PEM); empty: keys/wsse/hub-key.pem, generated on first run."
+    )
+    population_db_wsse_cert_file: str = Field(
+        "", description="The hub's WS-Security certificate (PEM); empty: keys/wsse/hub-cert.pem, generated on first run."
+    )
+    population_db_wsse_partner_cert: str = Field(
+        "", description="Certificate (PEM) the database signs its answers with; empty: the simulator's, "
+                        "keys/wsse/population-db-sim-cert.pem."
+    )
+
     # The one-stop system's own endpoint, for messages routed to it (connectors/motcua).
     motcua_callback_url: str = Field(
         "http://127.0.0.1:8103/lienthong/messages", description="Where the hub posts messages routed to the one-stop "
@@ -156,6 +195,23 @@ class Settings(BaseSettings):
     motcua_timeout: float = Field(5.0, description="Seconds before a post to the one-stop system counts as timed out.")
     motcua_sign_requests: bool = Field(
         False, description="Sign posts to the one-stop system with the hub's key (HTTP Message Signatures, RFC 9421)."
+    )
+
+    # HTTP message signatures (hub/signatures, docs/SIGNATURES.md).
+    signature_max_skew_seconds: int = Field(
+        300, description="A partner's signature is accepted when its created time is within this many seconds of "
+                         "the hub's clock; nonces are remembered for twice this."
+    )
+    signature_nonce_on_redis_down: Literal["local", "deny"] = Field(
+        "local", description="When Redis is unreachable: local (each process remembers nonces itself) or deny "
+                             "(refuse signed requests with 503)."
+    )
+    signing_publish_lead_seconds: int = Field(
+        3600, description="After 'signing hub-keys rotate', the new hub key is published this long before it signs."
+    )
+    signing_signature_lifetime_seconds: int = Field(
+        300, description="The hub's signatures expire this long after they are made; a retired hub key stays "
+                         "published this long after its last use."
     )
 
     @property

@@ -17,6 +17,7 @@ from hub.edge.app import create_app
 from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
+from tests.population import PopulationSim
 from tests.support import (
     Portal,
     PostgresServer,
@@ -155,3 +156,18 @@ def portal(tmp_path: Path) -> Iterator[Portal]:
     p = Portal(tmp_path).start()
     yield p
     p.process.stop()
+
+
+@pytest.fixture(scope="session")
+def population_sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PopulationSim]:
+    """The population database simulator, started once for the session."""
+    sim = PopulationSim(tmp_path_factory.mktemp("population-sim")).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def population_sim(population_sim_server: PopulationSim) -> PopulationSim:
+    """The population database simulator, reset (tokens, faults, counters) for this test."""
+    population_sim_server.reset()
+    return population_sim_server

@@ -11,8 +11,8 @@ codes) come from the hub's server configuration only, never from the caller; cal
 
 Rules the client must keep (seed 001 Đ29.7–8, 002 Đ10): only registered officers look up, each
 look-up is logged with officer, time and input, and the connection credentials are stored
-encrypted. The client, the mapping and the simulator (and the WSDL under
-``schemas/population_db/``) come with issue #6.
+encrypted. The WSDL is ``schemas/population_db/dancuquocgia.wsdl`` (:data:`WSDL_PATH`); the client
+is ``connectors.population_db.client``, the simulator ``connectors.population_db.simulator``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from typing import Annotated, Protocol, runtime_checkable
 from pydantic import Field
 
 from connectors.wire import AnswerModel, WireModel
+from hub.config import ROOT
 from hub.messages.codes import Text
 
 NAMESPACE = "http://dancuquocgia.bca"
 SOAP_VERSION = "1.1"
+WSDL_PATH = ROOT / "schemas" / "population_db" / "dancuquocgia.wsdl"
 
 #: Canonical messages the connector takes from the queue: none. Look-ups are synchronous (the edge
 #: calls the client and answers at once), so no routing rule may name this destination.
@@ -54,7 +56,9 @@ class CitizenQuery(WireModel):
     officer_id: str = Field(min_length=1, max_length=64, description="Becomes MaCanBo; a registered officer")
     id_number: PersonalIdNumber
     full_name: Text | None = Field(None, max_length=200, description="Becomes HoVaTen")
-    birth_date: str | None = Field(None, max_length=10, description="Becomes NgayThangNamSinh, as the partner writes it")
+    birth_date: str | None = Field(
+        None, max_length=10, description="Becomes NgayThangNamSinh: yyyyMMdd, or yyyy when only the year is registered"
+    )
 
 
 class CitizenRequest(WireModel):
@@ -81,7 +85,7 @@ class FullName(AnswerModel):
 
 
 class BirthDate(AnswerModel):
-    """``NgayThangNamSinh``: the year alone, or the full date, as registered."""
+    """``NgayThangNamSinh``: ``Nam`` (yyyy) and, unless only the year is registered, ``NgayThangNam`` (yyyyMMdd)."""
 
     Nam: str | None = None
     NgayThangNam: str | None = None
@@ -97,7 +101,7 @@ class Residence(AnswerModel):
 
 
 class RelatedPerson(AnswerModel):
-    """``ChuHo``, ``Cha``, ``Me``, ``VoChong``. Inner elements assumed; confirm against the WSDL (#6)."""
+    """``ChuHo``, ``Cha``, ``Me``, ``VoChong``: who the related person is (type ``NguoiLienQuan`` in the WSDL)."""
 
     SoDinhDanh: str | None = None
     SoCMND: str | None = None
@@ -105,7 +109,8 @@ class RelatedPerson(AnswerModel):
 
 
 class Citizen(AnswerModel):
-    """``CongDan``: one citizen record."""
+    """``CongDan``: one citizen record. ``GioiTinh``: "1" male, "2" female. Each operation fills what it
+    is about (the look-up: everything; the verifications: the ID, the name and their subject)."""
 
     SoDinhDanh: PersonalIdNumber
     SoCMND: str | None = Field(None, description="Old 9-digit ID card number")
@@ -126,6 +131,14 @@ class CongdanCollection(AnswerModel):
     CongDan: list[Citizen] = Field(default_factory=list)
 
 
+class VerifyResult(CongdanCollection):
+    """``XacThucThongTinCongDanResponse``: ``KetQuaXacThuc`` true when ID, name and birth date match one
+    citizen, who is then the collection's only member (ID, name, gender, birth date); false and an
+    empty collection otherwise, whichever part differed (the answer never says which)."""
+
+    KetQuaXacThuc: bool = False
+
+
 # --- client operations ------------------------------------------------------------------------
 
 
@@ -134,20 +147,23 @@ class PopulationDbClient(Protocol):
     """What the hub needs from the population database client.
 
     Each method builds a :class:`CitizenRequest` from ``query`` plus the configured ``MaDVC`` and
-    ``MaTichHop``, calls its :class:`Operation`, and writes an access-log record (officer, time,
-    operation, input) whatever the result. SOAP faults, timeouts and HTTP 5xx raise; an empty
-    collection is an answer, not an error. Personal data in answers is never logged.
+    ``MaTichHop``, and calls its :class:`Operation`. The caller (the edge's look-up endpoint) writes
+    the access record (officer, time, operation, input) whatever the result; the client itself logs
+    only ``MaYeuCau``, the operation and the outcome, never personal data. SOAP faults, timeouts and
+    HTTP 5xx raise (``connectors.population_db.errors``); an empty collection is an answer, not an
+    error.
     """
 
     def lookup(self, query: CitizenQuery) -> CongdanCollection:
-        """``TraCuuThongTinCongDan``: the citizen with ``query.id_number``."""
+        """``TraCuuThongTinCongDan``: the citizen with ``query.id_number`` (and, when given, that name
+        and birth date: a mismatch answers nobody)."""
         ...
 
-    def verify(self, query: CitizenQuery) -> CongdanCollection:
+    def verify(self, query: CitizenQuery) -> VerifyResult:
         """``XacThucThongTinCongDan``: whether ID, name and birth date match one citizen.
 
-        Needs ``full_name`` and ``birth_date``. The answer shape is assumed to be the look-up's
-        collection (empty = no match) until the WSDL says otherwise (#6).
+        Needs ``full_name`` and ``birth_date`` (``ValueError`` without them). ``KetQuaXacThuc`` is the
+        verdict; the collection holds the matched citizen, or nobody (see :class:`VerifyResult`).
         """
         ...
 
