@@ -20,12 +20,13 @@ from hub.store.tables import partners
 
 PARTNER_KINDS = ("one_stop", "national_portal", "payment_platform", "postal", "population_db", "ministry_app", "operator")
 PARTNER_STATES = ("active", "suspended")
+SIGNATURE_POLICIES = ("off", "optional", "required")  # HTTP message signatures: hub/signatures, docs/SIGNATURES.md
 
 
 def _row(r: Any) -> dict[str, Any]:
     return {"code": r.code, "name": r.name, "kind": r.kind, "agency_id": r.agency_id, "state": r.state,
             "contacts": orjson.loads(r.contacts), "allowed_ips": orjson.loads(r.allowed_ips),
-            "created_at": r.created_at.isoformat(), "updated_at": r.updated_at.isoformat() if r.updated_at else None}
+            "signatures": r.signatures, "created_at": r.created_at.isoformat(), "updated_at": r.updated_at.isoformat() if r.updated_at else None}
 
 
 def add_partner(engine: Engine, code: str, name: str, kind: str, agency_id: str | None = None, *,
@@ -50,7 +51,8 @@ def add_partner(engine: Engine, code: str, name: str, kind: str, agency_id: str 
 
 
 def update_partner(engine: Engine, code: str, changes: dict[str, Any], *, actor: str, client_ip: str = "") -> dict[str, Any]:
-    """Change name, agency_id, contacts, allowed_ips or state; LookupError if no such partner."""
+    """Change name, agency_id, contacts, allowed_ips, state or signatures (the signing policy);
+    LookupError if no such partner."""
     values: dict[str, Any] = {}
     for name in ("name", "agency_id"):
         if name in changes:
@@ -64,6 +66,10 @@ def update_partner(engine: Engine, code: str, changes: dict[str, Any], *, actor:
         if changes["state"] not in PARTNER_STATES:
             raise ValueError(f"state must be one of {', '.join(PARTNER_STATES)}")
         values["state"] = changes["state"]
+    if "signatures" in changes:
+        if changes["signatures"] not in SIGNATURE_POLICIES:
+            raise ValueError(f"signatures must be one of {', '.join(SIGNATURE_POLICIES)}")
+        values["signatures"] = changes["signatures"]
     with engine.begin() as conn:
         before = conn.execute(select(partners).where(partners.c.code == code)).first()
         if before is None:

@@ -157,7 +157,8 @@ def load_key_principal(engine: Engine, key_digest: str) -> Principal | tuple[str
     with reading(engine) as conn:
         row = conn.execute(
             select(api_keys.c.id, api_keys.c.revoked_at, api_keys.c.expires_at, api_keys.c.scopes, api_keys.c.allowed_ips,
-                   partners.c.code, partners.c.kind, partners.c.state, partners.c.allowed_ips.label("partner_ips"))
+                   partners.c.code, partners.c.kind, partners.c.state, partners.c.allowed_ips.label("partner_ips"),
+                   partners.c.signatures)
             .join(partners, partners.c.id == api_keys.c.partner_id)
             .where(api_keys.c.key_hash == key_digest)
         ).first()
@@ -175,7 +176,7 @@ def load_key_principal(engine: Engine, key_digest: str) -> Principal | tuple[str
                     tuple(stored.get("lookups", base.lookups)))
     networks = (parse_networks(orjson.loads(row.partner_ips)), parse_networks(orjson.loads(row.allowed_ips)))
     return Principal(row.code, row.kind, row.id, scopes=scopes, networks=networks,
-                     expires_at=row.expires_at.timestamp() if row.expires_at else None)
+                     expires_at=row.expires_at.timestamp() if row.expires_at else None, signatures=row.signatures)
 
 
 def touch(engine: Engine, used: dict[int, float]) -> None:

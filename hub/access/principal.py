@@ -24,6 +24,7 @@ class Principal:
     scopes: Scopes = Scopes()
     networks: tuple[tuple[Network, ...], ...] = ()  # every list must allow the address
     expires_at: float | None = None
+    signatures: str = "off"  # the partner's signing policy: off | optional | required (hub/signatures)
 
     @property
     def is_person(self) -> bool:

@@ -50,6 +50,8 @@ class PartnerChange(BaseModel):
     contacts: list[dict[str, str]] | None = None
     allowed_ips: list[str] | None = None
     state: Literal["active", "suspended"] | None = None
+    signatures: Literal["off", "optional", "required"] | None = Field(
+        None, description="HTTP message signatures: off (not checked), optional (checked when sent), required")
 
 
 class KeyIn(BaseModel):

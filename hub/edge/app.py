@@ -26,6 +26,7 @@ from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
 from hub.edge import admin, audit, docs, intake, officers, ops, vault, views
+from hub.edge import signing
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
@@ -42,6 +43,8 @@ from hub.limits.limiter import RateLimiter
 from hub.messages import MESSAGE_TYPES
 from hub.queue.signal import Notifier
 from hub.runtime import engine_for, redis_for, routes_for
+from hub.signatures.hub_keys import HubKeyRing
+from hub.signatures.verifier import Verifier
 from hub.store.writers import ProcessWriter, StoreUnavailable, ThreadWriter
 
 DESCRIPTION = """
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await app.state.access_log.aclose()  # write the last access records
         await app.state.committer.aclose()
+        app.state.signatures.close()
         if app.state.gate.limiter is not None:
             await app.state.gate.limiter.aclose()  # also leaves the degraded gauge to live limiters
 
@@ -96,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else ThreadWriter(app.state.engine, app.state.notifier), limiter)
     app.state.gate = Gate(settings, app.state.engine, limiter, app.state.access_log, policies)
     app.state.citizen_data = CitizenData(settings)
+    app.state.signatures = Verifier(settings, app.state.engine, app.state.gate.trusted)  # hub/signatures
+    app.state.hub_keys = HubKeyRing.for_settings(settings)
     app.recorder = Recorder(app.state.access_log, app.state.gate.client_of, app.state.citizen_data)
 
     app.add_exception_handler(Problem, problem_handler)  # type: ignore[arg-type]
@@ -105,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, unexpected_error_handler)
     for module in (intake, views, ops, admin, officers, vault, audit, docs):
         app.include_router(module.router)
+    app.include_router(signing.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies")
     async def healthz(request: Request) -> Response:

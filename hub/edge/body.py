@@ -13,6 +13,11 @@ from hub.messages.codes import nfc, nfc_deep
 
 async def read_json(request: Request, max_bytes: int) -> Any:
     """The decoded, NFC-normalised body; 415, 413 or 400 problems when it breaks a rule."""
+    return decode_json(await read_body(request, max_bytes))
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body of a JSON request (what a signature's Content-Digest covers); 415 or 413 problems."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
         raise Problem("unsupported-media-type", f"Content-Type must be application/json, got {media or 'nothing'!r}",
@@ -25,8 +30,13 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         body += chunk
         if len(body) > max_bytes:
             raise Problem("body-too-large", f"body is over the limit of {max_bytes} bytes", max_bytes=max_bytes)
+    return bytes(body)
+
+
+def decode_json(body: bytes) -> Any:
+    """``body`` decoded and NFC-normalised; a 400 problem when it is not UTF-8 JSON."""
     try:
-        text = bytes(body).decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Problem("malformed-json", f"body is not UTF-8: {exc}",
                       [{"field": "(body)", "rule": "utf8", "message": str(exc)}]) from None

@@ -9,11 +9,12 @@ from prometheus_client import Counter
 from starlette.responses import Response
 
 from hub.access.principal import Principal
-from hub.edge.body import read_json
+from hub.edge.body import decode_json, read_body
 from hub.edge.gate import access
 from hub.edge.prepare import prepare
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
+from hub.signatures.verifier import check_signature
 from hub.store.intake import Prepared
 
 router = APIRouter(tags=["messages"])
@@ -43,14 +44,18 @@ async def post_message(request: Request) -> Response:
     gate = request.app.state.gate
     caller = await gate.authenticate(request, "intake")  # direct: FastAPI's dependency solving costs more
     try:
-        data = await read_json(request, request.app.state.settings.max_body_bytes)
+        body = await read_body(request, request.app.state.settings.max_body_bytes)
+        if caller.signatures != "off":  # HTTP message signatures (hub/signatures); nothing to do when off
+            await request.app.state.signatures.check(request, caller, body)
+        data = decode_json(body)
         if isinstance(data, dict) and isinstance(data.get("message_id"), str):
             request.scope["state"]["message_ids"] = (data["message_id"][:100],)
         prepared = prepare(data, caller, request.app.state.routes)
         request.scope["state"]["summary"] = f"{prepared.type} {prepared.dossier_code}"
-    except Problem:
+    except Problem as problem:
         INTAKE.labels("rejected").inc()
-        await gate.limit(request, caller, "intake")  # bad input is charged too; over the limit, 429 wins
+        if problem.status != 401:  # a refused signature, like a refused key, is not charged
+            await gate.limit(request, caller, "intake")  # bad input is charged too; over the limit, 429 wins
         raise
     # The rate limit is charged with the write: one wait for both (see hub/edge/group_commit.py).
     decision, results = await request.app.state.committer.submit_charged([prepared], gate.checks(caller, "intake"))
@@ -70,7 +75,9 @@ async def post_batch(request: Request, caller: Principal = Depends(access("intak
     """``{"messages": [...]}``: valid items are stored in one transaction; each item gets its own
     status (202 stored, 200 duplicate, 409 conflict, 4xx problem)."""
     settings = request.app.state.settings
-    data = await read_json(request, settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes)
+    await check_signature(request, caller, body)
+    data = decode_json(body)
     items = data.get("messages") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:
         raise Problem("validation", "the body must be {\"messages\": [ ... ]} with at least one message",

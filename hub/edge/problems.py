@@ -24,6 +24,7 @@ MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "malformed-json": (400, "The body is not valid JSON"),
     "unauthenticated": (401, "A valid API key or session token is required"),
+    "signature-rejected": (401, "The request's HTTP message signature was refused"),
     "forbidden": (403, "This key may not do that"),
     "not-found": (404, "No such resource"),
     "rate-limited": (429, "Too many requests for this key's limits"),
@@ -38,6 +39,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "batch-too-large": (422, "Too many messages in one batch"),
     "method-not-allowed": (405, "Method not allowed"),
     "store-unavailable": (503, "The hub could not store the message now; send it again"),
+    "signature-unverifiable": (503, "The hub cannot check message signatures now; send it again"),
     "internal": (500, "The hub failed; the request was not stored"),
 }
 

@@ -62,6 +62,7 @@ partners = Table(
     Column("allowed_ips", Text, nullable=False, default="[]"),  # JSON list of CIDR; empty: any address
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime),
+    Column("signatures", String(10), nullable=False, default="off", server_default="off"),  # off | optional | required
 )
 
 api_keys = Table(
@@ -79,6 +80,21 @@ api_keys = Table(
     Column("last_used_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
     Column("replaced_by", Id),  # rotation: the key that took over
+)
+
+# Partners' public keys for HTTP message signatures (hub/signatures); an HMAC secret lives in the vault.
+partner_signing_keys = Table(
+    "partner_signing_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partner_code", String(40), ForeignKey("partners.code"), nullable=False, index=True),
+    Column("keyid", String(200), nullable=False, unique=True),
+    Column("alg", String(30), nullable=False),  # ed25519 | ecdsa-p256-sha256 | rsa-pss-sha512 | hmac-sha256
+    Column("public_jwk", Text, nullable=False),  # JSON; for hmac-sha256 without its secret
+    Column("state", String(10), nullable=False),  # active | revoked
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("not_after", UtcDateTime),  # optional end of validity
 )
 
 accounts = Table(

@@ -1,0 +1,208 @@
+"""Inbound HTTP Message Signatures (RFC 9421): the checks the edge runs on a signing partner's request.
+
+The signature base, the algorithms and the cryptographic check are the ``http-message-signatures``
+library's (``HTTPMessageVerifier``); the Content-Digest check (RFC 9530, sha-256 and sha-512) is
+its ``ContentDigest``. This module only decides policy, in this order, and names the check that
+failed (the problem's ``rule``, and ``signature:<rule>`` in the access record):
+
+==================  ===========================================================================
+rule                refused when
+==================  ===========================================================================
+missing             the partner's policy is ``required`` and the request has no signature
+malformed           Signature / Signature-Input unreadable, not exactly one signature, or no
+                    ``keyid``, ``created`` or ``nonce``
+unknown_key         no registered key has that ``keyid`` for this partner
+revoked_key         the key is revoked or past its ``not_after``
+alg_mismatch        the signature's ``alg`` is not the registered key's algorithm
+components_missing  it does not cover ``@method``, ``@target-uri``, ``content-type`` and, with a
+                    body, ``content-digest``
+created_skew        ``created`` is more than ``signature_max_skew_seconds`` from the hub's clock
+expired             ``expires`` has passed
+bad_signature       the signature does not verify over the request as received
+digest_mismatch     the body does not match the signed ``Content-Digest``
+replay              the same ``keyid`` and ``nonce`` were accepted within the window
+==================  ===========================================================================
+
+A partner whose policy is ``off`` is never checked; ``optional`` checks a signature when one is sent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import http_sf
+from http_message_signatures import ContentDigest, HTTPMessageVerifier, HTTPSignatureKeyResolver, InvalidSignature
+from http_message_signatures.exceptions import HTTPMessageSignaturesException
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from hub.access.cache import MISS, CredentialCache
+from hub.access.networks import Network
+from hub.access.principal import Principal
+from hub.config import Settings
+from hub.edge.problems import Problem
+from hub.signatures.jwk import ALGORITHMS, PublicKey
+from hub.signatures.nonces import NonceBook, NonceStoreDown
+from hub.signatures.registry import SigningKey, load_key
+from hub.signatures.target import target_uri
+
+PARAMETERS = frozenset({"alg", "created", "expires", "keyid", "nonce", "tag"})
+ALWAYS_COVERED = ("@method", "@target-uri", "content-type")
+# The time checks are this module's (with their own rules); the library's, widened, never decide.
+LIBRARY_SKEW = timedelta(days=3650)
+
+
+@dataclass
+class ReceivedRequest:
+    """The request as the library reads it: method, absolute URL, header field lines."""
+
+    method: str
+    url: str
+    headers: Any
+
+
+class _OneKey(HTTPSignatureKeyResolver):
+    def __init__(self, keyid: str, key: PublicKey) -> None:
+        self.keyid, self.key = keyid, key
+
+    def resolve_public_key(self, key_id: str) -> PublicKey | None:
+        return self.key if key_id == self.keyid else None
+
+    def resolve_private_key(self, key_id: str) -> PublicKey:
+        raise HTTPMessageSignaturesException("verification only")
+
+
+class Verifier:
+    """One per hub process: the partners' keys (cached like API keys) and the nonce book."""
+
+    def __init__(self, settings: Settings, engine: Engine, trusted: tuple[Network, ...]) -> None:
+        self.skew = settings.signature_max_skew_seconds
+        self.trusted = trusted
+        self.keys: CredentialCache[SigningKey | None] = CredentialCache(
+            lambda keyid: load_key(engine, settings, keyid), settings.credential_cache_seconds)
+        self.nonces = NonceBook(settings.redis_url, 2 * self.skew + 1, settings.signature_nonce_on_redis_down)
+
+    async def check(self, request: Request, principal: Principal, body: bytes) -> None:
+        """Return if ``request`` (whose body is ``body``) passes ``principal``'s signing policy;
+        otherwise note the refusal for the access record and raise the 401 problem."""
+        policy = principal.signatures
+        if policy == "off":
+            return
+        headers = request.headers
+        inputs, signatures = headers.get("signature-input"), headers.get("signature")
+        if inputs is None and signatures is None:
+            if policy == "required":
+                self._refuse(request, principal, "missing", "Signature", "this partner must sign its requests "
+                             "(RFC 9421 Signature and Signature-Input headers)")
+            return
+        label, covered, params, signature = self._parse(request, principal, inputs, signatures)
+        keyid = params["keyid"]
+        key = await self._key(keyid)
+        if key is None or key.partner_code != principal.partner_code or key.key is None:
+            self._refuse(request, principal, "unknown_key", "Signature-Input", f"no signing key {keyid!r} is "
+                         "registered for this partner")
+        assert key is not None and key.key is not None
+        now = time.time()
+        if key.revoked or (key.not_after is not None and key.not_after <= now):
+            self._refuse(request, principal, "revoked_key", "Signature-Input", f"signing key {keyid!r} is revoked")
+        if "alg" in params and params["alg"] != key.alg:
+            self._refuse(request, principal, "alg_mismatch", "Signature-Input",
+                         f"alg {params['alg']!r} is not the algorithm of key {keyid!r} ({key.alg})")
+        required = ALWAYS_COVERED + (("content-digest",) if body else ())
+        missing = [c for c in required if c not in covered]
+        if missing:
+            self._refuse(request, principal, "components_missing", "Signature-Input",
+                         f"the signature must cover {', '.join(required)}; missing: {', '.join(missing)}")
+        if abs(now - params["created"]) > self.skew:
+            self._refuse(request, principal, "created_skew", "Signature-Input",
+                         f"created is {int(now - params['created'])} s from the hub's clock; at most {self.skew} allowed")
+        if "expires" in params and params["expires"] <= now:
+            self._refuse(request, principal, "expired", "Signature-Input", "the signature's expires time has passed")
+        verifier = HTTPMessageVerifier(signature_algorithm=ALGORITHMS[key.alg], key_resolver=_OneKey(keyid, key.key))
+        verifier.max_clock_skew = LIBRARY_SKEW
+        message = ReceivedRequest(request.method, target_uri(request, self.trusted), headers)
+        try:
+            [result] = verifier.verify(message, max_age=None)
+        except (InvalidSignature, HTTPMessageSignaturesException) as exc:
+            self._refuse(request, principal, "bad_signature", "Signature",
+                         f"the signature does not verify over this request: {_reason(exc)}")
+            raise  # not reached
+        if body or "content-digest" in headers:
+            try:
+                ContentDigest.verify(result.covered_components['"content-digest"'], body)
+            except (InvalidSignature, HTTPMessageSignaturesException, KeyError) as exc:
+                self._refuse(request, principal, "digest_mismatch", "Content-Digest",
+                             f"the body does not match Content-Digest: {_reason(exc)}")
+        try:
+            first = await self.nonces.first_use(keyid, params["nonce"])
+        except NonceStoreDown:
+            request.app.state.gate.refuse(request, "signature:nonce_store_down", partner=principal.partner_code,
+                                          key_id=principal.key_id)
+            raise Problem("signature-unverifiable", "the hub cannot check nonces now; send the request again",
+                          headers={"Retry-After": "1"}) from None
+        if not first:
+            self._refuse(request, principal, "replay", "Signature-Input",
+                         "this nonce was already used; sign each request with a new nonce")
+        request.scope.setdefault("state", {})["signature_keyid"] = keyid
+
+    def _parse(self, request: Request, principal: Principal, inputs: str | None,
+               signatures: str | None) -> tuple[str, set[str], dict[str, Any], bytes]:
+        """(label, covered component names, parameters, signature bytes); refuses ``malformed``."""
+        def bad(message: str, field: str = "Signature-Input") -> None:
+            self._refuse(request, principal, "malformed", field, message)
+
+        if not inputs or not signatures:
+            bad("send both Signature-Input and Signature", "Signature" if inputs else "Signature-Input")
+        try:
+            parsed_inputs = http_sf.parse(inputs.encode("latin-1"), tltype="dictionary")  # type: ignore[union-attr]
+            parsed_signatures = http_sf.parse(signatures.encode("latin-1"), tltype="dictionary")  # type: ignore[union-attr]
+        except (ValueError, TypeError, UnicodeEncodeError) as exc:
+            bad(f"not a Structured Field dictionary: {exc}")
+            raise  # not reached
+        if len(parsed_inputs) != 1 or parsed_inputs.keys() != parsed_signatures.keys():
+            bad("send exactly one signature, with the same label in Signature-Input and Signature")
+        [(label, (members, params))] = parsed_inputs.items()
+        signature = parsed_signatures[label][0]
+        if not isinstance(members, list) or not isinstance(signature, bytes):
+            bad("Signature-Input must be an inner list and Signature a byte sequence")
+        covered = {name for name, item_params in members if isinstance(name, str) and not item_params}
+        for name, kind in (("keyid", str), ("created", int), ("nonce", str)):
+            if type(params.get(name)) is not kind:
+                bad(f"the signature needs a {name} parameter ({'integer' if kind is int else 'string'})")
+        unknown = set(params) - PARAMETERS
+        if unknown:
+            bad(f"unknown signature parameters: {', '.join(sorted(unknown))}")
+        return label, covered, dict(params), signature
+
+    async def _key(self, keyid: str) -> SigningKey | None:
+        found = self.keys.cached(keyid)
+        if found is MISS:
+            found = await run_in_threadpool(self.keys.reload, keyid)
+        return found  # type: ignore[return-value]
+
+    def _refuse(self, request: Request, principal: Principal, rule: str, field: str, message: str) -> None:
+        request.app.state.gate.refuse(request, f"signature:{rule}", partner=principal.partner_code,
+                                      key_id=principal.key_id)
+        raise Problem("signature-rejected", f"signature refused ({rule}): {message}",
+                      [{"field": field, "rule": rule, "message": message}])
+
+    def close(self) -> None:
+        self.nonces.close()
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:200]
+
+
+async def check_signature(request: Request, principal: Principal, body: bytes) -> None:
+    """The edge's one entry point: verify ``request`` against ``principal``'s signing policy.
+
+    Call it after authenticating and reading the body, before using the body. No cost for a
+    partner whose policy is ``off``."""
+    if principal.signatures != "off":
+        await request.app.state.signatures.check(request, principal, body)
