@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from connectors.simulators import simulators
 from hub.config import get_settings
 from hub.citizens.cli import app as officers_app
 from hub.vault.cli import app as credentials_app
@@ -31,6 +32,7 @@ for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "rout
     app.add_typer(sub, name=name)
 app.add_typer(officers_app, name="officers")
 app.add_typer(credentials_app, name="credentials")
+sim_app.add_typer(simulators)  # payment, motcua
 
 
 def _logging(level: str = "INFO") -> None:

@@ -38,7 +38,10 @@ SANDBOX_PARTNERS = [
     ("population_db", "Cơ sở dữ liệu quốc gia về dân cư", "population_db", None),
     ("ministry_apps", "Phần mềm chuyên ngành của bộ", "ministry_app", None),
     ("ops", "Tổ vận hành cổng liên thông", "operator", None),
+    ("national_payment", "Nền tảng thanh toán trên Cổng DVC quốc gia", "payment_platform", None),
 ]
+#: Kinds that call the hub without an API key (the payment platform is checked by MaXacThuc).
+KEYLESS_KINDS = frozenset({"payment_platform"})
 
 
 def free_port() -> int:
@@ -95,7 +98,7 @@ def seed(settings: Settings) -> dict[str, dict[str, str]]:
     for code, name, kind, agency in SANDBOX_PARTNERS:
         if code not in existing:
             add_partner(engine, code, name, kind, agency)
-        if code not in creds:
+        if code not in creds and kind not in KEYLESS_KINDS:
             creds[code] = {"name": name, "kind": kind,
                            "api_key": issue_key(engine, code, settings.effective_key_pepper, "sandbox")}
     engine.dispose()
@@ -145,12 +148,17 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
     dvc_port = urlparse(settings.dvc_adapter_url).port or 8101
     if port_in_use(dvc_port):
         dvc_port = free_port()
+    payment_port = urlparse(settings.payment_url).port or 8102
+    motcua_port = urlparse(settings.motcua_callback_url).port or 8103
+    payment_port, motcua_port = (p if not port_in_use(p) else free_port() for p in (payment_port, motcua_port))
     if port_in_use(api_port):
         sys.exit(f"port {api_port} is busy: is another hub running?")
     env = dict(os.environ)
     env.update({
         "LIENTHONG_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "LIENTHONG_DVC_ADAPTER_URL": f"http://127.0.0.1:{dvc_port}",
+        "LIENTHONG_PAYMENT_URL": f"http://127.0.0.1:{payment_port}",
+        "LIENTHONG_MOTCUA_CALLBACK_URL": f"http://127.0.0.1:{motcua_port}/lienthong/messages",
         "LIENTHONG_VAR_DIR": str(var),
     })
     children = Children()
@@ -165,12 +173,16 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         seed_defaults(settings)  # the simulators' passwords and secrets, into the vault once
         lt = [sys.executable, "-m", "hub.cli"]
         children.start("national_dvc simulator", lt + ["simulator", "national-dvc", "--port", str(dvc_port)], env)
+        children.start("payment simulator", lt + ["simulator", "payment", "--port", str(payment_port), "--callback-url",
+                                                  f"http://127.0.0.1:{api_port}/v1/payments/callback"], env)
+        children.start("motcua simulator", lt + ["simulator", "motcua", "--port", str(motcua_port)], env)
         children.start("api", lt + ["api", "--port", str(api_port)], env)
         children.start("worker", lt + ["worker"], env)
         base = f"http://127.0.0.1:{api_port}"
         wait_http(f"{base}/healthz")
         info = {"api_url": base, "docs_url": f"{base}/docs", "redis_url": env["LIENTHONG_REDIS_URL"],
-                "simulators": {"national_dvc": env["LIENTHONG_DVC_ADAPTER_URL"]}, "partners": creds,
+                "simulators": {"national_dvc": env["LIENTHONG_DVC_ADAPTER_URL"], "payment": env["LIENTHONG_PAYMENT_URL"],
+                               "motcua": f"http://127.0.0.1:{motcua_port}"}, "partners": creds,
                 "people": people}
         (var / "sandbox.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
         os.chmod(var / "sandbox.json", 0o600)
@@ -198,6 +210,8 @@ lienthong sandbox is running (Ctrl-C stops everything)
   Health ........ {base}/healthz
   Credentials ... {creds_path}   (one key per partner; people: quantri=admin, vanhanh=operator, kiemtra=auditor)
   Portal sim .... {info['simulators']['national_dvc']}/_sim/state   (national_dvc)
+  Payment sim ... {info['simulators']['payment']}/_sim/state   (pay: POST /_sim/pay, connectors/national_dvc/payment)
+  Một cửa sim ... {info['simulators']['motcua']}/_sim/state   (payment.confirmed arrives here)
 
 Send a dossier, then a status change, as the one-stop system:
   KEY=$(python3 -c "import json;print(json.load(open('{creds_path}'))['partners']['motcua']['api_key'])")

@@ -87,6 +87,12 @@ class PaymentClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> "PaymentClient":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     # -- internals -----------------------------------------------------------------------------
 
     def _call(self, path: str, kind: Kind, request: type[BaseModel], fields: dict[str, Any],

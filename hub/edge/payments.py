@@ -1,0 +1,130 @@
+"""``POST /v1/payments/callback``: the national payment platform confirms a payment.
+
+The platform carries no API key. A callback is believed when it comes from
+``LIENTHONG_PAYMENT_CALLBACK_NETWORKS`` and its ``MaXacThuc`` checks out under the shared secret
+(vault credential ``payment.secret``, else ``LIENTHONG_PAYMENT_SECRET``); see
+:mod:`connectors.national_dvc.payment.callback` for the checks in order.
+
+Every answer is in the platform's own reply format ``{MaLoi, MoTaLoi, MaDoiTac, MaThamChieu,
+ThoiGianGD, MaXacThuc}``, not problem+json: the platform reads ``MaLoi``.
+
+* paid (``MaLoi`` "00"): the canonical ``payment.confirmed`` (``message_id`` from ``MaGiaoDich``)
+  goes through the same intake as ``POST /v1/messages`` (prepared, routed, group-committed) with
+  the payment partner (``LIENTHONG_PAYMENT_SOURCE``) as its source; answered "00" once committed.
+  A resend or duplicate of the same transaction answers "00" and stores nothing new.
+* failed payment (any other ``MaLoi``): answered "00", recorded in the access record
+  (outcome ``payment_failed``), not forwarded.
+* refused (address, body, checksum, partner code): a non-"00" ``MaLoi`` with an HTTP 4xx, nothing
+  stored, the reason in the access record's outcome.
+* the store is down: "99" with HTTP 503; the platform sends again.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from prometheus_client import Counter
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from connectors.national_dvc.payment.callback import Checked, check, reply
+from connectors.national_dvc.payment.wire import INTERNAL_ERROR, INVALID, NOT_ALLOWED, OK
+from hub.access.networks import Network, in_any, parse_networks
+from hub.access.principal import Principal
+from hub.access.scopes import Scopes
+from hub.config import Settings
+from hub.edge.body import read_body
+from hub.edge.prepare import prepare
+from hub.edge.problems import Problem
+from hub.edge.responses import json_response
+from hub.partners import get_partner
+from hub.store.writers import StoreUnavailable
+from hub.vault.store import credential
+
+router = APIRouter(tags=["payments"])
+CALLBACKS = Counter("lienthong_payment_callbacks_total", "Payment platform callbacks, by outcome", ["outcome"])
+PAYMENT_TYPES = ("payment.confirmed",)
+
+REPLY_SCHEMA = {"$ref": "/schemas/national_payment/callback_reply.json"}
+DOC = {
+    "security": [],
+    "requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "/schemas/national_payment/callback.json"}}}},
+}
+
+
+@lru_cache(maxsize=8)
+def _networks(values: tuple[str, ...]) -> tuple[Network, ...]:
+    return parse_networks(values, "payment_callback_networks")
+
+
+def payment_secret(settings: Settings) -> str:
+    """The shared secret of the checksums: vault credential ``payment.secret``, else the setting."""
+    return credential(settings, "payment.secret", settings.payment_secret) or settings.payment_secret
+
+
+@router.post(
+    "/v1/payments/callback",
+    summary="Payment platform: confirmation of a payment (authenticated by MaXacThuc, not an API key)",
+    openapi_extra=DOC,
+    responses={
+        200: {"description": "MaLoi 00: received (stored once, or a failed payment acknowledged)",
+              "content": {"application/json": {"schema": REPLY_SCHEMA}}},
+        400: {"description": "MaLoi 02: malformed callback"},
+        401: {"description": "MaLoi 01: MaXacThuc does not match"},
+        403: {"description": "MaLoi 03: another partner's MaDoiTac; MaLoi 05: address or partner not allowed"},
+        503: {"description": "MaLoi 99: not stored now; send again"},
+    },
+)
+async def payment_callback(request: Request) -> Response:
+    """Check the callback, store a paid one as ``payment.confirmed``, answer in the platform's format."""
+    settings: Settings = request.app.state.settings
+    source = settings.payment_source
+    ip, _ = request.app.state.gate.client(request)
+    if not in_any(ip, _networks(tuple(settings.payment_callback_networks))):
+        return _answer(request, Checked("ip_not_allowed", NOT_ALLOWED, 403, f"address {ip}", authentic=False), None)
+    try:
+        raw: Any = orjson.loads(await read_body(request, settings.max_body_bytes))  # not normalised: checksummed as sent
+    except Problem as problem:
+        return _answer(request, Checked("malformed", INVALID, problem.status, problem.detail, authentic=False), None)
+    except orjson.JSONDecodeError:
+        return _answer(request, Checked("malformed", INVALID, 400, "not valid JSON", authentic=False), None)
+    secret = await run_in_threadpool(payment_secret, settings)
+    checked = check(raw, secret, settings.payment_partner_code, source)
+    if not checked.authentic or checked.message is None:
+        return _answer(request, checked, raw, secret)
+
+    partner = await run_in_threadpool(get_partner, request.app.state.engine, source)
+    if partner is None or partner["state"] != "active":
+        why = "unknown_partner" if partner is None else "partner_suspended"
+        status, code = (503, INTERNAL_ERROR) if partner is None else (403, NOT_ALLOWED)
+        return _answer(request, Checked(why, code, status, f"partner {source!r}", authentic=True), raw, secret)
+    caller = Principal(source, partner["kind"], scopes=Scopes(types=PAYMENT_TYPES, endpoints=("intake",)))
+    request.scope["state"]["principal"] = caller
+    request.scope["state"]["message_ids"] = (checked.message["message_id"],)
+    try:
+        prepared = prepare(checked.message, caller, request.app.state.routes)
+    except Problem as problem:  # the canonical model refuses it (422), or no route sends it anywhere
+        refused = Checked("malformed", INVALID, 400, problem.detail, True) if problem.slug == "validation" \
+            else Checked(problem.slug, INTERNAL_ERROR, 503, problem.detail, True)
+        return _answer(request, refused, raw, secret)
+    try:
+        [result] = await request.app.state.committer.submit([prepared])
+    except StoreUnavailable:
+        return _answer(request, Checked("store-unavailable", INTERNAL_ERROR, 503, "not stored", True), raw, secret)
+    outcome = {"created": "ok", "duplicate": "duplicate", "conflict": "conflict"}[result.verdict]
+    return _answer(request, Checked(outcome, OK, 200, checked.detail, True), raw, secret)
+
+
+def _answer(request: Request, checked: Checked, raw: Any, secret: str | None = None) -> Response:
+    """The reply, signed only for an authentic callback; the outcome noted for the access record."""
+    state = request.scope["state"]
+    state["outcome"] = checked.outcome
+    state["summary"] = f"payment callback: {checked.detail}"[:300]
+    if "principal" not in state:
+        state["attempt"] = {"partner_code": request.app.state.settings.payment_source, "key_id": None, "account": None}
+    CALLBACKS.labels(checked.outcome).inc()
+    return json_response(reply(checked.ma_loi, raw, secret if checked.authentic else None), checked.status)
