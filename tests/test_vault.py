@@ -11,7 +11,6 @@ import sys
 import uuid
 from typing import Any, Iterator
 
-import httpx
 import pytest
 from sqlalchemy import MetaData, select, update
 
@@ -24,12 +23,12 @@ from hub.store.engine import reading
 from hub.store.tables import access_records, admin_actions, vault_secrets
 from hub.vault import Vault, VaultError, VaultMissing, WrongMasterKey, credential
 from hub.vault.envelope import key_id
-from hub.vault.names import check_name
+from hub.vault.names import WELL_KNOWN, check_name
 from hub.vault.store import seed_defaults
 from tests.conftest import Hub, client
 from tests.support import ROOT, Portal, ThreadedServer, settings_env, wait_until
+from tests.test_access import PASSWORD, login
 
-PASSWORD = "correct horse battery"
 SECRET = "Mật-khẩu-bí-mật-7f3a9c"  # non-ASCII on purpose: encoded bytes must not show either
 
 
@@ -159,9 +158,12 @@ def test_names_are_lower_case_dotted_words() -> None:
 
 
 def test_sandbox_seeds_the_well_known_defaults_once(hub: Hub, vault: Vault) -> None:
-    assert seed_defaults(hub.settings) == ["national_dvc.password"]  # the others have no Settings default yet
+    with_default = [n for n, known in WELL_KNOWN.items() if getattr(hub.settings, known.setting, "")]
+    assert "national_dvc.password" in with_default
+    assert seed_defaults(hub.settings) == with_default
     assert seed_defaults(hub.settings) == []
-    assert vault.get("national_dvc.password") == hub.settings.dvc_password
+    assert {n: vault.get(n) for n in with_default} == {
+        n: getattr(hub.settings, WELL_KNOWN[n].setting) for n in with_default}
 
 
 # --- connectors ------------------------------------------------------------------------------
@@ -196,12 +198,6 @@ def test_national_dvc_connector_logs_in_with_the_vault_password(hub: Hub, portal
 
 
 # --- the admin API ---------------------------------------------------------------------------
-
-
-def login(base: str, username: str) -> httpx.Client:
-    r = httpx.post(f"{base}/v1/auth/login", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {r.json()['token']}"}, timeout=30)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
-from hub.edge import admin, audit, docs, intake, officers, ops, vault, views
+from hub.edge import admin, audit, docs, documents, intake, officers, ops, vault, views
 from hub.edge import payments
 from hub.edge import signing
 from hub.edge.fast_path import HubApp
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StoreUnavailable, store_unavailable_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
-    for module in (intake, views, ops, admin, officers, vault, audit, docs):
+    for module in (intake, views, documents, ops, admin, officers, vault, audit, docs):
         app.include_router(module.router)
     app.include_router(payments.router)
     app.include_router(signing.router)

@@ -31,6 +31,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "already-exists": (409, "Something with that name already exists"),
     "credential-not-found": (404, "No credential of that name in the vault"),
     "credential-name": (422, "Not a valid credential name"),
+    "document-digest-mismatch": (502, "The document's SHA-256 differs from the one its message names"),
+    "document-unavailable": (502, "The document could not be fetched"),
     "conflict": (409, "This message id was already used for a different message"),
     "body-too-large": (413, "The body is larger than the hub accepts"),
     "unsupported-media-type": (415, "The body must be application/json"),

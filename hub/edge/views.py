@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -23,13 +25,18 @@ async def get_message(request: Request, message_id: str, source: str | None = Qu
     if not caller.is_operator:
         source = caller.partner_code
     found = await run_in_threadpool(queries.find_messages, request.app.state.engine, message_id, source)
+    return json_response(only_one(found, message_id, source))
+
+
+def only_one(found: list[dict[str, Any]], message_id: str, source: str | None) -> dict[str, Any]:
+    """The one message of ``found``; a 404 problem when none, a 422 asking for ``?source=`` when several."""
     if not found:
         raise Problem("not-found", f"no message {message_id!r}" + (f" from {source!r}" if source else ""))
     if len(found) > 1:
         raise Problem("validation", f"{len(found)} partners used message id {message_id!r}; name one",
                       [{"field": "source", "rule": "required_when_ambiguous", "message": "add ?source=<partner>"}],
                       sources=[m["source"] for m in found])
-    return json_response(found[0])
+    return found[0]
 
 
 @router.get("/v1/dossiers/{dossier_code}/trace", summary="Every message of a dossier, across partners, in time order")
