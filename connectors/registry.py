@@ -14,6 +14,7 @@ from hub.config import Settings
 REGISTRY: dict[str, str] = {
     "national_dvc": "connectors.national_dvc.connector:NationalDvcConnector",
     "motcua": "connectors.motcua.connector:MotcuaConnector",
+    "population_db": "connectors.population_db.connector:PopulationDbConnector",
 }
 
 

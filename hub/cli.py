@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from connectors.population_db.cli import app as population_db_simulator
 from connectors.simulators import simulators
 from hub.config import get_settings
 from hub.citizens.cli import app as officers_app
@@ -33,6 +34,7 @@ for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "rout
 app.add_typer(officers_app, name="officers")
 app.add_typer(credentials_app, name="credentials")
 sim_app.add_typer(simulators)  # payment, motcua
+sim_app.add_typer(population_db_simulator)  # population-db
 
 
 def _logging(level: str = "INFO") -> None:

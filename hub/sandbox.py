@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from connectors.population_db.cli import sandbox_args as population_sandbox_args
 from hub.access.accounts import add_account, list_accounts
 from hub.access.keys import issue_key
 from hub.config import Settings
@@ -151,6 +152,8 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
     payment_port = urlparse(settings.payment_url).port or 8102
     motcua_port = urlparse(settings.motcua_callback_url).port or 8103
     payment_port, motcua_port = (p if not port_in_use(p) else free_port() for p in (payment_port, motcua_port))
+    population_port = urlparse(settings.population_db_url).port or 8104
+    population_port = free_port() if port_in_use(population_port) else population_port
     if port_in_use(api_port):
         sys.exit(f"port {api_port} is busy: is another hub running?")
     env = dict(os.environ)
@@ -159,6 +162,8 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         "LIENTHONG_DVC_ADAPTER_URL": f"http://127.0.0.1:{dvc_port}",
         "LIENTHONG_PAYMENT_URL": f"http://127.0.0.1:{payment_port}",
         "LIENTHONG_MOTCUA_CALLBACK_URL": f"http://127.0.0.1:{motcua_port}/lienthong/messages",
+        "LIENTHONG_POPULATION_DB_URL": f"http://127.0.0.1:{population_port}/dancuquocgia",
+        "LIENTHONG_POPULATION_DB_TOKEN_URL": f"http://127.0.0.1:{population_port}/oauth/token",
         "LIENTHONG_VAR_DIR": str(var),
     })
     children = Children()
@@ -176,13 +181,16 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         children.start("payment simulator", lt + ["simulator", "payment", "--port", str(payment_port), "--callback-url",
                                                   f"http://127.0.0.1:{api_port}/v1/payments/callback"], env)
         children.start("motcua simulator", lt + ["simulator", "motcua", "--port", str(motcua_port)], env)
+        children.start("population_db simulator", lt + ["simulator", "population-db", "--port", str(population_port)]
+                       + population_sandbox_args(settings), env)
         children.start("api", lt + ["api", "--port", str(api_port)], env)
         children.start("worker", lt + ["worker"], env)
         base = f"http://127.0.0.1:{api_port}"
         wait_http(f"{base}/healthz")
         info = {"api_url": base, "docs_url": f"{base}/docs", "redis_url": env["LIENTHONG_REDIS_URL"],
                 "simulators": {"national_dvc": env["LIENTHONG_DVC_ADAPTER_URL"], "payment": env["LIENTHONG_PAYMENT_URL"],
-                               "motcua": f"http://127.0.0.1:{motcua_port}"}, "partners": creds,
+                               "motcua": f"http://127.0.0.1:{motcua_port}",
+                               "population_db": f"http://127.0.0.1:{population_port}"}, "partners": creds,
                 "people": people}
         (var / "sandbox.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
         os.chmod(var / "sandbox.json", 0o600)
@@ -212,6 +220,7 @@ lienthong sandbox is running (Ctrl-C stops everything)
   Portal sim .... {info['simulators']['national_dvc']}/_sim/state   (national_dvc)
   Payment sim ... {info['simulators']['payment']}/_sim/state   (pay: POST /_sim/pay, connectors/national_dvc/payment)
   Một cửa sim ... {info['simulators']['motcua']}/_sim/state   (payment.confirmed arrives here)
+  Dân cư sim .... {info['simulators']['population_db']}/_sim/state   (population_db, SOAP: /dancuquocgia?wsdl)
 
 Send a dossier, then a status change, as the one-stop system:
   KEY=$(python3 -c "import json;print(json.load(open('{creds_path}'))['partners']['motcua']['api_key'])")

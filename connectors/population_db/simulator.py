@@ -53,7 +53,7 @@ from hub.config import Settings
 
 SERVICE_PATH = "/dancuquocgia"
 XML = "text/xml; charset=utf-8"
-PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)  # blanks kept: signatures cover them
 
 #: MaLoi -> (SOAP faultcode, MoTa) of every refusal the simulator answers.
 FAULTS = {
@@ -414,25 +414,33 @@ def create_app(
     return app
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: serve the simulator with uvicorn (log level warning)."""
+def serve(host: str = "127.0.0.1", port: int = 8104, *, seed: int = population.DEFAULT_SEED,
+          size: int = population.DEFAULT_SIZE, token_ttl: float = 3600.0, keys_dir: Path | None = None,
+          sign_answers: bool = False, client_cert: Path | None = None) -> None:
+    """Serve the simulator with uvicorn until stopped; the account is the hub's settings' (sandbox) one."""
     import uvicorn
 
     settings = Settings()
+    app = create_app(sandbox_account(settings), seed=seed, size=size, token_ttl=token_ttl,
+                     keys_dir=keys_dir or settings.keys_dir, sign_answers=sign_answers, client_cert=client_cert)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line (``python -m``); ``lienthong simulator population-db`` takes the same options."""
     parser = argparse.ArgumentParser(description="Population database (CSDLQG về dân cư) simulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8104)
     parser.add_argument("--seed", type=int, default=population.DEFAULT_SEED, help="population seed")
     parser.add_argument("--size", type=int, default=population.DEFAULT_SIZE, help="number of citizens")
     parser.add_argument("--token-ttl", type=float, default=3600.0, help="seconds an access token stays valid")
-    parser.add_argument("--keys-dir", type=Path, default=settings.keys_dir, help="where wsse/ keys live")
+    parser.add_argument("--keys-dir", type=Path, default=None, help="where wsse/ keys live (default: LIENTHONG_KEYS_DIR)")
     parser.add_argument("--sign-answers", action="store_true", help="sign every answer (WS-Security)")
     parser.add_argument("--client-cert", type=Path, default=None,
                         help="require requests signed by this certificate's key (WS-Security)")
     args = parser.parse_args(argv)
-    app = create_app(sandbox_account(settings), seed=args.seed, size=args.size, token_ttl=args.token_ttl,
-                     keys_dir=args.keys_dir, sign_answers=args.sign_answers, client_cert=args.client_cert)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
+    serve(args.host, args.port, seed=args.seed, size=args.size, token_ttl=args.token_ttl, keys_dir=args.keys_dir,
+          sign_answers=args.sign_answers, client_cert=args.client_cert)
 
 
 if __name__ == "__main__":
