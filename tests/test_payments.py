@@ -23,6 +23,7 @@ from connectors.national_dvc.payment import checksum
 from connectors.national_dvc.payment import simulator as platform_sim
 from connectors.national_dvc.payment.client import PaymentClient
 from hub.edge.app import create_app
+from hub.partners import update_partner
 from hub.store.engine import reading
 from hub.store.tables import access_records, messages
 from tests.conftest import Hub, make_settings, seed_hub
@@ -119,6 +120,14 @@ def test_malformed_callback_is_refused_and_nothing_is_stored(api: str, hub: Hub,
         assert outcome(hub, request_id).outcome == "malformed"
     assert response.status_code == 400 and response.json()["MaLoi"] == "02"
     assert stored(hub) == 0
+
+
+def test_callbacks_of_a_suspended_payment_partner_are_refused(api: str, hub: Hub) -> None:
+    update_partner(hub.engine, "national_payment", {"state": "suspended"}, actor="test")
+    response, request_id = post(api, callback())
+    assert response.status_code == 403 and response.json()["MaLoi"] == "05"
+    assert stored(hub) == 0
+    assert outcome(hub, request_id).outcome == "partner_suspended"
 
 
 def test_callback_from_an_address_outside_the_allowlist_is_refused(hub: Hub) -> None:

@@ -9,12 +9,11 @@ Inspection and faults under ``/_sim/`` (not part of the system's API): ``GET /_s
 ``GET /_sim/messages/{message_id}``, ``POST /_sim/faults`` (``latency_ms``, ``fail_next``: next N
 posts answer 503, ``reject_next``: next N answer 422, ``down``), ``POST /_sim/reset``.
 
-Run it with ``lienthong simulator motcua`` or ``python -m connectors.motcua.simulator --port 8103``.
+Run it with ``lienthong simulator motcua --port 8103``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.national_dvc.simulator import json_response
+from connectors.sim_controls import add_controls
 from hub.messages.models import MESSAGE_ADAPTER
 
 PATH = "/lienthong/messages"
@@ -112,30 +112,6 @@ def create_app() -> FastAPI:
         found = inbox.messages.get(message_id)
         return json_response(found) if found else json_response({"detail": f"no message {message_id}"}, 404)
 
-    @app.post("/_sim/faults")
-    async def set_faults(patch: FaultsPatch) -> Response:
-        for name, value in patch.model_dump(exclude_none=True).items():
-            setattr(inbox.faults, name, value)
-        return json_response(asdict(inbox.faults))
-
-    @app.post("/_sim/reset")
-    async def reset() -> Response:
-        inbox.reset()
-        return json_response({"reset": True})
-
+    add_controls(app, inbox, FaultsPatch)
     return app
 
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: serve the simulator with uvicorn (log level warning)."""
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description="One-stop system (motcua) simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8103)
-    args = parser.parse_args(argv)
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=1)
-
-
-if __name__ == "__main__":
-    main()

@@ -16,16 +16,15 @@ The platform's side of a payment, under ``/_sim/`` (not part of the partner's AP
   ``duplicate_callbacks`` (every callback is sent twice).
 * ``GET /_sim/state``, ``GET /_sim/transactions/{MaThamChieu}``, ``POST /_sim/reset``.
 
-Run it with ``lienthong simulator payment`` or
-``python -m connectors.national_dvc.payment.simulator --port 8102``.
+Run it with ``lienthong simulator payment --port 8102`` (``MaDoiTac`` and the secret from the
+hub's settings and vault).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -54,6 +53,7 @@ from connectors.national_dvc.payment.wire import (
 )
 from connectors.national_dvc.simulator import json_response
 from connectors.national_dvc.wire import to_wire_date
+from connectors.sim_controls import add_controls
 
 DEFAULT_CALLBACK_URL = "http://127.0.0.1:8000/v1/payments/callback"
 CALLBACK_TYPE = "CONFIRM"  #: LoaiBanTin of the callback (an assumption: the specification's value is not public)
@@ -282,34 +282,6 @@ def create_app(partner_code: str = "000.00.00.H49", secret: str = "sandbox-payme
         found = platform.transactions.get(reference)
         return json_response(asdict(found)) if found else json_response({"detail": f"no payment {reference}"}, 404)
 
-    @app.post("/_sim/faults")
-    async def faults(patch: FaultsPatch) -> Response:
-        for name, value in patch.model_dump(exclude_none=True).items():
-            setattr(platform.faults, name, value)
-        return json_response(asdict(platform.faults))
-
-    @app.post("/_sim/reset")
-    async def reset() -> Response:
-        platform.reset()
-        return json_response({"reset": True})
-
+    add_controls(app, platform, FaultsPatch)
     return app
 
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: serve the simulator with uvicorn (log level warning)."""
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description="National payment platform simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8102)
-    parser.add_argument("--partner-code", default="000.00.00.H49", help="MaDoiTac of the province")
-    parser.add_argument("--secret", default="sandbox-payment-secret", help="shared secret of MaXacThuc")
-    parser.add_argument("--callback-url", default=DEFAULT_CALLBACK_URL, help="where confirmations are posted")
-    args = parser.parse_args(argv)
-    app = create_app(args.partner_code, args.secret, args.callback_url, f"http://{args.host}:{args.port}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=1)
-
-
-if __name__ == "__main__":
-    main()

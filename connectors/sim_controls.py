@@ -1,0 +1,35 @@
+"""The control endpoints every simulator of a partner offers: ``POST /_sim/faults`` and ``POST /_sim/reset``.
+
+``target`` is the simulator's state: it has ``faults`` (a dataclass whose fields the patch sets) and
+``reset()``. Only the fields given in a patch change; the answer is every fault in force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+
+from connectors.national_dvc.simulator import json_response
+
+
+def add_controls(app: FastAPI, target: Any, patch_model: type[BaseModel]) -> None:
+    """Route ``POST /_sim/faults`` (body: ``patch_model``) and ``POST /_sim/reset`` to ``target``."""
+
+    @app.post("/_sim/faults")
+    async def set_faults(request: Request) -> Response:
+        try:
+            patch = patch_model.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return json_response({"detail": exc.errors(include_url=False, include_context=False)}, 422)
+        for name, value in patch.model_dump(exclude_none=True).items():
+            setattr(target.faults, name, value)
+        return json_response(asdict(target.faults))
+
+    @app.post("/_sim/reset")
+    async def reset() -> Response:
+        target.reset()
+        return json_response({"reset": True})
