@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import httpx
 from sqlalchemy import func, select
@@ -30,6 +31,8 @@ from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from hub.store.tables import deliveries
+from bench.signatures import bench_signatures
+from bench.signatures import report as report_signatures
 from tests.factories import status_changed, submitted
 from tests.support import Process, RedisServer, free_port, settings_env, wait_until
 
@@ -59,10 +62,11 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, body: str, key: str, seconds: int = SECONDS) -> WrkResult:
-    env = dict(os.environ, LT_BODY=body, LT_KEY=key, LT_RUN=uuid.uuid4().hex[:12])
+def wrk(url: str, body: str, key: str, seconds: int = SECONDS, script: str = "post.lua",
+        extra_env: dict[str, str] | None = None) -> WrkResult:
+    env = dict(os.environ, LT_BODY=body, LT_KEY=key, LT_RUN=uuid.uuid4().hex[:12], **(extra_env or {}))
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench" / "post.lua"), url],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench" / script), url],
         capture_output=True, text=True, env=env, check=True,
     ).stdout
     if "Requests/sec" not in out:
@@ -119,19 +123,25 @@ def setup_hub(tmp: Path, redis: RedisServer, **overrides: object) -> tuple[Setti
 
 
 def alternate(apps: dict[str, tuple[str, bool]], env: dict[str, str], body: str, key: str, tmp: Path,
-              workers: int = 1) -> dict[str, object]:
+              workers: int = 1, script: str = "post.lua",
+              per_run: Callable[[int], dict[str, str]] | None = None) -> dict[str, object]:
     """Serve each app (name -> (uvicorn app, is a factory)), load them in turn ROUNDS times with wrk,
-    and give each one's medians: req/s, p50, p99, and the errors summed."""
+    and give each one's medians: req/s, p50, p99, and the errors summed. ``per_run(seconds)``, if
+    given, makes each wrk run's extra environment (bench/signatures.py: a file of signed requests)."""
+    def load(port: int, seconds: int) -> WrkResult:
+        return wrk(f"http://127.0.0.1:{port}/v1/messages", body, key, seconds, script,
+                   per_run(seconds) if per_run else None)
+
     servers, runs = {}, {name: [] for name in apps}  # type: ignore[var-annotated]
     try:
         for name, (app, factory) in apps.items():
             port = free_port()
             servers[name] = (port, serve(app, port, env, tmp / f"{name}.log", factory=factory, workers=workers))
         for port, _ in servers.values():  # warm up: caches filled, first connections made; not counted
-            wrk(f"http://127.0.0.1:{port}/v1/messages", body, key, WARMUP_SECONDS)
+            load(port, WARMUP_SECONDS)
         for _ in range(ROUNDS):
             for name, (port, _) in servers.items():
-                runs[name].append(wrk(f"http://127.0.0.1:{port}/v1/messages", body, key))
+                runs[name].append(load(port, SECONDS))
     finally:
         for _, proc in servers.values():
             proc.stop()
@@ -223,6 +233,7 @@ def main() -> None:
         intake = {str(w): bench_intake(tmp, redis, w) for w in API_WORKERS}
         access = bench_access(tmp, redis)
         e2e = bench_delivery(tmp, redis)
+        signatures = bench_signatures(tmp, redis)
     finally:
         redis.stop()
     print(f"\nlienthong bench — {CONNECTIONS} connections, {SECONDS} s per run, median of {ROUNDS} alternating runs\n")
@@ -243,9 +254,10 @@ def main() -> None:
     print(f"\nend-to-end delivery to the portal simulator: {e2e['messages']} messages, {e2e['workers']} workers, "
           f"{e2e['seconds']:.2f} s from first to last delivery -> {e2e['msgs_per_s']:.0f} msg/s  (target >= 1000; "
           f"{e2e['seconds_with_startup']:.2f} s counting worker start-up)")
+    report_signatures(signatures)
     out = ROOT / "var" / "bench-last.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e}, indent=2, default=str))
+    out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e, "signatures": signatures}, indent=2, default=str))
     print(f"\nraw figures: {out}")
 
 

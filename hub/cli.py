@@ -13,6 +13,7 @@ import typer
 from connectors.population_db.cli import app as population_db_simulator
 from connectors.simulators import simulators
 from hub.config import get_settings
+from hub.signatures.cli import app as signing_app
 from hub.citizens.cli import app as officers_app
 from hub.vault.cli import app as credentials_app
 
@@ -33,6 +34,7 @@ for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "rout
     app.add_typer(sub, name=name)
 app.add_typer(officers_app, name="officers")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(signing_app, name="signing")
 sim_app.add_typer(simulators)  # payment, motcua
 sim_app.add_typer(population_db_simulator)  # population-db
 

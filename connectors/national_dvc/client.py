@@ -94,13 +94,16 @@ class DvcClient:
         timeout: float = 5.0,
         *,
         transport: httpx.BaseTransport | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
+        """``auth``: e.g. ``hub.signatures.signer.HubSigner`` to sign every call (``dvc_sign_requests``)."""
         self.madonvi = madonvi
         self._credentials = LoginRequest(username=username, password=password)
         self._http = httpx.Client(
             base_url=adapter_url.rstrip("/"),
             timeout=timeout,
             transport=transport,
+            auth=auth,
             headers={"Accept": "application/json"},
         )
         self._session: str | None = None

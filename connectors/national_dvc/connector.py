@@ -23,6 +23,7 @@ from connectors.national_dvc.mapping import WireItem, to_wire
 from connectors.national_dvc.wire import ServiceAnswer
 from hub.config import Settings
 from hub.messages.models import Envelope
+from hub.signatures.signer import hub_signer
 from hub.vault import credential
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class NationalDvcConnector:
                 credential(settings, "national_dvc.password", settings.dvc_password) or "",
                 settings.dvc_madonvi,
                 settings.dvc_timeout,
+                auth=hub_signer(settings) if settings.dvc_sign_requests else None,
             )
         )
 

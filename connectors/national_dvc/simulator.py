@@ -13,7 +13,8 @@ A call is atomic: every record is checked before any is applied. Progress entrie
 (MaHoSo, ThoiDiemXuLy, TrangThai, NoiDungXuLy), each counting how many times it was received.
 
 Inspection and faults under ``/_sim/``: ``GET /_sim/state``, ``GET /_sim/dossiers/{MaHoSo}``,
-``POST /_sim/faults``, ``POST /_sim/reset``. Run it with::
+``POST /_sim/faults``, ``POST /_sim/reset``. With ``--jwks-url`` it requires the hub's HTTP message
+signatures (``connectors/national_dvc/signatures.py``). Run it with::
 
     python -m connectors.national_dvc.simulator --host 127.0.0.1 --port 8101
 """
@@ -37,6 +38,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.national_dvc.signatures import SignatureCheck
 from connectors.national_dvc.wire import SCHEMA_DIR
 
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
@@ -143,6 +145,7 @@ class Adapter:
             "duplicates": 0,
             "rejected": 0,
             "faults": 0,
+            "signatures": {"verified": 0, "refused": 0},
         }
 
     # -- partner calls -------------------------------------------------------------------------
@@ -251,15 +254,24 @@ def json_response(content: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
 
 
-def create_app(username: str = "lienthong", password: str = "sandbox-password", session_ttl: float = 3600.0) -> FastAPI:
-    """The simulator as an ASGI app; state lives in ``app.state.adapter``."""
+def create_app(username: str = "lienthong", password: str = "sandbox-password", session_ttl: float = 3600.0,
+               jwks_url: str | None = None) -> FastAPI:
+    """The simulator as an ASGI app; state lives in ``app.state.adapter``. With ``jwks_url``, every
+    partner call must carry the hub's HTTP message signature (checked against that JWKS); an
+    unsigned or badly signed call is answered 401."""
     adapter = Adapter(username, password, session_ttl, load_validators())
+    signatures = SignatureCheck(jwks_url) if jwks_url else None
     app = FastAPI(title="DVCQG adapter simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.adapter = adapter
 
-    async def injected_fault(endpoint: str) -> Response | None:
-        """Apply latency and faults to a partner call; a response means the call stops here."""
+    async def injected_fault(endpoint: str, request: Request) -> Response | None:
+        """Apply latency, faults and the signature check to a partner call; a response means the call stops here."""
         adapter.counters["calls"][endpoint] = adapter.counters["calls"].get(endpoint, 0) + 1
+        if signatures is not None:
+            refusal = await signatures.check(request, await request.body())
+            adapter.counters["signatures"]["refused" if refusal else "verified"] += 1
+            if refusal:
+                return json_response({"message": f"Chữ ký không hợp lệ: {refusal}"}, 401)
         faults = adapter.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -283,7 +295,7 @@ def create_app(username: str = "lienthong", password: str = "sandbox-password", 
 
     @app.post("/login")
     async def login(request: Request) -> Response:
-        fault = await injected_fault("login")
+        fault = await injected_fault("login", request)
         if fault is not None:
             return fault
         return json_response(adapter.login(await read_json(request)))
@@ -292,7 +304,7 @@ def create_app(username: str = "lienthong", password: str = "sandbox-password", 
     async def service_call(service: str, request: Request) -> Response:
         if service not in SERVICES:
             return json_response(answer("02", f"Dịch vụ {service} không được hỗ trợ"), 404)
-        fault = await injected_fault(service)
+        fault = await injected_fault(service, request)
         if fault is not None:
             return fault
         body = await read_json(request)
@@ -337,8 +349,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--username", default="lienthong")
     parser.add_argument("--password", default="sandbox-password")
     parser.add_argument("--session-ttl", type=float, default=3600.0, help="seconds a session stays valid")
+    parser.add_argument("--jwks-url", default=None,
+                        help="require the hub's HTTP message signatures, verified with the keys at this URL "
+                             "(e.g. http://127.0.0.1:8000/.well-known/jwks.json)")
     args = parser.parse_args(argv)
-    app = create_app(args.username, args.password, args.session_ttl)
+    app = create_app(args.username, args.password, args.session_ttl, args.jwks_url)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=1)
 
 

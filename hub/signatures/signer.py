@@ -21,6 +21,7 @@ from typing import Any, Generator
 import httpx
 from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver
 
+from hub.config import Settings
 from hub.signatures.hub_keys import HubKeyRing
 from hub.signatures.jwk import ALGORITHMS
 
@@ -86,3 +87,8 @@ class HubSigner(MessageSigner):
 
     def current_key(self) -> tuple[str, Any]:
         return self.ring.active()
+
+
+def hub_signer(settings: Settings) -> HubSigner:
+    """The signer of the hub's outbound calls, on the key ring under ``keys/hub-signing/``."""
+    return HubSigner(HubKeyRing.for_settings(settings), settings.signing_signature_lifetime_seconds)

@@ -1,0 +1,72 @@
+"""The portal simulator's check of the hub's HTTP message signatures (RFC 9421), as a partner that
+requires them would do it: keys from the hub's JWKS URL (re-fetched for an unknown ``kid``),
+``@method``, ``@target-uri`` and ``content-digest`` covered, the digest matching the body,
+``created`` within five minutes, ``expires`` not passed, each nonce once.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, InvalidSignature
+from http_message_signatures.algorithms import ED25519
+from http_message_signatures.exceptions import HTTPMessageSignaturesException
+from starlette.requests import Request
+
+from hub.signatures.jwk import public_key
+from hub.signatures.verifier import ReceivedRequest
+
+REQUIRED = ("@method", "@target-uri", "content-digest")
+
+
+class JwksKeys(HTTPSignatureKeyResolver):
+    """Public keys by ``kid`` from a JWKS URL, cached; an unknown kid fetches the set again (a
+    simulator's simplicity: a real partner would also limit how often)."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.keys = url, {}  # type: ignore[var-annotated]
+
+    async def refresh(self, kid: str) -> None:
+        if kid in self.keys:
+            return
+        async with httpx.AsyncClient(timeout=5) as http:
+            doc = (await http.get(self.url)).json()
+        self.keys = {k["kid"]: public_key(k) for k in doc.get("keys", []) if k.get("kty") == "OKP"}
+
+    def resolve_public_key(self, key_id: str) -> Any:
+        return self.keys.get(key_id)
+
+    def resolve_private_key(self, key_id: str) -> Any:
+        raise HTTPMessageSignaturesException("verification only")
+
+
+class SignatureCheck:
+    """``await check(request, body)``: None if the request is signed as required, else the reason."""
+
+    def __init__(self, jwks_url: str) -> None:
+        self.keys = JwksKeys(jwks_url)
+        self.nonces: dict[str, float] = {}
+
+    async def check(self, request: Request, body: bytes) -> str | None:
+        inputs = request.headers.get("signature-input", "")
+        if not inputs or "signature" not in request.headers:
+            return "the request is not signed"
+        kid = inputs.partition('keyid="')[2].partition('"')[0]
+        await self.keys.refresh(kid)
+        verifier = HTTPMessageVerifier(signature_algorithm=ED25519, key_resolver=self.keys)
+        verifier.max_clock_skew = timedelta(seconds=300)
+        try:
+            [result] = verifier.verify(ReceivedRequest(request.method, str(request.url), request.headers),
+                                       max_age=timedelta(seconds=300), require_components=REQUIRED, body=body)
+        except (InvalidSignature, HTTPMessageSignaturesException, ValueError) as exc:
+            return f"the signature does not verify: {exc}"
+        now = time.monotonic()
+        self.nonces = {n: t for n, t in self.nonces.items() if t > now}
+        nonce = f"{kid}:{result.nonce}"
+        if result.nonce is None or nonce in self.nonces:
+            return "no nonce, or a nonce already used"
+        self.nonces[nonce] = now + 600
+        return None
