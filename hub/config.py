@@ -161,8 +161,8 @@ class Settings(BaseSettings):
     # Population database (connectors/population_db): SOAP 1.1 behind an OAuth client_credentials token.
     population_db_url: str = Field("http://127.0.0.1:8104/dancuquocgia",
                                    description="Population database SOAP endpoint (overrides the WSDL's address).")
-    population_db_token_url: str = Field("http://127.0.0.1:8104/oauth/token",
-                                         description="OAuth token endpoint (client_credentials, Basic auth).")
+    population_db_token_url: str = Field("", description="OAuth token endpoint (client_credentials, Basic auth); "
+                                                         "empty: /oauth/token on the database's host.")
     population_db_timeout: float = Field(5.0, description="Seconds before a population database call counts as timed out.")
     population_db_client_id: str = Field("lienthong", description="OAuth client id (fallback of vault credential "
                                                                   "population_db.client_id; the simulator's).")

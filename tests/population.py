@@ -20,7 +20,8 @@ class PopulationSim:
     def __init__(self, tmp: Path, *, keys_dir: Path | None = None, sign_answers: bool = False,
                  client_cert: Path | None = None, token_ttl: float = 3600.0, name: str = "population-sim") -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.base_url}/dancuquocgia"  #: the SOAP endpoint: LIENTHONG_POPULATION_DB_URL
         argv = ["-m", "connectors.population_db.simulator", "--port", str(self.port), "--token-ttl", str(token_ttl),
                 "--keys-dir", str(keys_dir or tmp / "keys")]
         if sign_answers:
@@ -30,16 +31,12 @@ class PopulationSim:
         self.process = Process(argv, settings_env(Settings()), tmp / f"{name}.log")
 
     @property
-    def service_url(self) -> str:
-        return f"{self.url}/dancuquocgia"
-
-    @property
     def token_url(self) -> str:
-        return f"{self.url}/oauth/token"
+        return f"{self.base_url}/oauth/token"
 
     def settings(self) -> dict[str, Any]:
-        """Settings fields that point the hub's client here."""
-        return {"population_db_url": self.service_url, "population_db_token_url": self.token_url}
+        """Settings fields that point the hub's client here (the token URL follows from the URL)."""
+        return {"population_db_url": self.url}
 
     def start(self) -> "PopulationSim":
         self.process.start()
@@ -53,15 +50,15 @@ class PopulationSim:
         if self.process.proc is not None and self.process.proc.poll() is not None:
             raise AssertionError(f"simulator exited:\n{self.process.output()}")
         try:
-            return httpx.get(f"{self.url}/_sim/state", timeout=1).status_code == 200
+            return httpx.get(f"{self.base_url}/_sim/state", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
     def state(self) -> dict[str, Any]:
-        return httpx.get(f"{self.url}/_sim/state", timeout=5).json()
+        return httpx.get(f"{self.base_url}/_sim/state", timeout=5).json()
 
     def faults(self, **faults: Any) -> None:
-        httpx.post(f"{self.url}/_sim/faults", json=faults, timeout=5).raise_for_status()
+        httpx.post(f"{self.base_url}/_sim/faults", json=faults, timeout=5).raise_for_status()
 
     def reset(self) -> None:
-        httpx.post(f"{self.url}/_sim/reset", timeout=5).raise_for_status()
+        httpx.post(f"{self.base_url}/_sim/reset", timeout=5).raise_for_status()

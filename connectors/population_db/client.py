@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urljoin
 
 import requests
 import zeep
@@ -208,8 +209,9 @@ class SoapPopulationClient:
     @classmethod
     def from_settings(cls, settings: Settings) -> "SoapPopulationClient":
         """A client for ``LIENTHONG_POPULATION_DB_*``, its account and codes from the vault."""
-        return cls(settings.population_db_url, settings.population_db_token_url, vault_credentials(settings),
-                   settings.population_db_timeout, signer=signer_from_settings(settings))
+        token_url = settings.population_db_token_url or urljoin(settings.population_db_url, "/oauth/token")
+        return cls(settings.population_db_url, token_url, vault_credentials(settings), settings.population_db_timeout,
+                   signer=signer_from_settings(settings))
 
     def __repr__(self) -> str:
         return f"SoapPopulationClient({self.url!r}, client_id={self.credentials.client_id!r})"

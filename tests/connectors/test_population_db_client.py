@@ -171,7 +171,7 @@ def test_wrong_integration_codes_are_a_fault(population_sim: PopulationSim) -> N
     for codes, expected in (({"ma_dvc": "000.00.00.X99"}, "MA_DVC_KHONG_HOP_LE"),
                             ({"ma_tich_hop": "SAI"}, "MA_TICH_HOP_KHONG_HOP_LE")):
         values = {"ma_dvc": good.population_db_ma_dvc, "ma_tich_hop": good.population_db_ma_tich_hop, **codes}
-        client = SoapPopulationClient(population_sim.service_url, population_sim.token_url,
+        client = SoapPopulationClient(population_sim.url, population_sim.token_url,
                                       Credentials(good.population_db_client_id, good.population_db_client_secret,
                                                   **values), 2.0)
         with pytest.raises(PopulationFault) as caught:

@@ -24,7 +24,7 @@ def soap(sim: PopulationSim, body: str, operation: str = "TraCuuThongTinCongDan"
     bearer = bearer if bearer is not None else token(sim).json()["access_token"]
     envelope = (f'<soap:Envelope xmlns:soap="{SOAP_ENV}" xmlns:dc="{NAMESPACE}"><soap:Body>'
                 f'<dc:{operation}>{body}</dc:{operation}></soap:Body></soap:Envelope>')
-    return httpx.post(sim.service_url, content=envelope.encode(), timeout=5,
+    return httpx.post(sim.url, content=envelope.encode(), timeout=5,
                       headers={"Content-Type": "text/xml; charset=utf-8", "Authorization": f"Bearer {bearer}"})
 
 
@@ -41,11 +41,11 @@ def fault_code(response: httpx.Response) -> str:
 
 
 def test_wsdl_is_served_with_its_own_address(population_sim: PopulationSim) -> None:
-    response = httpx.get(f"{population_sim.service_url}?wsdl", timeout=5)
+    response = httpx.get(f"{population_sim.url}?wsdl", timeout=5)
     assert response.status_code == 200
     wsdl = etree.fromstring(response.content)
     address = wsdl.find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address")
-    assert address is not None and address.get("location") == population_sim.service_url
+    assert address is not None and address.get("location") == population_sim.url
     assert wsdl.get("targetNamespace") == NAMESPACE
 
 
@@ -89,7 +89,7 @@ def test_verification_without_name_and_birth_date_is_a_fault(population_sim: Pop
 def test_unknown_operation_and_broken_xml_are_faults(population_sim: PopulationSim) -> None:
     assert fault_code(soap(population_sim, fields(), operation="CungCapThongTinCongDanBatKy")) == "THAO_TAC_KHONG_HO_TRO"
     bearer = token(population_sim).json()["access_token"]
-    broken = httpx.post(population_sim.service_url, content=b"<soap:Envelope", timeout=5,
+    broken = httpx.post(population_sim.url, content=b"<soap:Envelope", timeout=5,
                         headers={"Authorization": f"Bearer {bearer}"})
     assert fault_code(broken) == "YEU_CAU_KHONG_HOP_LE"
 
@@ -98,5 +98,5 @@ def test_entities_are_not_expanded(population_sim: PopulationSim) -> None:
     bearer = token(population_sim).json()["access_token"]
     evil = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
             b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>&e;</soap:Body></soap:Envelope>')
-    response = httpx.post(population_sim.service_url, content=evil, timeout=5, headers={"Authorization": f"Bearer {bearer}"})
+    response = httpx.post(population_sim.url, content=evil, timeout=5, headers={"Authorization": f"Bearer {bearer}"})
     assert b"root:" not in response.content and response.status_code == 500

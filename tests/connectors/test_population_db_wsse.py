@@ -11,6 +11,8 @@ import lxml.etree
 import pytest
 import xmlsec
 from lxml import etree
+from zeep.wsse.signature import MemorySignature
+from zeep.wsse.utils import get_security_header
 
 from connectors.population_db import population
 from connectors.population_db.client import SoapPopulationClient
@@ -29,6 +31,7 @@ from hub.config import Settings
 from tests.population import PopulationSim
 
 Factory = Callable[..., SoapPopulationClient]
+WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 BODY = f'<s:Envelope xmlns:s="{SOAP_ENV}"><s:Body><a xmlns="urn:x">Nguyễn Thị Thuỷ</a></s:Body></s:Envelope>'
 
 
@@ -150,7 +153,7 @@ def test_signature_not_covering_the_body_is_refused(keys: Path) -> None:
     envelope = signed(key, cert)
     body = envelope.find(f"{{{SOAP_ENV}}}Body")
     reference = envelope.xpath("//ds:Reference[@URI=$u]", namespaces={"ds": "http://www.w3.org/2000/09/xmldsig#"},
-                               u="#" + body.get("{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}Id"))[0]
+                               u="#" + body.get(f"{{{WSU_NS}}}Id"))[0]
     reference.getparent().remove(reference)
     with pytest.raises(SignatureInvalid, match="Body is not signed"):
         verify_envelope(envelope, cert)
@@ -167,6 +170,19 @@ def test_wrapped_body_with_a_duplicate_id_is_refused(keys: Path) -> None:
     envelope.find(f"{{{SOAP_ENV}}}Header").append(body)  # the signed original, hidden in the header
     with pytest.raises(SignatureInvalid, match="expected exactly one"):
         verify_envelope(envelope, cert)
+
+
+def test_weak_algorithms_are_refused(keys: Path) -> None:
+    key, cert = dev_identity(keys / "wsse", HUB_IDENTITY)
+    envelope = etree.fromstring(BODY)
+    sign_envelope(envelope, key, cert)
+    weak = etree.fromstring(BODY)
+    security = get_security_header(weak)
+    security.append(copy.deepcopy(envelope.find(f".//{{{WSU_NS}}}Timestamp")))
+    MemorySignature(key, cert).apply(weak, {})  # zeep's defaults: RSA-SHA1, SHA-1 digests
+    verify_envelope(envelope, cert)
+    with pytest.raises(SignatureInvalid):
+        verify_envelope(weak, cert)
 
 
 def test_expired_signature_is_refused(keys: Path) -> None:
