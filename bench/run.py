@@ -1,4 +1,5 @@
-"""``make bench``: intake against a bare FastAPI endpoint, and end-to-end delivery, in one run.
+"""``make bench``: intake against a bare FastAPI endpoint, end-to-end delivery, and the added latency
+of citizen look-ups (bench/lookups.py), in one run.
 
 Everything runs on loopback and stops by itself. The load generator is wrk (C, low overhead),
 32 connections; each configuration runs ROUNDS times, alternating, and the medians are reported,
@@ -31,6 +32,8 @@ from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from hub.store.tables import deliveries
+from bench.lookups import bench_lookups
+from bench.lookups import report as report_lookups
 from bench.signatures import bench_signatures
 from bench.signatures import report as report_signatures
 from tests.factories import status_changed, submitted
@@ -233,6 +236,7 @@ def main() -> None:
         intake = {str(w): bench_intake(tmp, redis, w) for w in API_WORKERS}
         access = bench_access(tmp, redis)
         e2e = bench_delivery(tmp, redis)
+        lookups = bench_lookups(tmp, redis)
         signatures = bench_signatures(tmp, redis)
     finally:
         redis.stop()
@@ -254,10 +258,12 @@ def main() -> None:
     print(f"\nend-to-end delivery to the portal simulator: {e2e['messages']} messages, {e2e['workers']} workers, "
           f"{e2e['seconds']:.2f} s from first to last delivery -> {e2e['msgs_per_s']:.0f} msg/s  (target >= 1000; "
           f"{e2e['seconds_with_startup']:.2f} s counting worker start-up)")
+    report_lookups(lookups)
     report_signatures(signatures)
     out = ROOT / "var" / "bench-last.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e, "signatures": signatures}, indent=2, default=str))
+    out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e, "lookups": lookups,
+                                   "signatures": signatures}, indent=2, default=str))
     print(f"\nraw figures: {out}")
 
 

@@ -90,6 +90,28 @@ def seed_people(settings: Settings) -> dict[str, dict[str, str]]:
     return people
 
 
+#: The one-stop system's sandbox key may also look citizens up (docs/CITIZENS.md).
+SANDBOX_SCOPES = {"motcua": {"endpoints": ["intake", "read", "lookup"], "lookups": ["*"]}}
+#: Demo officers of the one-stop system, one per rights tier: (MaCanBo, name, unit, tier).
+SANDBOX_OFFICERS = [
+    ("CB-TP-001", "Nguyễn Thị Lan", "Phòng Tư pháp", "own_dossiers"),
+    ("CB-TP-002", "Trần Văn Minh", "Phòng Tư pháp", "own_unit"),
+    ("CB-VP-001", "Lê Quang Huy", "Văn phòng HĐND và UBND", "whole_agency"),
+]
+
+
+def seed_officers(settings: Settings) -> None:
+    """Register the demo officers of ``motcua`` once (agency 000.00.00.H49)."""
+    from hub.citizens.officers import list_officers, register
+
+    engine = engine_for(settings)
+    known = {o["officer_code"] for o in list_officers(engine, "motcua")}
+    for code, name, unit, tier in SANDBOX_OFFICERS:
+        if code not in known:
+            register(engine, "motcua", code, name, "000.00.00.H49", unit=unit, tier=tier, actor="sandbox")
+    engine.dispose()
+
+
 def seed(settings: Settings) -> dict[str, dict[str, str]]:
     """Create the sandbox partners and keys once; later runs reuse ``var/sandbox.json``."""
     path = settings.var_dir / "sandbox.json"
@@ -101,7 +123,8 @@ def seed(settings: Settings) -> dict[str, dict[str, str]]:
             add_partner(engine, code, name, kind, agency)
         if code not in creds and kind not in KEYLESS_KINDS:
             creds[code] = {"name": name, "kind": kind,
-                           "api_key": issue_key(engine, code, settings.effective_key_pepper, "sandbox")}
+                           "api_key": issue_key(engine, code, settings.effective_key_pepper, "sandbox",
+                                                scopes=SANDBOX_SCOPES.get(code))}
     engine.dispose()
     return creds
 
@@ -175,6 +198,7 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         upgrade(settings.effective_database_url)
         creds = seed(settings)
         people = seed_people(settings)
+        seed_officers(settings)
         seed_defaults(settings)  # the simulators' passwords and secrets, into the vault once
         lt = [sys.executable, "-m", "hub.cli"]
         children.start("national_dvc simulator", lt + ["simulator", "national-dvc", "--port", str(dvc_port)], env)

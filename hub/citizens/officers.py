@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from hub.access import actions
 from hub.messages.codes import AGENCY_PATTERN, nfc
@@ -202,11 +202,16 @@ def disable_unused(engine: Engine, months: int, *, actor: str, client_ip: str = 
 # --- the look-up path ------------------------------------------------------------------------
 
 
+# Built once: building a statement costs more than running it (SQLAlchemy caches the compiled form).
+_LOAD = select(officers.c.id, officers.c.partner_code, officers.c.officer_code, officers.c.agency_id, officers.c.unit,
+               officers.c.tier, officers.c.state, officers.c.valid_from, officers.c.valid_until,
+               officers.c.last_lookup_at).where(officers.c.partner_code == bindparam("partner"),
+                                                officers.c.officer_code == bindparam("code"))
+
+
 def load(conn: Connection, partner: str, code: str) -> Officer | None:
     """The officer ``code`` of ``partner`` for the admission check, or None."""
-    r = conn.execute(select(officers.c.id, officers.c.partner_code, officers.c.officer_code, officers.c.agency_id,
-                            officers.c.unit, officers.c.tier, officers.c.state, officers.c.valid_from,
-                            officers.c.valid_until, officers.c.last_lookup_at).where(_where(partner, code))).first()
+    r = conn.execute(_LOAD, {"partner": partner, "code": code}).first()
     return Officer(*r) if r else None
 
 

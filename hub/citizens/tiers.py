@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from hub.citizens.officers import Officer, load
 from hub.messages.codes import nfc
@@ -27,6 +27,13 @@ from hub.store.engine import reading
 from hub.store.tables import messages
 
 DOSSIER_TYPES = ("dossier.submitted", "dossier.updated", "status.changed")
+
+
+# Built once (building a statement costs more than running it); by the dossier_code index.
+_FACTS = (select(messages.c.type, messages.c.body)
+          .where(messages.c.dossier_code == bindparam("dossier"), messages.c.source == bindparam("partner"),
+                 messages.c.type.in_(DOSSIER_TYPES))
+          .order_by(messages.c.occurred_at, messages.c.id))
 
 
 class Refused(Exception):
@@ -51,10 +58,7 @@ def same_unit(a: str, b: str) -> bool:
 
 def dossier_facts(conn: Connection, partner: str, dossier_code: str) -> tuple[str | None, set[str]]:
     """The dossier's latest handling unit and the officers its messages name, from ``partner``'s messages."""
-    rows = conn.execute(
-        select(messages.c.type, messages.c.body)
-        .where(messages.c.dossier_code == dossier_code, messages.c.source == partner, messages.c.type.in_(DOSSIER_TYPES))
-        .order_by(messages.c.occurred_at, messages.c.id))
+    rows = conn.execute(_FACTS, {"dossier": dossier_code, "partner": partner})
     unit: str | None = None
     named: set[str] = set()
     for kind, body in rows:

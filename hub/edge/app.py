@@ -25,9 +25,9 @@ from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
-from hub.edge import admin, audit, docs, documents, intake, officers, ops, vault, views
-from hub.edge import payments
+from hub.edge import admin, audit, citizens, docs, documents, intake, officers, ops, vault, views
 from hub.edge import signing
+from hub.edge import payments
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
@@ -79,12 +79,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await app.state.access_log.aclose()  # write the last access records
         await app.state.committer.aclose()
+        await run_in_threadpool(citizens.close_population_client, app)
         app.state.signatures.close()
         if app.state.gate.limiter is not None:
             await app.state.gate.limiter.aclose()  # also leaves the degraded gauge to live limiters
 
     app = HubApp(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.fast_routes = {("POST", "/v1/messages"): intake.post_message}
+    app.fast_routes.update(citizens.FAST_ROUTES)
     app.state.settings = settings
     app.state.engine = engine_for(settings)
     app.state.redis = redis_for(settings)
@@ -110,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StoreUnavailable, store_unavailable_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
-    for module in (intake, views, documents, ops, admin, officers, vault, audit, docs):
+    for module in (intake, views, documents, ops, admin, officers, citizens, vault, audit, docs):
         app.include_router(module.router)
     app.include_router(payments.router)
     app.include_router(signing.router)

@@ -42,6 +42,9 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "method-not-allowed": (405, "Method not allowed"),
     "store-unavailable": (503, "The hub could not store the message now; send it again"),
     "signature-unverifiable": (503, "The hub cannot check message signatures now; send it again"),
+    "population-db-fault": (502, "The population database refused or failed the look-up"),
+    "population-db-unavailable": (502, "The population database could not be reached"),
+    "population-db-timeout": (504, "The population database did not answer in time"),
     "internal": (500, "The hub failed; the request was not stored"),
 }
 

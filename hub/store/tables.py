@@ -166,7 +166,7 @@ access_records = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("at", UtcDateTime, nullable=False, index=True),
     Column("request_id", String(36), nullable=False, default=""),
-    Column("kind", String(16), nullable=False),  # request | cli | decrypt
+    Column("kind", String(16), nullable=False),  # request | lookup | cli | decrypt
     Column("outcome", String(40), nullable=False, default=""),  # ok, or why not: no_credential, expired, rate_limited...
     Column("partner_code", String(40)),
     Column("key_id", Id, index=True),

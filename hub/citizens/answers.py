@@ -1,0 +1,141 @@
+"""The look-up API's own shapes: what an officer's system sends, and the canonical citizen it gets back.
+
+Requests and answers are JSON with English field names; the population database's SOAP/XML
+(``CongdanCollection/CongDan``) never reaches a caller. Dates are ISO 8601: ``1990-04-12``, or
+``1948`` when only the birth year is registered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.population_db.interface import Citizen, CongdanCollection, RelatedPerson, Residence, VerifyResult
+from hub.citizens.officers import OFFICER_CODE_PATTERN
+from hub.messages.codes import DossierCode, Text
+
+BirthDate = Annotated[str, Field(pattern=r"^\d{4}(-\d{2}-\d{2})?$", description="YYYY-MM-DD, or YYYY if only the year is known",
+                                 examples=["1990-04-12"])]
+GENDERS = {"1": "male", "2": "female"}
+_YYYYMMDD = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+class CitizenQueryIn(BaseModel):
+    """One look-up: who asks, why, for which dossier, and whom."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    officer_code: Text = Field(pattern=OFFICER_CODE_PATTERN, description="MaCanBo of the officer asking; registered")
+    purpose: Text = Field(min_length=10, max_length=500, description="the legal purpose of the look-up",
+                          examples=["Xác minh nhân thân để giải quyết hồ sơ cấp bản sao trích lục hộ tịch"])
+    dossier_code: DossierCode = Field(description="the dossier the look-up serves", examples=["000.00.00.H49-261123-0001"])
+    id_number: str = Field(pattern=r"^\d{12}$", description="12-digit personal ID (số định danh)")
+    full_name: Text | None = Field(None, min_length=1, max_length=200)
+    birth_date: BirthDate | None = None
+
+
+class VerifyIn(CitizenQueryIn):
+    """A verification: do ID, name and birth date belong to one citizen?"""
+
+    full_name: Text = Field(min_length=1, max_length=200)
+    birth_date: BirthDate
+
+
+class Address(BaseModel):
+    province_code: str | None = None
+    district_code: str | None = None
+    ward_code: str | None = None
+    detail: str | None = None
+
+
+class Person(BaseModel):
+    """A related person: household head, father, mother, spouse."""
+
+    id_number: str | None = None
+    old_id_number: str | None = None
+    full_name: str | None = None
+
+
+class CitizenOut(BaseModel):
+    """One citizen, mapped from the database's ``CongDan``."""
+
+    id_number: str
+    old_id_number: str | None = Field(None, description="old 9-digit ID card (CMND)")
+    full_name: str
+    family_name: str | None = None
+    middle_name: str | None = None
+    given_name: str | None = None
+    gender: Literal["male", "female"] | str | None = None
+    birth_date: str | None = Field(None, description="YYYY-MM-DD, or YYYY")
+    permanent_address: Address | None = None
+    current_address: Address | None = None
+    household_head: Person | None = None
+    father: Person | None = None
+    mother: Person | None = None
+    spouse: Person | None = None
+
+
+class CitizensOut(BaseModel):
+    """The answer of lookup, household and residence: the citizens found (none: an empty list)."""
+
+    citizens: list[CitizenOut]
+
+
+class VerifyOut(BaseModel):
+    """The answer of verify: whether the data matches one citizen, and nothing else."""
+
+    match: bool
+
+
+def partner_birth_date(iso: str | None) -> str | None:
+    """``1990-04-12`` -> ``19900412`` (the database's ``NgayThangNam``); a year stays a year."""
+    return iso.replace("-", "") if iso else None
+
+
+def _birth_date(c: Citizen) -> str | None:
+    born = c.NgayThangNamSinh
+    if born is None:
+        return None
+    full = _YYYYMMDD.match(born.NgayThangNam or "")
+    return "-".join(full.groups()) if full else born.Nam or born.NgayThangNam
+
+
+def _name(parts: list[str | None]) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _address(r: Residence | None) -> dict[str, str | None] | None:
+    if r is None:
+        return None
+    return {"province_code": r.MaTinhThanh, "district_code": r.MaQuanHuyen, "ward_code": r.MaPhuongXa, "detail": r.ChiTiet}
+
+
+def _person(p: RelatedPerson | None) -> dict[str, str | None] | None:
+    if p is None:
+        return None
+    name = p.HoVaTen
+    return {"id_number": p.SoDinhDanh, "old_id_number": p.SoCMND,
+            "full_name": _name([name.Ho, name.ChuDem, name.Ten]) if name else None}
+
+
+def citizen(c: Citizen) -> dict[str, object]:
+    """``CongDan`` as :class:`CitizenOut` (a plain dict, ready for JSON)."""
+    name = c.HoVaTen
+    return {
+        "id_number": c.SoDinhDanh, "old_id_number": c.SoCMND, "full_name": _name([name.Ho, name.ChuDem, name.Ten]),
+        "family_name": name.Ho, "middle_name": name.ChuDem, "given_name": name.Ten,
+        "gender": GENDERS.get(c.GioiTinh or "", c.GioiTinh), "birth_date": _birth_date(c),
+        "permanent_address": _address(c.ThuongTru), "current_address": _address(c.NoiOHienTai),
+        "household_head": _person(c.ChuHo), "father": _person(c.Cha), "mother": _person(c.Me), "spouse": _person(c.VoChong),
+    }
+
+
+def citizens(answer: CongdanCollection) -> dict[str, object]:
+    """The answer of lookup, household and residence."""
+    return {"citizens": [citizen(c) for c in answer.CongDan]}
+
+
+def verified(answer: CongdanCollection) -> dict[str, object]:
+    """The answer of verify: the database's verdict (``KetQuaXacThuc``), and nothing about the citizen."""
+    return {"match": bool(answer.KetQuaXacThuc) if isinstance(answer, VerifyResult) else bool(answer.CongDan)}
