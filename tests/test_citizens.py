@@ -307,3 +307,13 @@ def test_no_id_number_name_or_address_in_clear_in_logs_rows_files_or_metrics(
         assert secret not in metrics, "metrics"
         assert secret not in rows, "database rows"
         assert secret.encode() not in files, "the database file"
+
+
+def test_messages_without_officer_code_keep_the_canonical_body_they_had_before_the_field() -> None:
+    from hub.messages.models import MESSAGE_ADAPTER
+
+    for message in (submitted(), status_changed()):
+        payload = MESSAGE_ADAPTER.validate_python(message).model_dump(mode="json")["payload"]
+        assert "officer_code" not in payload, "a resent old message must hash as before (idempotency)"
+    named = status_changed(payload={**status_changed()["payload"], "officer_code": "CB-1"})
+    assert MESSAGE_ADAPTER.validate_python(named).model_dump(mode="json")["payload"]["officer_code"] == "CB-1"

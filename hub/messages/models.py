@@ -105,7 +105,8 @@ class DossierPayload(Strict):
     channel: Channel
     handling_unit: Text | None = Field(None, max_length=300)
     officer_code: Text | None = Field(None, max_length=60, description="MaCanBo of the officer handling the dossier "
-                                      "(population-database look-up tiers)")
+                                      "(population-database look-up tiers)",
+                                      exclude_if=lambda v: v is None)  # absent: bodies stored before it keep their digest
     note: Text | None = Field(None, max_length=2000)
     attachments: list[Attachment] = Field(default_factory=list, max_length=200)
     fees: list[Fee] = Field(default_factory=list, max_length=50)
@@ -121,7 +122,8 @@ class StatusChangedPayload(Strict):
     handler_title: Text | None = Field(None, max_length=200)
     department: Text | None = Field(None, max_length=300)
     officer_code: Text | None = Field(None, max_length=60, description="MaCanBo of the handling officer "
-                                      "(population-database look-up tiers)")
+                                      "(population-database look-up tiers)",
+                                      exclude_if=lambda v: v is None)  # absent: bodies stored before it keep their digest
     content: Text = Field(min_length=1, max_length=2000)
     started_at: AwareDatetime | None = None
     due_at: AwareDatetime | None = None
