@@ -235,6 +235,7 @@ def test_a_soap_fault_is_a_502_and_a_timeout_a_504_each_recorded(lookups: Lookup
     lookups.sim.faults(fault_next=1)
     fault = lookups.call("lookup")
     assert fault.status_code == 502 and fault.json()["type"] == "/problems/population-db-fault", fault.text
+    assert fault.json()["fault_code"] == "LOI_HE_THONG", "the partner's plain error code, nothing else of it"
     assert "soap" not in fault.text.lower() and "Traceback" not in fault.text
     assert lookups.record(fault).outcome == "population-db-fault"
     lookups.sim.faults(hang_next=1, hang_seconds=3.0)
