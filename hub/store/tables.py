@@ -232,6 +232,23 @@ alerts = Table(
     Column("state", String(12), nullable=False, default="open"),  # open | acknowledged
 )
 
+vault_secrets = Table(
+    # The credential vault (hub/vault): secrets the hub uses towards partners, envelope-encrypted.
+    # ``ciphertext`` is the value under its own data key (AAD: name, version); ``wrapped_key`` is that
+    # data key under the master key named by ``master_key_id``. Nothing here is ever in clear.
+    "vault_secrets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    Column("master_key_id", String(16), nullable=False),  # first 16 hex of SHA-256 of the master key
+    Column("wrapped_key", LargeBinary, nullable=False),  # nonce || AES-256-GCM(master key, data key)
+    Column("ciphertext", LargeBinary, nullable=False),  # nonce || AES-256-GCM(data key, value)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(80), nullable=False),
+)
+
 officers = Table(
     # Officers (MaCanBo) a partner's system may look citizens up for (seed 002 Đ10, 001 Đ11):
     # registered per partner, with a tier, a validity and a state; hub/citizens/officers.py.
@@ -252,23 +269,6 @@ officers = Table(
     Column("updated_at", UtcDateTime),
     Column("last_lookup_at", UtcDateTime),
     UniqueConstraint("partner_code", "officer_code", name="uq_officers_partner_code"),
-)
-
-vault_secrets = Table(
-    # The credential vault (hub/vault): secrets the hub uses towards partners, envelope-encrypted.
-    # ``ciphertext`` is the value under its own data key (AAD: name, version); ``wrapped_key`` is that
-    # data key under the master key named by ``master_key_id``. Nothing here is ever in clear.
-    "vault_secrets",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("name", String(120), nullable=False, unique=True),
-    Column("version", Integer, nullable=False),
-    Column("master_key_id", String(16), nullable=False),  # first 16 hex of SHA-256 of the master key
-    Column("wrapped_key", LargeBinary, nullable=False),  # nonce || AES-256-GCM(master key, data key)
-    Column("ciphertext", LargeBinary, nullable=False),  # nonce || AES-256-GCM(data key, value)
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Column("updated_by", String(80), nullable=False),
 )
 
 messages = Table(
