@@ -1,4 +1,5 @@
-"""The control endpoints every simulator of a partner offers: ``POST /_sim/faults`` and ``POST /_sim/reset``.
+"""The control endpoints every simulator of a partner offers: ``POST /_sim/faults`` and ``POST /_sim/reset``;
+and the faults they share (latency, down, the next N calls failing).
 
 ``target`` is the simulator's state: it has ``faults`` (a dataclass whose fields the patch sets) and
 ``reset()``. Only the fields given in a patch change; the answer is every fault in force.
@@ -6,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from typing import Any
 
@@ -33,3 +35,15 @@ def add_controls(app: FastAPI, target: Any, patch_model: type[BaseModel]) -> Non
     async def reset() -> Response:
         target.reset()
         return json_response({"reset": True})
+
+
+async def outage(faults: Any, counters: dict[str, Any], body: dict[str, Any]) -> Response | None:
+    """Apply the shared faults before an answer: wait ``faults.latency_ms``; while ``faults.down`` or for
+    the next ``faults.fail_next`` calls, a 503 with ``body`` (counted in ``counters["faults"]``); else None."""
+    if faults.latency_ms:
+        await asyncio.sleep(faults.latency_ms / 1000)
+    if faults.down or faults.fail_next > 0:
+        faults.fail_next = max(0, faults.fail_next - 1)
+        counters["faults"] += 1
+        return json_response(body, 503)
+    return None

@@ -14,7 +14,6 @@ Run it with ``lienthong simulator motcua --port 8103``.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.national_dvc.simulator import json_response
-from connectors.sim_controls import add_controls
+from connectors.sim_controls import add_controls, outage
 from hub.messages.models import MESSAGE_ADAPTER
 
 PATH = "/lienthong/messages"
@@ -86,12 +85,9 @@ def create_app() -> FastAPI:
     async def receive(request: Request) -> Response:
         inbox.counters["posts"] += 1
         faults = inbox.faults
-        if faults.latency_ms:
-            await asyncio.sleep(faults.latency_ms / 1000)
-        if faults.down or faults.fail_next > 0:
-            faults.fail_next = max(0, faults.fail_next - 1)
-            inbox.counters["faults"] += 1
-            return json_response({"error": "Service Unavailable (simulated)"}, 503)
+        refused = await outage(faults, inbox.counters, {"error": "Service Unavailable (simulated)"})
+        if refused is not None:
+            return refused
         if faults.reject_next > 0:
             faults.reject_next -= 1
             inbox.counters["faults"] += 1

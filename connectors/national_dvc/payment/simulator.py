@@ -22,7 +22,6 @@ hub's settings and vault).
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -53,7 +52,7 @@ from connectors.national_dvc.payment.wire import (
 )
 from connectors.national_dvc.simulator import json_response
 from connectors.national_dvc.wire import to_wire_date
-from connectors.sim_controls import add_controls
+from connectors.sim_controls import add_controls, outage
 
 DEFAULT_CALLBACK_URL = "http://127.0.0.1:8000/v1/payments/callback"
 CALLBACK_TYPE = "CONFIRM"  #: LoaiBanTin of the callback (an assumption: the specification's value is not public)
@@ -210,14 +209,7 @@ def create_app(partner_code: str = "000.00.00.H49", secret: str = "sandbox-payme
 
     async def injected_fault(endpoint: str) -> Response | None:
         platform.counters["calls"][endpoint] += 1
-        faults = platform.faults
-        if faults.latency_ms:
-            await asyncio.sleep(faults.latency_ms / 1000)
-        if faults.down or faults.fail_next > 0:
-            faults.fail_next = max(0, faults.fail_next - 1)
-            platform.counters["faults"] += 1
-            return json_response({"message": "Service Unavailable (simulated)"}, 503)
-        return None
+        return await outage(platform.faults, platform.counters, {"message": "Service Unavailable (simulated)"})
 
     async def partner_call(endpoint: str, request: Request) -> Response:
         fault = await injected_fault(endpoint)
