@@ -164,6 +164,8 @@ class Settings(BaseSettings):
     population_db_token_url: str = Field("", description="OAuth token endpoint (client_credentials, Basic auth); "
                                                          "empty: /oauth/token on the database's host.")
     population_db_timeout: float = Field(5.0, description="Seconds before a population database call counts as timed out.")
+    population_db_concurrency: int = Field(8, ge=1, le=64, description="Look-ups one API process sends to the population "
+                                           "database at once; more wait their turn (within the timeout's budget).")
     population_db_client_id: str = Field("lienthong", description="OAuth client id (fallback of vault credential "
                                                                   "population_db.client_id; the simulator's).")
     population_db_client_secret: str = Field("sandbox-population-secret", description="OAuth client secret (fallback of "
