@@ -98,12 +98,13 @@ class AccountChange(BaseModel):
     state: Literal["active", "disabled"] | None = None
 
 
-def _who(request: Request) -> tuple[str, str]:
+def actor_of(request: Request) -> tuple[str, str]:
+    """(who acts, from which address) for the admin action record of an admitted request."""
     principal: Principal = request.scope["state"]["principal"]
     return principal.account or principal.who, request.scope["state"]["client_ip"]
 
 
-async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def run_store(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a store function in a thread; its ValueError, LookupError and AlreadyExists become 422, 404
     and 409 problems."""
     try:
@@ -118,7 +119,8 @@ async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
                                                  "message": (rule or str(exc)).strip()}]) from None
 
 
-def _changes(model: BaseModel) -> dict[str, Any]:
+def changes_of(model: BaseModel) -> dict[str, Any]:
+    """The fields a PATCH body actually set."""
     return model.model_dump(exclude_unset=True)
 
 
@@ -168,37 +170,37 @@ async def logout(request: Request) -> Response:
 
 @router.get("/v1/admin/partners", tags=["admin"], dependencies=[admin_only], summary="Every partner")
 async def admin_list_partners(request: Request) -> Response:
-    return json_response({"items": await _run(list_partners, request.app.state.engine)})
+    return json_response({"items": await run_store(list_partners, request.app.state.engine)})
 
 
 @router.post("/v1/admin/partners", tags=["admin"], dependencies=[admin_only], status_code=201, summary="Register a partner")
 async def admin_add_partner(request: Request, body: PartnerIn) -> Response:
-    actor, ip = _who(request)
-    row = await _run(add_partner, request.app.state.engine, body.code, body.name, body.kind, body.agency_id,
+    actor, ip = actor_of(request)
+    row = await run_store(add_partner, request.app.state.engine, body.code, body.name, body.kind, body.agency_id,
                      contacts=body.contacts, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
     return json_response(row, 201)
 
 
 @router.get("/v1/admin/partners/{code}", tags=["admin"], dependencies=[admin_only], summary="One partner and its keys")
 async def admin_get_partner(request: Request, code: str) -> Response:
-    row = await _run(get_partner, request.app.state.engine, code)
+    row = await run_store(get_partner, request.app.state.engine, code)
     if row is None:
         raise Problem("not-found", f"no partner {code!r}")
-    return json_response({**row, "keys": await _run(keys.list_keys, request.app.state.engine, code)})
+    return json_response({**row, "keys": await run_store(keys.list_keys, request.app.state.engine, code)})
 
 
 @router.patch("/v1/admin/partners/{code}", tags=["admin"], dependencies=[admin_only],
               summary="Change a partner (name, agency, contacts, allowlist, state)")
 async def admin_update_partner(request: Request, code: str, body: PartnerChange) -> Response:
-    actor, ip = _who(request)
-    return json_response(await _run(update_partner, request.app.state.engine, code, _changes(body), actor=actor, client_ip=ip))
+    actor, ip = actor_of(request)
+    return json_response(await run_store(update_partner, request.app.state.engine, code, changes_of(body), actor=actor, client_ip=ip))
 
 
 @router.post("/v1/admin/partners/{code}/keys", tags=["admin"], dependencies=[admin_only], status_code=201,
              summary="Issue a key; the secret is in this answer only")
 async def admin_issue_key(request: Request, code: str, body: KeyIn) -> Response:
-    actor, ip = _who(request)
-    secret, view = await _run(keys.issue_key_with_view, request.app.state.engine, code,
+    actor, ip = actor_of(request)
+    secret, view = await run_store(keys.issue_key_with_view, request.app.state.engine, code,
                               request.app.state.settings.effective_key_pepper, body.label, scopes=body.scopes,
                               expires_at=body.expires_at, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
     return json_response({"key": secret, **view}, 201)
@@ -206,21 +208,21 @@ async def admin_issue_key(request: Request, code: str, body: KeyIn) -> Response:
 
 @router.get("/v1/admin/keys", tags=["admin"], dependencies=[admin_only], summary="Keys (never their secrets)")
 async def admin_list_keys(request: Request, partner: str | None = None) -> Response:
-    return json_response({"items": await _run(keys.list_keys, request.app.state.engine, partner)})
+    return json_response({"items": await run_store(keys.list_keys, request.app.state.engine, partner)})
 
 
 @router.patch("/v1/admin/keys/{key_id}", tags=["admin"], dependencies=[admin_only],
               summary="Change a key's label, scopes, allowlist or expiry")
 async def admin_update_key(request: Request, key_id: int, body: KeyChange) -> Response:
-    actor, ip = _who(request)
-    return json_response(await _run(keys.update_key, request.app.state.engine, key_id, _changes(body), actor=actor, client_ip=ip))
+    actor, ip = actor_of(request)
+    return json_response(await run_store(keys.update_key, request.app.state.engine, key_id, changes_of(body), actor=actor, client_ip=ip))
 
 
 @router.post("/v1/admin/keys/{key_id}:rotate", tags=["admin"], dependencies=[admin_only], status_code=201,
              summary="Issue a successor; the old key works for the grace period")
 async def admin_rotate_key(request: Request, key_id: int, body: Rotation) -> Response:
-    actor, ip = _who(request)
-    secret, view = await _run(keys.rotate_key, request.app.state.engine, key_id,
+    actor, ip = actor_of(request)
+    secret, view = await run_store(keys.rotate_key, request.app.state.engine, key_id,
                               request.app.state.settings.effective_key_pepper, body.grace_seconds, actor=actor, client_ip=ip)
     return json_response({"key": secret, **view}, 201)
 
@@ -228,8 +230,8 @@ async def admin_rotate_key(request: Request, key_id: int, body: Rotation) -> Res
 @router.post("/v1/admin/keys/{key_id}:revoke", tags=["admin"], dependencies=[admin_only],
              summary="Stop a key now (every hub process within a second)")
 async def admin_revoke_key(request: Request, key_id: int) -> Response:
-    actor, ip = _who(request)
-    return json_response(await _run(keys.revoke_key, request.app.state.engine, key_id, actor=actor, client_ip=ip))
+    actor, ip = actor_of(request)
+    return json_response(await run_store(keys.revoke_key, request.app.state.engine, key_id, actor=actor, client_ip=ip))
 
 
 # --- limits, accounts, review ----------------------------------------------------------------
@@ -239,14 +241,14 @@ async def admin_revoke_key(request: Request, key_id: int) -> Response:
 async def admin_list_limits(request: Request) -> Response:
     defaults = [{"name": lim.name, "quota": lim.quota, "window_seconds": int(lim.window)}
                 for lim in request.app.state.gate.policies.defaults]
-    return json_response({"items": await _run(policies.list_policies, request.app.state.engine), "defaults": defaults})
+    return json_response({"items": await run_store(policies.list_policies, request.app.state.engine), "defaults": defaults})
 
 
 @router.put("/v1/admin/limits", tags=["admin"], dependencies=[admin_only],
             summary="Create or change a policy (in force on every process within seconds)")
 async def admin_set_limit(request: Request, body: PolicyIn) -> Response:
-    actor, ip = _who(request)
-    row = await _run(policies.set_policy, request.app.state.engine, counter=body.counter, name=body.name, quota=body.quota,
+    actor, ip = actor_of(request)
+    row = await run_store(policies.set_policy, request.app.state.engine, counter=body.counter, name=body.name, quota=body.quota,
                      window_seconds=body.window_seconds, route_class=body.route_class, partner_code=body.partner,
                      key_id=body.key_id, actor=actor, client_ip=ip)
     request.app.state.gate.policies.refresh()
@@ -255,21 +257,21 @@ async def admin_set_limit(request: Request, body: PolicyIn) -> Response:
 
 @router.delete("/v1/admin/limits/{policy_id}", tags=["admin"], dependencies=[admin_only], summary="Remove a policy")
 async def admin_delete_limit(request: Request, policy_id: int) -> Response:
-    actor, ip = _who(request)
-    row = await _run(policies.delete_policy, request.app.state.engine, policy_id, actor=actor, client_ip=ip)
+    actor, ip = actor_of(request)
+    row = await run_store(policies.delete_policy, request.app.state.engine, policy_id, actor=actor, client_ip=ip)
     request.app.state.gate.policies.refresh()
     return json_response(row)
 
 
 @router.get("/v1/admin/accounts", tags=["admin"], dependencies=[admin_only], summary="People's accounts")
 async def admin_list_accounts(request: Request) -> Response:
-    return json_response({"items": await _run(accounts.list_accounts, request.app.state.engine)})
+    return json_response({"items": await run_store(accounts.list_accounts, request.app.state.engine)})
 
 
 @router.post("/v1/admin/accounts", tags=["admin"], dependencies=[admin_only], status_code=201, summary="Create an account")
 async def admin_add_account(request: Request, body: AccountIn) -> Response:
-    actor, ip = _who(request)
-    row = await _run(accounts.add_account, request.app.state.engine, body.username, body.display_name, body.role,
+    actor, ip = actor_of(request)
+    row = await run_store(accounts.add_account, request.app.state.engine, body.username, body.display_name, body.role,
                      body.password, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
     return json_response(row, 201)
 
@@ -277,23 +279,23 @@ async def admin_add_account(request: Request, body: AccountIn) -> Response:
 @router.patch("/v1/admin/accounts/{username}", tags=["admin"], dependencies=[admin_only],
               summary="Change an account (role, allowlist, password, state)")
 async def admin_update_account(request: Request, username: str, body: AccountChange) -> Response:
-    actor, ip = _who(request)
-    return json_response(await _run(accounts.update_account, request.app.state.engine, username, _changes(body),
+    actor, ip = actor_of(request)
+    return json_response(await run_store(accounts.update_account, request.app.state.engine, username, changes_of(body),
                                     actor=actor, client_ip=ip))
 
 
 @router.get("/v1/admin/review", tags=["admin"], dependencies=[admin_only], summary="Keys and accounts unused for N days")
 async def admin_review(request: Request, days: int | None = Query(None, ge=1)) -> Response:
     days = days or request.app.state.settings.review_days
-    return json_response({"days": days, **await _run(review.unused, request.app.state.engine, days)})
+    return json_response({"days": days, **await run_store(review.unused, request.app.state.engine, days)})
 
 
 @router.post("/v1/admin/review:disable", tags=["admin"], dependencies=[admin_only],
              summary="Revoke the keys and disable the accounts the review lists")
 async def admin_review_disable(request: Request, days: int | None = Query(None, ge=1)) -> Response:
-    actor, ip = _who(request)
+    actor, ip = actor_of(request)
     days = days or request.app.state.settings.review_days
-    return json_response({"days": days, **await _run(review.disable_unused, request.app.state.engine, days,
+    return json_response({"days": days, **await run_store(review.disable_unused, request.app.state.engine, days,
                                                      actor=actor, client_ip=ip)})
 
 
@@ -304,7 +306,7 @@ async def admin_review_disable(request: Request, days: int | None = Query(None, 
             summary="Admin actions: who, what, before, after")
 async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                         actor: str | None = None) -> Response:
-    items = await _run(actions.list_actions, request.app.state.engine, after, limit, actor)
+    items = await run_store(actions.list_actions, request.app.state.engine, after, limit, actor)
     return page_response(items, limit)
 
 
@@ -312,12 +314,12 @@ async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: in
             summary="Alerts raised by the detection rules (docs/AUDIT.md)")
 async def audit_alerts(request: Request, state: Literal["open", "acknowledged"] | None = None, rule: str | None = None,
                        after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> Response:
-    items = await _run(alerts.list_alerts, request.app.state.engine, after, limit, state, rule)
+    items = await run_store(alerts.list_alerts, request.app.state.engine, after, limit, state, rule)
     return page_response(items, limit)
 
 
 @router.post("/v1/audit/alerts/{alert_id}:acknowledge", tags=["audit"], dependencies=[Depends(access("audit"))],
              summary="Acknowledge an alert (recorded as an admin action)")
 async def audit_acknowledge_alert(request: Request, alert_id: int) -> Response:
-    actor, ip = _who(request)
-    return json_response(await _run(alerts.acknowledge, request.app.state.engine, alert_id, actor=actor, client_ip=ip))
+    actor, ip = actor_of(request)
+    return json_response(await run_store(alerts.acknowledge, request.app.state.engine, alert_id, actor=actor, client_ip=ip))

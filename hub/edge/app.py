@@ -25,9 +25,7 @@ from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
-from hub.edge import admin, audit, citizens, docs, documents, intake, officers, ops, vault, views
-from hub.edge import signing
-from hub.edge import payments
+from hub.edge import admin, audit, citizens, docs, documents, intake, officers, ops, payments, signing, vault, views
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
@@ -42,6 +40,7 @@ from hub.edge.problems import (
 from hub.edge.responses import json_response
 from hub.limits.limiter import RateLimiter
 from hub.messages import MESSAGE_TYPES
+from hub.queue.metrics import refresh_delivery_gauges
 from hub.queue.signal import Notifier
 from hub.runtime import engine_for, redis_for, routes_for
 from hub.signatures.hub_keys import HubKeyRing
@@ -141,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
         await run_in_threadpool(refresh_gauge, app.state.engine)  # open alerts, raised by the workers' detector
+        await run_in_threadpool(refresh_delivery_gauges, app.state.engine)  # backlog and lag per destination
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     def openapi() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from hub.citizens import officers
-from hub.edge.admin import _changes, _run, _who
+from hub.edge.admin import actor_of, changes_of, run_store
 from hub.edge.gate import access
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
@@ -55,13 +55,13 @@ class Revocation(BaseModel):
 @router.get("/v1/admin/officers", dependencies=[admin_only], summary="Registered officers")
 async def list_officers(request: Request, partner: str | None = None,
                         state: Literal["active", "disabled", "revoked"] | None = None) -> Response:
-    return json_response({"items": await _run(officers.list_officers, request.app.state.engine, partner, state)})
+    return json_response({"items": await run_store(officers.list_officers, request.app.state.engine, partner, state)})
 
 
 @router.post("/v1/admin/officers", dependencies=[admin_only], status_code=201, summary="Register an officer")
 async def register_officer(request: Request, body: OfficerIn) -> Response:
-    actor, ip = _who(request)
-    row = await _run(officers.register, request.app.state.engine, body.partner, body.officer_code, body.full_name,
+    actor, ip = actor_of(request)
+    row = await run_store(officers.register, request.app.state.engine, body.partner, body.officer_code, body.full_name,
                      body.agency_id, unit=body.unit, tier=body.tier, valid_from=body.valid_from,
                      valid_until=body.valid_until, actor=actor, client_ip=ip)
     return json_response(row, 201)
@@ -69,20 +69,20 @@ async def register_officer(request: Request, body: OfficerIn) -> Response:
 
 @router.get("/v1/admin/officers:review", dependencies=[admin_only], summary="Active officers without a look-up for N months")
 async def review_officers(request: Request, months: int = Query(6, ge=1, le=120)) -> Response:
-    return json_response({"months": months, "items": await _run(officers.unused, request.app.state.engine, months)})
+    return json_response({"months": months, "items": await run_store(officers.unused, request.app.state.engine, months)})
 
 
 @router.post("/v1/admin/officers:disable-unused", dependencies=[admin_only],
              summary="Disable the officers the review lists")
 async def disable_unused_officers(request: Request, months: int = Query(6, ge=1, le=120)) -> Response:
-    actor, ip = _who(request)
-    done = await _run(officers.disable_unused, request.app.state.engine, months, actor=actor, client_ip=ip)
+    actor, ip = actor_of(request)
+    done = await run_store(officers.disable_unused, request.app.state.engine, months, actor=actor, client_ip=ip)
     return json_response({"months": months, "disabled": done})
 
 
 @router.get("/v1/admin/officers/{partner}/{code}", dependencies=[admin_only], summary="One officer")
 async def get_officer(request: Request, partner: str, code: str) -> Response:
-    row = await _run(officers.get_officer, request.app.state.engine, partner, code)
+    row = await run_store(officers.get_officer, request.app.state.engine, partner, code)
     if row is None:
         raise Problem("not-found", f"no officer {code!r} of {partner!r}")
     return json_response(row)
@@ -91,14 +91,14 @@ async def get_officer(request: Request, partner: str, code: str) -> Response:
 @router.patch("/v1/admin/officers/{partner}/{code}", dependencies=[admin_only],
               summary="Change an officer (name, agency, unit, tier, validity, active/disabled)")
 async def change_officer(request: Request, partner: str, code: str, body: OfficerChange) -> Response:
-    actor, ip = _who(request)
-    return json_response(await _run(officers.change, request.app.state.engine, partner, code, _changes(body),
+    actor, ip = actor_of(request)
+    return json_response(await run_store(officers.change, request.app.state.engine, partner, code, changes_of(body),
                                     actor=actor, client_ip=ip))
 
 
 @router.post("/v1/admin/officers/{partner}/{code}:revoke", dependencies=[admin_only],
              summary="Revoke an officer's right to look up")
 async def revoke_officer(request: Request, partner: str, code: str, body: Revocation | None = None) -> Response:
-    actor, ip = _who(request)
-    return json_response(await _run(officers.revoke, request.app.state.engine, partner, code,
+    actor, ip = actor_of(request)
+    return json_response(await run_store(officers.revoke, request.app.state.engine, partner, code,
                                     body.reason if body else "", actor=actor, client_ip=ip))

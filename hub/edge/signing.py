@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from hub.edge.admin import _run, _who, admin_only
+from hub.edge.admin import actor_of, admin_only, run_store
 from hub.edge.responses import json_response
 from hub.signatures import registry
 
@@ -36,14 +36,14 @@ class PolicyIn(BaseModel):
 @router.get("/v1/admin/partners/{code}/signing-keys", tags=["admin"], dependencies=[admin_only],
             summary="A partner's registered signing keys (public parts only)")
 async def list_signing_keys(request: Request, code: str) -> Response:
-    return json_response({"keys": await _run(registry.list_keys, request.app.state.engine, code)})
+    return json_response({"keys": await run_store(registry.list_keys, request.app.state.engine, code)})
 
 
 @router.post("/v1/admin/partners/{code}/signing-keys", tags=["admin"], dependencies=[admin_only], status_code=201,
              summary="Register a signing key (a JWK) for a partner")
 async def add_signing_key(request: Request, code: str, body: SigningKeyIn) -> Response:
-    actor, ip = _who(request)
-    view = await _run(registry.add_key, request.app.state.engine, request.app.state.settings, code, body.jwk,
+    actor, ip = actor_of(request)
+    view = await run_store(registry.add_key, request.app.state.engine, request.app.state.settings, code, body.jwk,
                       not_after=body.not_after, actor=actor, client_ip=ip)
     request.app.state.signatures.keys.forget(view["keyid"])
     return json_response(view, 201)
@@ -52,8 +52,8 @@ async def add_signing_key(request: Request, code: str, body: SigningKeyIn) -> Re
 @router.post("/v1/admin/partners/{code}/signing-keys/{keyid}:revoke", tags=["admin"], dependencies=[admin_only],
              summary="Revoke a signing key now (every hub process refuses it within about a second)")
 async def revoke_signing_key(request: Request, code: str, keyid: str) -> Response:
-    actor, ip = _who(request)
-    view = await _run(registry.revoke_key, request.app.state.engine, code, keyid, actor=actor, client_ip=ip)
+    actor, ip = actor_of(request)
+    view = await run_store(registry.revoke_key, request.app.state.engine, code, keyid, actor=actor, client_ip=ip)
     request.app.state.signatures.keys.forget(keyid)
     return json_response(view)
 
@@ -61,8 +61,8 @@ async def revoke_signing_key(request: Request, code: str, keyid: str) -> Respons
 @router.put("/v1/admin/partners/{code}/signing-policy", tags=["admin"], dependencies=[admin_only],
             summary="Whether a partner signs its requests: off, optional or required")
 async def set_signing_policy(request: Request, code: str, body: PolicyIn) -> Response:
-    actor, ip = _who(request)
-    return json_response(await _run(registry.set_policy, request.app.state.engine, code, body.signatures,
+    actor, ip = actor_of(request)
+    return json_response(await run_store(registry.set_policy, request.app.state.engine, code, body.signatures,
                                     actor=actor, client_ip=ip))
 
 

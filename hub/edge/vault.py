@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from hub.edge.admin import _who
+from hub.edge.admin import actor_of
 from hub.edge.gate import access
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
@@ -57,7 +57,7 @@ async def list_credentials(request: Request) -> Response:
             summary="Set or replace a credential (write-only: it can never be read back)")
 async def put_credential(request: Request, name: str, body: CredentialIn) -> Response:
     name = _name(request, name)
-    actor, ip = _who(request)
+    actor, ip = actor_of(request)
     vault = await run_in_threadpool(_vault, request)
     try:
         meta: dict[str, Any] = await run_in_threadpool(lambda: vault.put(name, body.value, actor=actor, client_ip=ip))
@@ -70,7 +70,7 @@ async def put_credential(request: Request, name: str, body: CredentialIn) -> Res
 @router.delete("/v1/admin/credentials/{name}", dependencies=[admin_only], summary="Remove a credential")
 async def delete_credential(request: Request, name: str) -> Response:
     name = _name(request, name)
-    actor, ip = _who(request)
+    actor, ip = actor_of(request)
     vault = await run_in_threadpool(_vault, request)
     try:
         meta = await run_in_threadpool(lambda: vault.delete(name, actor=actor, client_ip=ip))
