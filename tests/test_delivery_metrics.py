@@ -56,3 +56,9 @@ def test_a_drained_destination_reports_zero_instead_of_vanishing(motcua: httpx.C
         conn.execute(update(deliveries).values(state="delivered"))
     assert refresh_delivery_gauges(hub.engine) == {}
     assert REGISTRY.get_sample_value("lienthong_deliveries", {"destination": dest, "state": "pending"}) == 0
+
+
+def test_every_routed_destination_is_reported_even_before_its_first_delivery(api: str) -> None:
+    samples = scrape(api)
+    assert samples['lienthong_deliveries{destination="national_dvc",state="pending"}'] == 0
+    assert samples['lienthong_delivery_lag_seconds{destination="national_dvc"}'] == 0

@@ -15,6 +15,7 @@ stays cheap however many delivered rows the table holds.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from prometheus_client import Gauge
@@ -35,11 +36,12 @@ _lock = threading.Lock()
 _seen: set[str] = set()  # destinations this process has reported: they keep reporting, at 0 when drained
 
 
-def refresh_delivery_gauges(engine: Engine, now: datetime | None = None) -> dict[str, dict[str, int]]:
+def refresh_delivery_gauges(engine: Engine, now: datetime | None = None,
+                            destinations: Iterable[str] = ()) -> dict[str, dict[str, int]]:
     """Set both gauges from the table; returns ``{destination: {state: count}}`` of what was counted.
 
-    Every destination seen gets every counted state (0 when it has none), so a backlog that drains
-    shows as 0 rather than vanishing from the scrape."""
+    Every destination named (the routing table's) or seen gets every counted state, 0 when it has
+    none, so a backlog that drains shows as 0 rather than vanishing from the scrape."""
     now = now or datetime.now(timezone.utc)
     with reading(engine) as conn:
         rows = conn.execute(_QUERY).all()
@@ -51,7 +53,7 @@ def refresh_delivery_gauges(engine: Engine, now: datetime | None = None) -> dict
             waited = max(0.0, (now - oldest_due).total_seconds())
             lag[destination] = max(lag.get(destination, 0.0), waited)
     with _lock:
-        _seen.update(counts)
+        _seen.update(counts, destinations)
         for destination in _seen:
             for state in COUNTED:
                 BACKLOG.labels(destination, state).set(counts.get(destination, {}).get(state, 0))
