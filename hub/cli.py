@@ -11,10 +11,11 @@ from typing import Optional
 import typer
 
 from connectors.population_db.cli import app as population_db_simulator
+from connectors.sim_signatures import JWKS_HELP
 from connectors.simulators import simulators
+from hub.citizens.cli import app as officers_app
 from hub.config import get_settings
 from hub.signatures.cli import app as signing_app
-from hub.citizens.cli import app as officers_app
 from hub.vault.cli import app as credentials_app
 
 app = typer.Typer(help="lienthong – the provincial integration hub (LGSP).", no_args_is_help=True)
@@ -519,13 +520,14 @@ def schemas_export(check: bool = typer.Option(False, help="Only report drift; ex
 
 
 @sim_app.command("national-dvc")
-def simulator_national_dvc(host: str = "127.0.0.1", port: int = 8101) -> None:
+def simulator_national_dvc(host: str = "127.0.0.1", port: int = 8101,
+                           jwks_url: str = typer.Option("", help=JWKS_HELP)) -> None:
     """The national public-service portal adapter simulator."""
     import uvicorn
 
     from connectors.national_dvc.simulator import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(jwks_url=jwks_url or None), host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command()

@@ -189,6 +189,14 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         "LIENTHONG_POPULATION_DB_TOKEN_URL": f"http://127.0.0.1:{population_port}/oauth/token",
         "LIENTHONG_VAR_DIR": str(var),
     })
+    # The hub signs what it sends to the portal and the one-stop system, and their simulators check it
+    # against the hub's published keys, as partners that require signatures would.
+    env.setdefault("LIENTHONG_DVC_SIGN_REQUESTS", "true")
+    env.setdefault("LIENTHONG_MOTCUA_SIGN_REQUESTS", "true")
+    jwks = f"http://127.0.0.1:{api_port}/.well-known/jwks.json"
+
+    def verify_args(setting: str) -> list[str]:
+        return ["--jwks-url", jwks] if env[setting].lower() in ("1", "true", "yes", "on") else []
     children = Children()
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a stopped `make` stops the sandbox like Ctrl-C
     signal.signal(signal.SIGHUP, _interrupt)
@@ -201,10 +209,12 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         seed_officers(settings)
         seed_defaults(settings)  # the simulators' passwords and secrets, into the vault once
         lt = [sys.executable, "-m", "hub.cli"]
-        children.start("national_dvc simulator", lt + ["simulator", "national-dvc", "--port", str(dvc_port)], env)
+        children.start("national_dvc simulator", lt + ["simulator", "national-dvc", "--port", str(dvc_port)]
+                       + verify_args("LIENTHONG_DVC_SIGN_REQUESTS"), env)
         children.start("payment simulator", lt + ["simulator", "payment", "--port", str(payment_port), "--callback-url",
                                                   f"http://127.0.0.1:{api_port}/v1/payments/callback"], env)
-        children.start("motcua simulator", lt + ["simulator", "motcua", "--port", str(motcua_port)], env)
+        children.start("motcua simulator", lt + ["simulator", "motcua", "--port", str(motcua_port)]
+                       + verify_args("LIENTHONG_MOTCUA_SIGN_REQUESTS"), env)
         children.start("population_db simulator", lt + ["simulator", "population-db", "--port", str(population_port)]
                        + population_sandbox_args(settings), env)
         children.start("api", lt + ["api", "--port", str(api_port)], env)
@@ -245,6 +255,7 @@ lienthong sandbox is running (Ctrl-C stops everything)
   Payment sim ... {info['simulators']['payment']}/_sim/state   (pay: POST /_sim/pay, connectors/national_dvc/payment)
   Một cửa sim ... {info['simulators']['motcua']}/_sim/state   (payment.confirmed arrives here)
   Dân cư sim .... {info['simulators']['population_db']}/_sim/state   (population_db, SOAP: /dancuquocgia?wsdl)
+  Hub's keys .... {base}/.well-known/jwks.json   (the portal and một cửa sims check the hub's signatures with them)
 
 Send a dossier, then a status change, as the one-stop system:
   KEY=$(python3 -c "import json;print(json.load(open('{creds_path}'))['partners']['motcua']['api_key'])")

@@ -1,6 +1,7 @@
 """Outbound signatures: the hub's key ring publishes a new key before it signs and keeps a retired
 one until its signatures expire; /.well-known/jwks.json serves them; the national portal client's
-signature verifies at the simulator (which fetches the hub's JWKS), before and after a rotation."""
+and the one-stop connector's signatures verify at their simulators (which fetch the hub's JWKS),
+and an unsigned call is refused there."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.motcua.connector import MotcuaConnector
+from connectors.motcua.simulator import PATH as MOTCUA_PATH
+from connectors.motcua.simulator import create_app as motcua_app
 from connectors.national_dvc.client import PermanentError
 from connectors.national_dvc.connector import NationalDvcConnector
 from connectors.national_dvc.simulator import create_app as simulator_app
 from hub.signatures.hub_keys import HubKeyRing
 from tests.conftest import Hub
+from tests.connectors.payment_samples import confirmed
 from tests.support import ThreadedServer
 
 
@@ -69,3 +74,20 @@ def test_outbound_signature_verifies_at_the_simulator_before_and_after_rotation(
         with pytest.raises(PermanentError, match="401"):
             unsigned.login()
         assert state.counters["signatures"]["refused"] == 1
+
+
+def test_the_one_stop_system_verifies_what_the_hub_signs_for_it_and_refuses_an_unsigned_post(hub: Hub, api: str) -> None:
+    with ThreadedServer(motcua_app(jwks_url=f"{api}/.well-known/jwks.json")).start() as onestop:
+        inbox = onestop.server.config.app.state.inbox
+        settings = hub.settings.model_copy(update={"motcua_callback_url": f"{onestop.url}{MOTCUA_PATH}"})
+        signed = MotcuaConnector.from_settings(settings.model_copy(update={"motcua_sign_requests": True}))
+        unsigned = MotcuaConnector.from_settings(settings)
+        try:
+            assert [o.kind for o in signed.deliver([confirmed("GD-SIGNED")])] == ["ok"]
+            [refused] = unsigned.deliver([confirmed("GD-UNSIGNED")])
+        finally:
+            signed.close()
+            unsigned.close()
+        assert refused.kind == "permanent" and "401" in refused.detail
+        assert inbox.counters["signatures"] == {"verified": 1, "refused": 1}
+        assert set(inbox.messages) == {"payment:GD-SIGNED"}

@@ -20,6 +20,7 @@ from connectors.base import Outcome
 from connectors.http import post_json
 from hub.config import Settings
 from hub.messages.models import Envelope
+from hub.signatures.signer import hub_signer
 
 DUPLICATE = 409
 
@@ -53,12 +54,7 @@ class MotcuaConnector:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "MotcuaConnector":
-        auth = None
-        if settings.motcua_sign_requests:
-            from hub.signatures.hub_keys import HubKeyRing
-            from hub.signatures.signer import HubSigner
-
-            auth = HubSigner(HubKeyRing.for_settings(settings), settings.signing_signature_lifetime_seconds)
+        auth = hub_signer(settings) if settings.motcua_sign_requests else None
         return cls(settings.motcua_callback_url, settings.motcua_timeout, auth=auth)
 
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:

@@ -3,7 +3,9 @@
 ``POST /lienthong/messages`` takes one canonical message (JSON). It is checked against the canonical
 model (422 with the first error when it breaks it), deduplicated by ``message_id`` (the first copy
 200 ``{"received": true}``, every later one 409 ``{"duplicate": true}``) and remembered with how
-many times it arrived and whether it carried an HTTP message signature.
+many times it arrived and whether it carried an HTTP message signature. With ``jwks_url``
+(``--jwks-url``) every post must carry the hub's valid signature (``connectors/sim_signatures.py``),
+else 401, as a one-stop system that requires signatures would answer.
 
 Inspection and faults under ``/_sim/`` (not part of the system's API): ``GET /_sim/state``,
 ``GET /_sim/messages/{message_id}``, ``POST /_sim/faults`` (``latency_ms``, ``fail_next``: next N
@@ -24,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.national_dvc.simulator import json_response
 from connectors.sim_controls import add_controls, outage
+from connectors.sim_signatures import SignatureGate
 from hub.messages.models import MESSAGE_ADAPTER
 
 PATH = "/lienthong/messages"
@@ -55,7 +58,8 @@ class Inbox:
     def reset(self) -> None:
         self.messages: dict[str, dict[str, Any]] = {}
         self.faults = Faults()
-        self.counters = {"posts": 0, "received": 0, "duplicates": 0, "rejected": 0, "faults": 0}
+        self.counters: dict[str, Any] = {"posts": 0, "received": 0, "duplicates": 0, "rejected": 0, "faults": 0,
+                                         "signatures": {"verified": 0, "refused": 0}}
 
     def take(self, body: Any, signed: bool) -> tuple[int, dict[str, Any]]:
         """Check and remember one posted message; the HTTP status and answer."""
@@ -75,9 +79,11 @@ class Inbox:
         return 200, {"received": True, "message_id": message.message_id}
 
 
-def create_app() -> FastAPI:
-    """The simulator as an ASGI app; state lives in ``app.state.inbox``."""
+def create_app(jwks_url: str | None = None) -> FastAPI:
+    """The simulator as an ASGI app; state lives in ``app.state.inbox``. With ``jwks_url``, a post
+    without the hub's valid HTTP message signature is answered 401."""
     inbox = Inbox()
+    signatures = SignatureGate(jwks_url)
     app = FastAPI(title="One-stop system simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.inbox = inbox
 
@@ -88,6 +94,9 @@ def create_app() -> FastAPI:
         refused = await outage(faults, inbox.counters, {"error": "Service Unavailable (simulated)"})
         if refused is not None:
             return refused
+        refusal = await signatures.refusal(request, inbox.counters["signatures"])
+        if refusal:
+            return json_response({"error": f"signature refused: {refusal}"}, 401)
         if faults.reject_next > 0:
             faults.reject_next -= 1
             inbox.counters["faults"] += 1

@@ -14,7 +14,7 @@ A call is atomic: every record is checked before any is applied. Progress entrie
 
 Inspection and faults under ``/_sim/``: ``GET /_sim/state``, ``GET /_sim/dossiers/{MaHoSo}``,
 ``POST /_sim/faults``, ``POST /_sim/reset``. With ``--jwks-url`` it requires the hub's HTTP message
-signatures (``connectors/national_dvc/signatures.py``). Run it with::
+signatures (``connectors/sim_signatures.py``). Run it with::
 
     python -m connectors.national_dvc.simulator --host 127.0.0.1 --port 8101
 """
@@ -38,7 +38,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.national_dvc.signatures import SignatureCheck
+from connectors.sim_signatures import JWKS_HELP, SignatureGate
 from connectors.national_dvc.wire import SCHEMA_DIR
 
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
@@ -260,18 +260,16 @@ def create_app(username: str = "lienthong", password: str = "sandbox-password", 
     partner call must carry the hub's HTTP message signature (checked against that JWKS); an
     unsigned or badly signed call is answered 401."""
     adapter = Adapter(username, password, session_ttl, load_validators())
-    signatures = SignatureCheck(jwks_url) if jwks_url else None
+    signatures = SignatureGate(jwks_url)
     app = FastAPI(title="DVCQG adapter simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.adapter = adapter
 
     async def injected_fault(endpoint: str, request: Request) -> Response | None:
         """Apply latency, faults and the signature check to a partner call; a response means the call stops here."""
         adapter.counters["calls"][endpoint] = adapter.counters["calls"].get(endpoint, 0) + 1
-        if signatures is not None:
-            refusal = await signatures.check(request, await request.body())
-            adapter.counters["signatures"]["refused" if refusal else "verified"] += 1
-            if refusal:
-                return json_response({"message": f"Chữ ký không hợp lệ: {refusal}"}, 401)
+        refusal = await signatures.refusal(request, adapter.counters["signatures"])
+        if refusal:
+            return json_response({"message": f"Chữ ký không hợp lệ: {refusal}"}, 401)
         faults = adapter.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -349,9 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--username", default="lienthong")
     parser.add_argument("--password", default="sandbox-password")
     parser.add_argument("--session-ttl", type=float, default=3600.0, help="seconds a session stays valid")
-    parser.add_argument("--jwks-url", default=None,
-                        help="require the hub's HTTP message signatures, verified with the keys at this URL "
-                             "(e.g. http://127.0.0.1:8000/.well-known/jwks.json)")
+    parser.add_argument("--jwks-url", default=None, help=JWKS_HELP)
     args = parser.parse_args(argv)
     app = create_app(args.username, args.password, args.session_ttl, args.jwks_url)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.national_dvc.payment import checksum
+from connectors.national_dvc.payment.callback import check
 from connectors.national_dvc.payment.wire import BienLai
+from hub.messages.models import MESSAGE_ADAPTER, Envelope
 
 PARTNER = "000.00.00.H49"  #: MaDoiTac of the sandbox province (Settings default)
 SECRET = "sandbox-payment-secret"  #: the Settings default, so the suite's hub and simulator agree
@@ -33,3 +35,10 @@ def callback(secret: str = SECRET, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return checksum.sign("CALLBACK", body, secret)
+
+
+def confirmed(transaction: str) -> Envelope:
+    """A canonical payment.confirmed, as the hub makes it from a paid callback."""
+    checked = check(callback(MaGiaoDich=transaction), SECRET, PARTNER, "national_payment")
+    assert checked.message is not None
+    return MESSAGE_ADAPTER.validate_python(checked.message)

@@ -15,19 +15,10 @@ import pytest
 
 from connectors.motcua.connector import MotcuaConnector
 from connectors.motcua.simulator import PATH, create_app
-from connectors.national_dvc.payment.callback import check
 from connectors.registry import accepted_types
 from hub.config import Settings
-from hub.messages.models import MESSAGE_ADAPTER, Envelope
-from tests.connectors.payment_samples import PARTNER, SECRET, callback
+from tests.connectors.payment_samples import confirmed
 from tests.support import ThreadedServer
-
-
-def confirmed(transaction: str) -> Envelope:
-    """A canonical payment.confirmed, as the hub makes it from a paid callback."""
-    checked = check(callback(MaGiaoDich=transaction), SECRET, PARTNER, "national_payment")
-    assert checked.message is not None
-    return MESSAGE_ADAPTER.validate_python(checked.message)
 
 
 @pytest.fixture(scope="module")

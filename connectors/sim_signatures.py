@@ -1,5 +1,5 @@
-"""The portal simulator's check of the hub's HTTP message signatures (RFC 9421), as a partner that
-requires them would do it: keys from the hub's JWKS URL (re-fetched for an unknown ``kid``),
+"""The simulators' check of the hub's HTTP message signatures (RFC 9421), as a partner that
+requires them would do it (the portal's and the one-stop system's simulators, with ``--jwks-url``): keys from the hub's JWKS URL (re-fetched for an unknown ``kid``),
 ``@method``, ``@target-uri`` and ``content-digest`` covered, the digest matching the body,
 ``created`` within five minutes, ``expires`` not passed, each nonce once.
 """
@@ -20,6 +20,8 @@ from hub.signatures.jwk import public_key
 from hub.signatures.verifier import ReceivedRequest
 
 REQUIRED = ("@method", "@target-uri", "content-digest")
+JWKS_HELP = ("Require the hub's HTTP message signatures, verified with the keys at this URL "
+             "(e.g. http://127.0.0.1:8000/.well-known/jwks.json).")
 
 
 class JwksKeys(HTTPSignatureKeyResolver):
@@ -70,3 +72,20 @@ class SignatureCheck:
             return "no nonce, or a nonce already used"
         self.nonces[nonce] = now + 600
         return None
+
+
+
+class SignatureGate:
+    """A simulator's use of :class:`SignatureCheck`: ``await refusal(request, counters)`` is None when
+    the request passes (or no JWKS URL was given), else the reason; counted in ``counters``
+    (``verified`` / ``refused``)."""
+
+    def __init__(self, jwks_url: str | None) -> None:
+        self.check = SignatureCheck(jwks_url) if jwks_url else None
+
+    async def refusal(self, request: Request, counters: dict[str, int]) -> str | None:
+        if self.check is None:
+            return None
+        reason = await self.check.check(request, await request.body())
+        counters["refused" if reason else "verified"] += 1
+        return reason
