@@ -3,9 +3,10 @@ the same look-up made directly with the zeep client, both to the population-data
 
 Sequential calls (latency, not throughput), alternating hub and direct, BENCH_LOOKUPS of each after a
 short warm-up. The hub is called with the standard library's ``http.client`` on one kept-alive
-connection, so the figure is the hub's cost (and its HTTP hop), not the bench's client library's; p50 and p99 of each, and their differences: the hub's key check, rate limit, officer
-and tier check (an ``own_dossiers`` officer, so the dossier's messages are read), thread hand-offs,
-the canonical answer and the access record. ``python -m bench.lookups`` runs it alone; ``make bench``
+connection, so the figure is the hub's cost (and its HTTP hop), not the bench's client library's.
+p50 and p99 of each, and their differences: the hub's key check, rate limit, officer and tier
+check (an ``own_dossiers`` officer, so the dossier's messages are read), the hand-off to a look-up
+thread, the canonical answer and the access record. ``python -m bench.lookups`` runs it alone; ``make bench``
 runs it with the rest.
 """
 

@@ -1,7 +1,8 @@
 """The simulators' check of the hub's HTTP message signatures (RFC 9421), as a partner that
-requires them would do it (the portal's and the one-stop system's simulators, with ``--jwks-url``): keys from the hub's JWKS URL (re-fetched for an unknown ``kid``),
-``@method``, ``@target-uri`` and ``content-digest`` covered, the digest matching the body,
-``created`` within five minutes, ``expires`` not passed, each nonce once.
+requires them would do it (the portal's and the one-stop system's simulators, with ``--jwks-url``):
+keys from the hub's JWKS URL (re-fetched for an unknown ``kid``), ``@method``, ``@target-uri`` and
+``content-digest`` covered, the digest matching the body, ``created`` within five minutes,
+``expires`` not passed, each nonce once.
 """
 
 from __future__ import annotations
@@ -72,7 +73,6 @@ class SignatureCheck:
             return "no nonce, or a nonce already used"
         self.nonces[nonce] = now + 600
         return None
-
 
 
 class SignatureGate:

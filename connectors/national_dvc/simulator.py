@@ -38,8 +38,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.sim_signatures import JWKS_HELP, SignatureGate
 from connectors.national_dvc.wire import SCHEMA_DIR
+from connectors.sim_signatures import JWKS_HELP, SignatureGate
 
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
 

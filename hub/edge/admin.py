@@ -177,7 +177,7 @@ async def admin_list_partners(request: Request) -> Response:
 async def admin_add_partner(request: Request, body: PartnerIn) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(add_partner, request.app.state.engine, body.code, body.name, body.kind, body.agency_id,
-                     contacts=body.contacts, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
+                          contacts=body.contacts, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
     return json_response(row, 201)
 
 
@@ -201,8 +201,8 @@ async def admin_update_partner(request: Request, code: str, body: PartnerChange)
 async def admin_issue_key(request: Request, code: str, body: KeyIn) -> Response:
     actor, ip = actor_of(request)
     secret, view = await run_store(keys.issue_key_with_view, request.app.state.engine, code,
-                              request.app.state.settings.effective_key_pepper, body.label, scopes=body.scopes,
-                              expires_at=body.expires_at, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
+                                   request.app.state.settings.effective_key_pepper, body.label, scopes=body.scopes,
+                                   expires_at=body.expires_at, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
     return json_response({"key": secret, **view}, 201)
 
 
@@ -223,7 +223,7 @@ async def admin_update_key(request: Request, key_id: int, body: KeyChange) -> Re
 async def admin_rotate_key(request: Request, key_id: int, body: Rotation) -> Response:
     actor, ip = actor_of(request)
     secret, view = await run_store(keys.rotate_key, request.app.state.engine, key_id,
-                              request.app.state.settings.effective_key_pepper, body.grace_seconds, actor=actor, client_ip=ip)
+                                   request.app.state.settings.effective_key_pepper, body.grace_seconds, actor=actor, client_ip=ip)
     return json_response({"key": secret, **view}, 201)
 
 
@@ -249,8 +249,8 @@ async def admin_list_limits(request: Request) -> Response:
 async def admin_set_limit(request: Request, body: PolicyIn) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(policies.set_policy, request.app.state.engine, counter=body.counter, name=body.name, quota=body.quota,
-                     window_seconds=body.window_seconds, route_class=body.route_class, partner_code=body.partner,
-                     key_id=body.key_id, actor=actor, client_ip=ip)
+                          window_seconds=body.window_seconds, route_class=body.route_class, partner_code=body.partner,
+                          key_id=body.key_id, actor=actor, client_ip=ip)
     request.app.state.gate.policies.refresh()
     return json_response(row)
 
@@ -272,7 +272,7 @@ async def admin_list_accounts(request: Request) -> Response:
 async def admin_add_account(request: Request, body: AccountIn) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(accounts.add_account, request.app.state.engine, body.username, body.display_name, body.role,
-                     body.password, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
+                          body.password, allowed_ips=body.allowed_ips, actor=actor, client_ip=ip)
     return json_response(row, 201)
 
 
@@ -281,7 +281,7 @@ async def admin_add_account(request: Request, body: AccountIn) -> Response:
 async def admin_update_account(request: Request, username: str, body: AccountChange) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(accounts.update_account, request.app.state.engine, username, changes_of(body),
-                                    actor=actor, client_ip=ip))
+                                         actor=actor, client_ip=ip))
 
 
 @router.get("/v1/admin/review", tags=["admin"], dependencies=[admin_only], summary="Keys and accounts unused for N days")
@@ -296,7 +296,7 @@ async def admin_review_disable(request: Request, days: int | None = Query(None, 
     actor, ip = actor_of(request)
     days = days or request.app.state.settings.review_days
     return json_response({"days": days, **await run_store(review.disable_unused, request.app.state.engine, days,
-                                                     actor=actor, client_ip=ip)})
+                                                          actor=actor, client_ip=ip)})
 
 
 # --- auditors ---------------------------------------------------------------------------------

@@ -62,8 +62,8 @@ async def list_officers(request: Request, partner: str | None = None,
 async def register_officer(request: Request, body: OfficerIn) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(officers.register, request.app.state.engine, body.partner, body.officer_code, body.full_name,
-                     body.agency_id, unit=body.unit, tier=body.tier, valid_from=body.valid_from,
-                     valid_until=body.valid_until, actor=actor, client_ip=ip)
+                          body.agency_id, unit=body.unit, tier=body.tier, valid_from=body.valid_from,
+                          valid_until=body.valid_until, actor=actor, client_ip=ip)
     return json_response(row, 201)
 
 
@@ -93,7 +93,7 @@ async def get_officer(request: Request, partner: str, code: str) -> Response:
 async def change_officer(request: Request, partner: str, code: str, body: OfficerChange) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(officers.change, request.app.state.engine, partner, code, changes_of(body),
-                                    actor=actor, client_ip=ip))
+                                         actor=actor, client_ip=ip))
 
 
 @router.post("/v1/admin/officers/{partner}/{code}:revoke", dependencies=[admin_only],
@@ -101,4 +101,4 @@ async def change_officer(request: Request, partner: str, code: str, body: Office
 async def revoke_officer(request: Request, partner: str, code: str, body: Revocation | None = None) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(officers.revoke, request.app.state.engine, partner, code,
-                                    body.reason if body else "", actor=actor, client_ip=ip))
+                                         body.reason if body else "", actor=actor, client_ip=ip))

@@ -44,7 +44,7 @@ async def list_signing_keys(request: Request, code: str) -> Response:
 async def add_signing_key(request: Request, code: str, body: SigningKeyIn) -> Response:
     actor, ip = actor_of(request)
     view = await run_store(registry.add_key, request.app.state.engine, request.app.state.settings, code, body.jwk,
-                      not_after=body.not_after, actor=actor, client_ip=ip)
+                           not_after=body.not_after, actor=actor, client_ip=ip)
     request.app.state.signatures.keys.forget(view["keyid"])
     return json_response(view, 201)
 
@@ -63,7 +63,7 @@ async def revoke_signing_key(request: Request, code: str, keyid: str) -> Respons
 async def set_signing_policy(request: Request, code: str, body: PolicyIn) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(registry.set_policy, request.app.state.engine, code, body.signatures,
-                                    actor=actor, client_ip=ip))
+                                         actor=actor, client_ip=ip))
 
 
 @router.get("/.well-known/jwks.json", tags=["documents"], summary="The hub's public signing keys (JWK Set)")
