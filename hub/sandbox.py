@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+from pydantic import TypeAdapter
 
 from connectors.population_db.cli import sandbox_args as population_sandbox_args
 from hub.access.accounts import add_account, list_accounts
@@ -195,8 +196,8 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
     env.setdefault("LIENTHONG_MOTCUA_SIGN_REQUESTS", "true")
     jwks = f"http://127.0.0.1:{api_port}/.well-known/jwks.json"
 
-    def verify_args(setting: str) -> list[str]:
-        return ["--jwks-url", jwks] if env[setting].lower() in ("1", "true", "yes", "on") else []
+    def verify_args(setting: str) -> list[str]:  # the setting read as Settings reads a bool
+        return ["--jwks-url", jwks] if TypeAdapter(bool).validate_python(env[setting]) else []
     children = Children()
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a stopped `make` stops the sandbox like Ctrl-C
     signal.signal(signal.SIGHUP, _interrupt)

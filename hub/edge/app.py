@@ -139,9 +139,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
-        await run_in_threadpool(refresh_gauge, app.state.engine)  # open alerts, raised by the workers' detector
-        await run_in_threadpool(refresh_delivery_gauges, app.state.engine, None,  # backlog and lag per destination
-                                app.state.routes.all_destinations())
+        def refresh() -> None:  # the gauges read from the database, in one thread hand-off
+            refresh_gauge(app.state.engine)  # open alerts, raised by the workers' detector
+            refresh_delivery_gauges(app.state.engine, destinations=app.state.routes.all_destinations())
+
+        await run_in_threadpool(refresh)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     def openapi() -> dict[str, Any]:

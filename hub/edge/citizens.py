@@ -5,9 +5,10 @@ In order: the key (route class ``lookup``, rate limit) → the key's look-up sco
 operation → the HTTP message signature, per the partner's policy (``hub/signatures``) → the body
 (officer, purpose, dossier, ID) → the officer's registration, validity and
 tier for the dossier (``hub/citizens/tiers.py``) → the SOAP call (in one of the look-up threads:
-the client is synchronous; ``LIENTHONG_POPULATION_DB_CONCURRENCY`` of them) → the canonical answer. Every call, refused or not, leaves its access record; from
-the moment the body is valid it holds the citizen ID as a blind index and the request (and the
-answer) encrypted, with the officer as the record's person. Answers are never cached: nothing is
+the client is synchronous; ``LIENTHONG_POPULATION_DB_CONCURRENCY`` of them) → the canonical
+answer. Every call, refused or not, leaves its access record; from the moment the body is valid
+it holds the citizen ID as a blind index and the request (and the answer) encrypted, with the
+officer as the record's person. Answers are never cached: nothing is
 kept after the request, and ``Cache-Control: no-store`` tells every proxy and client the same.
 
 Nothing here logs an ID number, a name or an address: failures are logged by type only.
