@@ -19,6 +19,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LIENTHONG_", extra="ignore")
 
+    profile: Literal["sandbox", "production"] = Field(
+        "sandbox", description="sandbox: embedded defaults that run as is; production: the hub refuses to start "
+                               "with any unsafe setting (docs/OPERATIONS.md, 'Production profile')."
+    )
     var_dir: Path = Field(ROOT / "var", description="Where the sandbox keeps its database, Redis data and credentials.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite (WAL) at var/lienthong.db.")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for queues, circuit breakers and flags.")
