@@ -44,6 +44,23 @@ class Settings(BaseSettings):
         ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
         description="Networks people (admin, operator, auditor) may sign in and work from; each account can narrow it.",
     )
+    metrics_scrape_networks: list[str] = Field(
+        [], description="Networks a Prometheus scraper may read /metrics from without a credential (JSON list); "
+                        "empty: /metrics needs an operator credential."
+    )
+    metrics_refresh_seconds: float = Field(
+        5.0, description="/metrics reads its database gauges (backlog, alerts) at most this often; scrapes in "
+                         "between answer the last reading."
+    )
+    unauthenticated_quota: int = Field(
+        30, ge=1, description="Refused credentials or signatures one client address may send per window before "
+                              "it is blocked."
+    )
+    unauthenticated_window_seconds: int = Field(60, ge=1, description="Window of LIENTHONG_UNAUTHENTICATED_QUOTA.")
+    unauthenticated_block_seconds: int = Field(
+        60, ge=1, description="How long an address over LIENTHONG_UNAUTHENTICATED_QUOTA gets 429 for every call "
+                              "that needs a credential."
+    )
     session_hours: float = Field(8.0, description="How long a person's session lasts after sign-in.")
     credential_cache_seconds: float = Field(
         0.4, description="How long a process trusts a key or session it looked up; revocation takes effect within twice this."

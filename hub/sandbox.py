@@ -194,6 +194,7 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
     # against the hub's published keys, as partners that require signatures would.
     env.setdefault("LIENTHONG_DVC_SIGN_REQUESTS", "true")
     env.setdefault("LIENTHONG_MOTCUA_SIGN_REQUESTS", "true")
+    env.setdefault("LIENTHONG_METRICS_SCRAPE_NETWORKS", '["127.0.0.1/32", "::1/128"]')  # a local Prometheus
     jwks = f"http://127.0.0.1:{api_port}/.well-known/jwks.json"
 
     def verify_args(setting: str) -> list[str]:  # the setting read as Settings reads a bool

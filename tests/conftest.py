@@ -81,6 +81,9 @@ def make_settings(db_url: str, redis_url: str, tmp_path: Path, **overrides: obje
         breaker_open_seconds=1.0,
         dvc_adapter_url="http://127.0.0.1:9",
         dvc_timeout=2.0,
+        # a Prometheus scraper on loopback, reading fresh gauges (tests/security/ checks the closed default)
+        metrics_scrape_networks=["127.0.0.1/32"],
+        metrics_refresh_seconds=0.0,
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

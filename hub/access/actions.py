@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, insert
 
-from hub.store.queries import page_rows
 from hub.audit.records import cli_record
+from hub.store.queries import page_rows
 from hub.store.tables import access_records, admin_actions
 
 

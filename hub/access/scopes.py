@@ -2,7 +2,9 @@
 
 Route classes group the hub's endpoints: ``intake`` (sending messages), ``read`` (a message's
 state, a dossier's trace), ``ops`` (flows, dead letters, replay), ``lookup`` (citizen look-ups),
-and, for people only, ``admin`` and ``audit``. ``"*"`` in a list means everything of that kind.
+and, for people only, ``admin``, ``audit`` and ``people``. ``"*"`` in a list means everything of that
+kind: in a key's endpoints, every *partner* route class, never a people-only one. Which class each
+route has, and who may call it, is the table in ``hub/edge/rules.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-ROUTE_CLASSES = ("intake", "read", "ops", "lookup", "admin", "audit")
+ROUTE_CLASSES = ("intake", "read", "ops", "lookup", "admin", "audit", "people")
 KEY_ROUTE_CLASSES = ("intake", "read", "ops", "lookup")
 LOOKUPS = ("lookup", "verify", "household", "residence")
 ROLES = ("admin", "operator", "auditor")
@@ -19,7 +21,7 @@ ROLES = ("admin", "operator", "auditor")
 ROLE_ROUTES: dict[str, tuple[str, ...]] = {
     "admin": ("admin", "ops", "read"),
     "operator": ("ops", "read"),
-    "auditor": ("audit", "read"),
+    "auditor": ("audit",),  # access records, admin actions, alerts: never partners' message bodies
 }
 
 #: Scopes a new key gets when the admin does not say, by partner kind.
@@ -37,7 +39,9 @@ class Scopes:
     lookups: tuple[str, ...] = field(default_factory=tuple)
 
     def allows_route(self, route_class: str) -> bool:
-        return "*" in self.endpoints or route_class in self.endpoints
+        """True for a partner route class the key's endpoints name (or ``"*"``); never for admin, audit
+        or people routes, whatever the stored scopes say."""
+        return route_class in KEY_ROUTE_CLASSES and ("*" in self.endpoints or route_class in self.endpoints)
 
     def allows_type(self, message_type: str) -> bool:
         return "*" in self.types or message_type in self.types

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -19,14 +19,14 @@ from hub.access import accounts, actions, keys, policies, review
 from hub.access.principal import Principal
 from hub.access.tokens import digest
 from hub.audit import alerts
-from hub.edge.gate import CHALLENGE, access
+from hub.edge.gate import CHALLENGE
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
 from hub.limits.limiter import Check, Limit
 from hub.partners import PARTNER_KINDS, add_partner, get_partner, list_partners, update_partner
 
-router = APIRouter()
-admin_only = Depends(access("admin"))
+router = APIRouter(route_class=GuardedRoute)
 T = TypeVar("T")
 
 
@@ -153,14 +153,11 @@ async def login(request: Request, body: Login) -> Response:
 
 @router.post("/v1/auth/logout", tags=["people"], summary="Sign out: end this session")
 async def logout(request: Request) -> Response:
-    gate = request.app.state.gate
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    who = await gate.admit(request, "read") if scheme.lower() == "bearer" else None
-    if who is None or not who.is_person:
-        raise Problem("unauthenticated", "sign out with the session's 'Authorization: Bearer <token>'", headers=CHALLENGE)
+    who: Principal = request.scope["state"]["principal"]  # a person: the rule admits no key
+    token = request.headers.get("authorization", "").partition(" ")[2]
     hashed = digest(token.strip(), request.app.state.settings.effective_key_pepper)
     await run_in_threadpool(accounts.sign_out, request.app.state.engine, hashed)
-    gate.sessions.forget(hashed)
+    request.app.state.gate.sessions.forget(hashed)
     request.scope["state"].update(outcome="logout", summary="sign-out")
     return json_response({"signed_out": who.account})
 
@@ -168,12 +165,12 @@ async def logout(request: Request) -> Response:
 # --- partners and keys ---------------------------------------------------------------------
 
 
-@router.get("/v1/admin/partners", tags=["admin"], dependencies=[admin_only], summary="Every partner")
+@router.get("/v1/admin/partners", tags=["admin"], summary="Every partner")
 async def admin_list_partners(request: Request) -> Response:
     return json_response({"items": await run_store(list_partners, request.app.state.engine)})
 
 
-@router.post("/v1/admin/partners", tags=["admin"], dependencies=[admin_only], status_code=201, summary="Register a partner")
+@router.post("/v1/admin/partners", tags=["admin"], status_code=201, summary="Register a partner")
 async def admin_add_partner(request: Request, body: PartnerIn) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(add_partner, request.app.state.engine, body.code, body.name, body.kind, body.agency_id,
@@ -181,7 +178,7 @@ async def admin_add_partner(request: Request, body: PartnerIn) -> Response:
     return json_response(row, 201)
 
 
-@router.get("/v1/admin/partners/{code}", tags=["admin"], dependencies=[admin_only], summary="One partner and its keys")
+@router.get("/v1/admin/partners/{code}", tags=["admin"], summary="One partner and its keys")
 async def admin_get_partner(request: Request, code: str) -> Response:
     row = await run_store(get_partner, request.app.state.engine, code)
     if row is None:
@@ -189,14 +186,14 @@ async def admin_get_partner(request: Request, code: str) -> Response:
     return json_response({**row, "keys": await run_store(keys.list_keys, request.app.state.engine, code)})
 
 
-@router.patch("/v1/admin/partners/{code}", tags=["admin"], dependencies=[admin_only],
+@router.patch("/v1/admin/partners/{code}", tags=["admin"],
               summary="Change a partner (name, agency, contacts, allowlist, state)")
 async def admin_update_partner(request: Request, code: str, body: PartnerChange) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(update_partner, request.app.state.engine, code, changes_of(body), actor=actor, client_ip=ip))
 
 
-@router.post("/v1/admin/partners/{code}/keys", tags=["admin"], dependencies=[admin_only], status_code=201,
+@router.post("/v1/admin/partners/{code}/keys", tags=["admin"], status_code=201,
              summary="Issue a key; the secret is in this answer only")
 async def admin_issue_key(request: Request, code: str, body: KeyIn) -> Response:
     actor, ip = actor_of(request)
@@ -206,19 +203,19 @@ async def admin_issue_key(request: Request, code: str, body: KeyIn) -> Response:
     return json_response({"key": secret, **view}, 201)
 
 
-@router.get("/v1/admin/keys", tags=["admin"], dependencies=[admin_only], summary="Keys (never their secrets)")
+@router.get("/v1/admin/keys", tags=["admin"], summary="Keys (never their secrets)")
 async def admin_list_keys(request: Request, partner: str | None = None) -> Response:
     return json_response({"items": await run_store(keys.list_keys, request.app.state.engine, partner)})
 
 
-@router.patch("/v1/admin/keys/{key_id}", tags=["admin"], dependencies=[admin_only],
+@router.patch("/v1/admin/keys/{key_id}", tags=["admin"],
               summary="Change a key's label, scopes, allowlist or expiry")
 async def admin_update_key(request: Request, key_id: int, body: KeyChange) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(keys.update_key, request.app.state.engine, key_id, changes_of(body), actor=actor, client_ip=ip))
 
 
-@router.post("/v1/admin/keys/{key_id}:rotate", tags=["admin"], dependencies=[admin_only], status_code=201,
+@router.post("/v1/admin/keys/{key_id}:rotate", tags=["admin"], status_code=201,
              summary="Issue a successor; the old key works for the grace period")
 async def admin_rotate_key(request: Request, key_id: int, body: Rotation) -> Response:
     actor, ip = actor_of(request)
@@ -227,7 +224,7 @@ async def admin_rotate_key(request: Request, key_id: int, body: Rotation) -> Res
     return json_response({"key": secret, **view}, 201)
 
 
-@router.post("/v1/admin/keys/{key_id}:revoke", tags=["admin"], dependencies=[admin_only],
+@router.post("/v1/admin/keys/{key_id}:revoke", tags=["admin"],
              summary="Stop a key now (every hub process within a second)")
 async def admin_revoke_key(request: Request, key_id: int) -> Response:
     actor, ip = actor_of(request)
@@ -237,14 +234,14 @@ async def admin_revoke_key(request: Request, key_id: int) -> Response:
 # --- limits, accounts, review ----------------------------------------------------------------
 
 
-@router.get("/v1/admin/limits", tags=["admin"], dependencies=[admin_only], summary="Rate-limit policies")
+@router.get("/v1/admin/limits", tags=["admin"], summary="Rate-limit policies")
 async def admin_list_limits(request: Request) -> Response:
     defaults = [{"name": lim.name, "quota": lim.quota, "window_seconds": int(lim.window)}
                 for lim in request.app.state.gate.policies.defaults]
     return json_response({"items": await run_store(policies.list_policies, request.app.state.engine), "defaults": defaults})
 
 
-@router.put("/v1/admin/limits", tags=["admin"], dependencies=[admin_only],
+@router.put("/v1/admin/limits", tags=["admin"],
             summary="Create or change a policy (in force on every process within seconds)")
 async def admin_set_limit(request: Request, body: PolicyIn) -> Response:
     actor, ip = actor_of(request)
@@ -255,7 +252,7 @@ async def admin_set_limit(request: Request, body: PolicyIn) -> Response:
     return json_response(row)
 
 
-@router.delete("/v1/admin/limits/{policy_id}", tags=["admin"], dependencies=[admin_only], summary="Remove a policy")
+@router.delete("/v1/admin/limits/{policy_id}", tags=["admin"], summary="Remove a policy")
 async def admin_delete_limit(request: Request, policy_id: int) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(policies.delete_policy, request.app.state.engine, policy_id, actor=actor, client_ip=ip)
@@ -263,12 +260,12 @@ async def admin_delete_limit(request: Request, policy_id: int) -> Response:
     return json_response(row)
 
 
-@router.get("/v1/admin/accounts", tags=["admin"], dependencies=[admin_only], summary="People's accounts")
+@router.get("/v1/admin/accounts", tags=["admin"], summary="People's accounts")
 async def admin_list_accounts(request: Request) -> Response:
     return json_response({"items": await run_store(accounts.list_accounts, request.app.state.engine)})
 
 
-@router.post("/v1/admin/accounts", tags=["admin"], dependencies=[admin_only], status_code=201, summary="Create an account")
+@router.post("/v1/admin/accounts", tags=["admin"], status_code=201, summary="Create an account")
 async def admin_add_account(request: Request, body: AccountIn) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(accounts.add_account, request.app.state.engine, body.username, body.display_name, body.role,
@@ -276,7 +273,7 @@ async def admin_add_account(request: Request, body: AccountIn) -> Response:
     return json_response(row, 201)
 
 
-@router.patch("/v1/admin/accounts/{username}", tags=["admin"], dependencies=[admin_only],
+@router.patch("/v1/admin/accounts/{username}", tags=["admin"],
               summary="Change an account (role, allowlist, password, state)")
 async def admin_update_account(request: Request, username: str, body: AccountChange) -> Response:
     actor, ip = actor_of(request)
@@ -284,13 +281,13 @@ async def admin_update_account(request: Request, username: str, body: AccountCha
                                          actor=actor, client_ip=ip))
 
 
-@router.get("/v1/admin/review", tags=["admin"], dependencies=[admin_only], summary="Keys and accounts unused for N days")
+@router.get("/v1/admin/review", tags=["admin"], summary="Keys and accounts unused for N days")
 async def admin_review(request: Request, days: int | None = Query(None, ge=1)) -> Response:
     days = days or request.app.state.settings.review_days
     return json_response({"days": days, **await run_store(review.unused, request.app.state.engine, days)})
 
 
-@router.post("/v1/admin/review:disable", tags=["admin"], dependencies=[admin_only],
+@router.post("/v1/admin/review:disable", tags=["admin"],
              summary="Revoke the keys and disable the accounts the review lists")
 async def admin_review_disable(request: Request, days: int | None = Query(None, ge=1)) -> Response:
     actor, ip = actor_of(request)
@@ -302,7 +299,7 @@ async def admin_review_disable(request: Request, days: int | None = Query(None, 
 # --- auditors ---------------------------------------------------------------------------------
 
 
-@router.get("/v1/audit/admin-actions", tags=["audit"], dependencies=[Depends(access("audit"))],
+@router.get("/v1/audit/admin-actions", tags=["audit"],
             summary="Admin actions: who, what, before, after")
 async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                         actor: str | None = None) -> Response:
@@ -310,7 +307,7 @@ async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: in
     return page_response(items, limit)
 
 
-@router.get("/v1/audit/alerts", tags=["audit"], dependencies=[Depends(access("audit"))],
+@router.get("/v1/audit/alerts", tags=["audit"],
             summary="Alerts raised by the detection rules (docs/AUDIT.md)")
 async def audit_alerts(request: Request, state: Literal["open", "acknowledged"] | None = None, rule: str | None = None,
                        after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> Response:
@@ -318,7 +315,7 @@ async def audit_alerts(request: Request, state: Literal["open", "acknowledged"] 
     return page_response(items, limit)
 
 
-@router.post("/v1/audit/alerts/{alert_id}:acknowledge", tags=["audit"], dependencies=[Depends(access("audit"))],
+@router.post("/v1/audit/alerts/{alert_id}:acknowledge", tags=["audit"],
              summary="Acknowledge an alert (recorded as an admin action)")
 async def audit_acknowledge_alert(request: Request, alert_id: int) -> Response:
     actor, ip = actor_of(request)

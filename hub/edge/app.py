@@ -11,8 +11,6 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.exceptions import RedisError
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -29,8 +27,11 @@ from hub.edge import admin, audit, citizens, docs, documents, intake, officers, 
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
+from hub.edge.guard import GuardedRoute
+from hub.edge.health import Health, Throttle
 from hub.edge.problems import (
     Problem,
+    document_problems,
     http_exception_handler,
     problem_handler,
     request_validation_handler,
@@ -38,6 +39,7 @@ from hub.edge.problems import (
     unexpected_error_handler,
 )
 from hub.edge.responses import json_response
+from hub.edge.rules import check_routes
 from hub.limits.limiter import RateLimiter
 from hub.messages import MESSAGE_TYPES
 from hub.queue.metrics import refresh_delivery_gauges
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.gate.limiter.aclose()  # also leaves the degraded gauge to live limiters
 
     app = HubApp(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.router.route_class = GuardedRoute  # the app's own routes pass the guard too (hub/edge/rules.py)
     app.fast_routes = {("POST", "/v1/messages"): intake.post_message}
     app.fast_routes.update(citizens.FAST_ROUTES)
     app.state.settings = settings
@@ -116,34 +119,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments.router)
     app.include_router(signing.router)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies")
-    async def healthz(request: Request) -> Response:
-        def probe() -> dict[str, str]:
-            out = {}
-            try:
-                with app.state.engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-                out["database"] = "ok"
-            except Exception as exc:  # noqa: BLE001 - report any failure as the dependency's state
-                out["database"] = f"down: {type(exc).__name__}"
-            try:
-                app.state.redis.ping()
-                out["redis"] = "ok"
-            except (RedisError, OSError) as exc:
-                out["redis"] = f"down: {type(exc).__name__} (intake continues; the relay catches up)"
-            return out
+    health = Health(app.state.engine, app.state.redis)
 
-        deps = await run_in_threadpool(probe)
+    @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies (a reading at most a second old)")
+    async def healthz(request: Request) -> Response:
+        deps = await health.reading()
         ok = deps["database"] == "ok"
         return json_response({"status": "ok" if ok else "degraded", **deps}, 200 if ok else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    gauges = Throttle(settings.metrics_refresh_seconds)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics (operators, or the scrape allowlist)",
+             include_in_schema=False)
     async def metrics() -> Response:
         def refresh() -> None:  # the gauges read from the database, in one thread hand-off
             refresh_gauge(app.state.engine)  # open alerts, raised by the workers' detector
             refresh_delivery_gauges(app.state.engine, destinations=app.state.routes.all_destinations())
 
-        await run_in_threadpool(refresh)
+        await gauges.run(refresh)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     def openapi() -> dict[str, Any]:
@@ -158,9 +151,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if path.startswith("/v1/"):
                     for op in ops.values():
                         op.setdefault("security", [{"ApiKey": []}])  # the payment callback declares none
+            document_problems(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    check_routes(app.routes)  # a route without an access rule, or an unguarded credentialed one: refuse to start
     tune_gc()
     return app

@@ -14,12 +14,14 @@ from hub.access import actions
 from hub.access.principal import Principal
 from hub.audit.search import Filters, decrypt, export
 from hub.audit.search import search as recorded
-from hub.edge.gate import access
+from hub.edge.gate import admitted
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
+from hub.edge.views import only_one
+from hub.store.queries import find_messages
 
-router = APIRouter(tags=["audit"])
-auditor = Depends(access("audit"))
+router = APIRouter(tags=["audit"], route_class=GuardedRoute)
 
 
 class Search(BaseModel):
@@ -57,7 +59,7 @@ async def _page(request: Request, search: Search) -> Response:
     return page_response(items, search.limit)
 
 
-@router.get("/v1/audit/records", dependencies=[auditor], summary="List the access records")
+@router.get("/v1/audit/records", summary="List the access records")
 async def records(request: Request, since: datetime | None = None, until: datetime | None = None,
                   partner: str | None = None, key_id: int | None = None, account: str | None = None,
                   ip: str | None = None, route: str | None = None, status: int | None = None,
@@ -69,13 +71,13 @@ async def records(request: Request, since: datetime | None = None, until: dateti
                                        route=route, status=status, outcome=outcome, kind=kind, after=after, limit=limit))
 
 
-@router.post("/v1/audit/records:search", dependencies=[auditor], summary="Search the access records (citizen ID too)")
+@router.post("/v1/audit/records:search", summary="Search the access records (citizen ID too)")
 async def search_records(request: Request, search: Search) -> Response:
     """As ``GET /v1/audit/records``, with the filters in the body, including ``citizen_id``."""
     return await _page(request, search)
 
 
-@router.post("/v1/audit/records:export", dependencies=[auditor], summary="Export the matching records (CSV or JSON Lines)")
+@router.post("/v1/audit/records:export", summary="Export the matching records (CSV or JSON Lines)")
 async def export_records(request: Request, search: Export) -> Response:
     """Every matching record (``after``/``limit`` ignored), streamed; look-up content is never exported in clear."""
     request.scope["state"]["summary"] = f"audit export {search.format}"
@@ -86,7 +88,7 @@ async def export_records(request: Request, search: Export) -> Response:
 
 
 @router.get("/v1/audit/records/{record_id}/content", summary="Decrypt a look-up's content (itself audited)")
-async def record_content(request: Request, record_id: int, who: Principal = Depends(access("audit"))) -> Response:
+async def record_content(request: Request, record_id: int, who: Principal = Depends(admitted)) -> Response:
     """The decrypted content of one look-up record. The decryption is recorded twice: as this
     request's access record (kind ``decrypt``) and as an admin action naming the record."""
     state = request.scope["state"]
@@ -102,3 +104,32 @@ async def record_content(request: Request, record_id: int, who: Principal = Depe
                            client_ip=request.scope["state"].get("client_ip", ""))
     await run_in_threadpool(note)
     return json_response({"id": record_id, "content": content})
+
+
+class MessageRead(BaseModel):
+    """An auditor's reasoned read of one partner message (bodies are not part of the audit trail)."""
+
+    model_config = ConfigDict(extra="forbid")
+    message_id: str = Field(min_length=1, max_length=100)
+    source: str | None = Field(None, max_length=40, description="the sending partner, if the id is shared")
+    reason: str = Field(min_length=10, max_length=500, description="why the auditor must see it (recorded)")
+
+
+@router.post("/v1/audit/messages:read", summary="Read one partner message, for a stated reason (itself audited)")
+async def read_message(request: Request, body: MessageRead, who: Principal = Depends(admitted)) -> Response:
+    """The message and its deliveries. Auditors do not see partners' message bodies otherwise: this
+    read is recorded as its own access record (kind ``message_read``) and as an admin action naming
+    the message and the reason, in the same way as decrypting look-up content."""
+    state = request.scope["state"]
+    state["kind"], state["message_ids"] = "message_read", (body.message_id,)
+    state["summary"] = f"auditor read of message {body.message_id}"[:300]
+    engine = request.app.state.engine
+    found = only_one(await run_in_threadpool(find_messages, engine, body.message_id, body.source),
+                     body.message_id, body.source)
+
+    def note() -> None:
+        with engine.begin() as conn:
+            actions.record(conn, who.who, "audit.read_message", f"message:{found['source']}:{body.message_id}",
+                           after={"reason": body.reason}, client_ip=state.get("client_ip", ""))
+    await run_in_threadpool(note)
+    return json_response(found)

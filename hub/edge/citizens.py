@@ -1,8 +1,9 @@
 """``POST /v1/citizens/{lookup,verify,household,residence}``: an officer's look-up in the population
 database, through the hub (docs/CITIZENS.md).
 
-In order: the key (route class ``lookup``, rate limit) → the key's look-up scope for this
-operation → the HTTP message signature, per the partner's policy (``hub/signatures``) → the body
+In order: the guard (``hub/edge/guard.py``: the key with route class ``lookup``, rate limit, the
+body under its size limit, the HTTP message signature per the partner's policy) → the key's
+look-up scope for this operation → the body
 (officer, purpose, dossier, ID) → the officer's registration, validity and
 tier for the dossier (``hub/citizens/tiers.py``) → the SOAP call (in one of the look-up threads:
 the client is synchronous; ``LIENTHONG_POPULATION_DB_CONCURRENCY`` of them) → the canonical
@@ -32,13 +33,13 @@ from connectors.population_db.errors import PopulationFault, PopulationTimeout, 
 from connectors.population_db.interface import CitizenQuery, CongdanCollection, PopulationDbClient
 from hub.citizens import answers, officers, tiers
 from hub.citizens.answers import CitizenQueryIn, CitizensOut, VerifyIn, VerifyOut
-from hub.edge.body import decode_json, read_body
+from hub.edge.body import decode_json
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem, validation_problem
 from hub.edge.responses import json_response
-from hub.signatures.verifier import check_signature
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["citizens"])
+router = APIRouter(tags=["citizens"], route_class=GuardedRoute)
 LOOKUPS = Counter("lienthong_citizen_lookups_total", "Population-database look-ups at the edge, by operation and outcome",
                   ["operation", "outcome"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -134,16 +135,14 @@ async def serve(request: Request, op: str) -> Response:
     gate = request.app.state.gate
     state = request.scope["state"]
     state["kind"] = "lookup"
-    caller = await gate.admit(request, "lookup")
+    caller = state["principal"]  # admitted by the guard (hub/edge/guard.py), body read, signature checked
     if not ("*" in caller.scopes.lookups or op in caller.scopes.lookups):
         rule = f"scope:lookup.{op}"
         gate.refuse(request, rule, partner=caller.partner_code, key_id=caller.key_id)
         raise Problem("forbidden", f"this key may not make {op} look-ups",
                       [{"field": "(key)", "rule": rule, "message": f"the key's scopes.lookups do not include {op!r}"}])
-    raw = await read_body(request, request.app.state.settings.max_body_bytes)
-    await check_signature(request, caller, raw)  # the partner's signing policy, as at intake
     try:
-        body = model.model_validate(decode_json(raw))
+        body = model.model_validate(decode_json(await request.body()))
     except ValidationError as exc:
         LOOKUPS.labels(op, "validation").inc()
         raise validation_problem(exc) from None

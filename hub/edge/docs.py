@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import FileResponse, Response
 
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import PROBLEM_TYPES, Problem
 from hub.edge.responses import json_response
 from hub.messages.schema_export import SCHEMA_DIR
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], route_class=GuardedRoute)
 
 
 @router.get("/schemas/", summary="Index of the published JSON Schemas")

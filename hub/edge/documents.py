@@ -18,12 +18,13 @@ from starlette.responses import Response
 
 from hub.access.principal import Principal
 from hub.documents import DigestMismatch, DocumentError, fetch_verified
-from hub.edge.gate import access
+from hub.edge.gate import admitted
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.views import only_one
 from hub.store import queries
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], route_class=GuardedRoute)
 
 
 def _visible(found: list[dict[str, Any]], caller: Principal) -> list[dict[str, Any]]:
@@ -38,7 +39,7 @@ def _visible(found: list[dict[str, Any]], caller: Principal) -> list[dict[str, A
             responses={200: {"content": {"application/octet-stream": {}},
                              "description": "the document, with Content-Digest: sha-256=:<base64>:"}})
 async def get_document(request: Request, message_id: str, index: int = Path(ge=0, le=49),
-                       source: str | None = Query(None), caller: Principal = Depends(access("read"))) -> Response:
+                       source: str | None = Query(None), caller: Principal = Depends(admitted)) -> Response:
     found = await run_in_threadpool(queries.find_messages, request.app.state.engine, message_id, source)
     message = only_one(_visible(found, caller), message_id, source)["message"]
     if message["type"] != "result.issued":

@@ -4,8 +4,8 @@ Why hand-written: ``POST /v1/messages`` is the hub's hot path, and FastAPI's own
 (error middleware, exception middleware, exit stack, body limit, router scan, request handler)
 cost about as much CPU as the whole bare endpoint the intake is measured against (``make bench``,
 ``docs/PERFORMANCE.md``). :class:`HubApp` hands that one route straight to the same handler the
-router would call, with the same problem+json answers; everything else (docs, the other routes,
-error pages) goes through FastAPI unchanged. The route stays declared in the router, so OpenAPI
+router would call, after the same guard (``hub/edge/guard.py``), with the same problem+json
+answers; everything else (docs, the other routes, error pages) goes through FastAPI unchanged. The route stays declared in the router, so OpenAPI
 documents it and a mounted ``root_path`` or added middleware falls back to the ordinary path.
 
 Every HTTP request, on either path, is measured (status, sizes, latency) and recorded once its
@@ -23,6 +23,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from hub.audit.recording import Meter, Recorder, request_id
+from hub.edge.guard import enter
+from hub.edge.rules import rule_for
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -52,6 +54,7 @@ class HubApp(FastAPI):
             state["route"] = scope["path"]
             request = Request(scope, receive, send)
             try:
+                await enter(request, rule_for(scope["method"], scope["path"]))  # the route's rule, as GuardedRoute
                 response = await handler(request)
             except Exception as exc:  # the same answers the exception handlers give
                 response = await self.answer_error(request, exc)

@@ -1,16 +1,20 @@
-"""The edge's access check, in order: client address → credential → expiry → IP allowlist →
-scope → rate limit. Every refusal is a problem+json answer; its reason goes into the request's
-access record (``hub/audit/recording.py``).
+"""The edge's access check, in order: client address → blocked address → credential → expiry →
+IP allowlist → the route's rule (``hub/edge/rules.py``) → rate limit. Every refusal is a
+problem+json answer; its reason goes into the request's access record (``hub/audit/recording.py``).
 
 Unknown, expired, revoked, suspended and wrong-address credentials all get the same 401, so an
 unauthenticated caller learns nothing about which it was; the access record keeps the real reason.
-A valid credential calling outside its scope gets 403; over its limits, 429 with Retry-After.
+A valid credential calling outside its rule gets 403; over its limits, 429 with Retry-After.
+Refused credentials (and refused signatures) are charged to the client address: past
+``LIENTHONG_UNAUTHENTICATED_QUOTA`` per window the address gets 429 for
+``LIENTHONG_UNAUTHENTICATED_BLOCK_SECONDS``, before any credential look-up (so key spraying costs
+the database nothing), recorded as ``blocked:<reason>``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Awaitable, Callable, Sequence
+from typing import Sequence
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -20,7 +24,7 @@ from starlette.types import Scope
 from hub.access.accounts import load_session_principal
 from hub.access.cache import MISS, CredentialCache
 from hub.access.keys import load_key_principal
-from hub.access.networks import allowed, client_address, parse_networks
+from hub.access.networks import allowed, client_address, in_any, parse_networks
 from hub.access.policies import PolicyBook
 from hub.access.principal import Principal
 from hub.access.tokens import digest
@@ -28,7 +32,8 @@ from hub.audit.log import AccessLog
 from hub.audit.recording import header
 from hub.config import Settings
 from hub.edge.problems import Problem
-from hub.limits.limiter import Check, Decision, RateLimiter
+from hub.edge.rules import Rule
+from hub.limits.limiter import Check, Decision, Limit, RateLimiter
 
 CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="lienthong", Bearer realm="lienthong"'}
 Found = Principal | tuple[str, int | None, str | None]  # a principal, or (reason, key id, name) why not
@@ -42,6 +47,11 @@ class Gate:
         self.pepper = settings.effective_key_pepper
         self.trusted = parse_networks(settings.trusted_proxies, "trusted_proxies")
         self.people_networks = parse_networks(settings.people_allowed_ips, "people_allowed_ips")
+        self.scrape_networks = parse_networks(settings.metrics_scrape_networks, "metrics_scrape_networks")
+        self.unauthenticated_limit = Limit("unauthenticated", settings.unauthenticated_quota,
+                                           float(settings.unauthenticated_window_seconds))
+        self.block_seconds = settings.unauthenticated_block_seconds
+        self._blocked: dict[str, float] = {}  # address -> monotonic time its block ends
         ttl = settings.credential_cache_seconds
         self.keys: CredentialCache[Found] = CredentialCache(lambda d: load_key_principal(engine, d), ttl)
         self.sessions: CredentialCache[Found] = CredentialCache(
@@ -68,20 +78,29 @@ class Gate:
         state["outcome"] = reason
         state["attempt"] = {"partner_code": partner, "key_id": key_id, "account": account}
 
-    async def admit(self, request: Request, route_class: str) -> Principal:
-        """The caller, allowed to call ``route_class`` now; raises the refusing :class:`Problem`."""
-        found = await self.authenticate(request, route_class)
-        await self.limit(request, found, route_class)
+    async def admit(self, request: Request, rule: Rule) -> Principal | None:
+        """The caller, allowed by ``rule`` now (rate limit charged unless the handler charges it);
+        None for an anonymous caller the rule lets in. Raises the refusing :class:`Problem`."""
+        found = await self.authenticate(request, rule)
+        if found is not None and rule.charge == "guard":
+            await self.limit(request, found, rule.route_class)
         return found
 
-    async def authenticate(self, request: Request, route_class: str) -> Principal:
-        """Every check but the rate limit: the caller, whose credential may call ``route_class``."""
+    async def authenticate(self, request: Request, rule: Rule) -> Principal | None:
+        """Every check but the rate limit: the caller, whose credential ``rule`` admits (None when the
+        rule admits callers without one and none was sent)."""
         ip, _ = self.client(request)
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
         scheme, secret = scheme.lower(), secret.strip()
+        if not secret and (rule.anonymous or (rule.scrape and in_any(ip, self.scrape_networks))):
+            return None
+        if self._blocked and self.blocked(ip):
+            self.refuse(request, "blocked:unauthenticated")
+            raise Problem("rate-limited", "too many refused credentials from this address; wait and try again",
+                          headers={"Retry-After": str(self.block_seconds)})
         cache = self.keys if scheme == "apikey" else self.sessions if scheme == "bearer" else None
         if cache is None or not secret:
-            self._unauthenticated(request, "no_credential")
+            await self._unauthenticated(request, "no_credential")
         assert cache is not None
         hashed = digest(secret, self.pepper)
         found = cache.cached(hashed)
@@ -89,23 +108,50 @@ class Gate:
             found = await run_in_threadpool(cache.reload, hashed)
         if not isinstance(found, Principal):
             reason, key_id, name = found  # type: ignore[misc]
-            self._unauthenticated(request, reason, key_id, name, person=cache is self.sessions)
+            await self._unauthenticated(request, reason, key_id, name, person=cache is self.sessions)
         assert isinstance(found, Principal)
         if found.expires_at is not None and time.time() >= found.expires_at:
-            self._unauthenticated(request, "expired", found.key_id, found.partner_code or found.account,
-                                  person=found.is_person)
+            await self._unauthenticated(request, "expired", found.key_id, found.partner_code or found.account,
+                                        person=found.is_person)
         if not allowed(ip, *found.networks):
-            self._unauthenticated(request, "ip_not_allowed", found.key_id, found.partner_code or found.account,
-                                  person=found.is_person)
-        if not found.may_call(route_class):
-            self.refuse(request, f"scope:{route_class}", partner=found.partner_code, key_id=found.key_id,
+            await self._unauthenticated(request, "ip_not_allowed", found.key_id, found.partner_code or found.account,
+                                        person=found.is_person)
+        if not rule.admits(found):
+            self.refuse(request, f"scope:{rule.route_class}", partner=found.partner_code, key_id=found.key_id,
                         account=found.account)
             raise Problem("forbidden", f"{'this account' if found.is_person else 'this key'} may not call "
-                                       f"{route_class} endpoints", route_class=route_class)
+                                       f"{rule.route_class} endpoints", route_class=rule.route_class)
         if found.key_id is not None:
             self.log.used(found.key_id)
         request.scope.setdefault("state", {})["principal"] = found
         return found
+
+    def blocked(self, ip: str) -> bool:
+        """Is ``ip`` refused for now, after too many refused credentials (this process's view)?"""
+        until = self._blocked.get(ip)
+        if until is None:
+            return False
+        if time.monotonic() < until:
+            return True
+        del self._blocked[ip]
+        return False
+
+    async def charge_refusal(self, request: Request, problem: Problem) -> Problem:
+        """Charge a refused credential or signature to the client address; past the threshold the
+        address is blocked for ``unauthenticated_block_seconds`` and the answer becomes a 429."""
+        if self.limiter is None:
+            return problem
+        ip, _ = self.client(request)
+        decision = await self.limiter.check([Check(f"unauthenticated:{ip}", self.unauthenticated_limit)])
+        if decision.allowed:
+            return problem
+        if len(self._blocked) > 100_000:  # a flood of addresses: forget the oldest view rather than grow
+            self._blocked.clear()
+        self._blocked[ip] = time.monotonic() + self.block_seconds
+        state = request.scope.setdefault("state", {})
+        state["outcome"] = f"blocked:{state.get('outcome', problem.slug)}"[:60]
+        return Problem("rate-limited", "too many refused credentials from this address; wait and try again",
+                       headers={"Retry-After": str(self.block_seconds)})
 
     def checks(self, who: Principal, route_class: str) -> Sequence[Check]:
         """The rate-limit counters a call of ``route_class`` by ``who`` must pass (none when limits are off)."""
@@ -125,16 +171,14 @@ class Gate:
             self.refuse(request, "rate_limited", partner=who.partner_code, key_id=who.key_id, account=who.account)
             raise Problem("rate-limited", f"over the limit; retry in {headers.get('Retry-After', '1')} s")
 
-    def _unauthenticated(self, request: Request, reason: str, key_id: int | None = None, name: str | None = None,
-                         person: bool = False) -> None:
+    async def _unauthenticated(self, request: Request, reason: str, key_id: int | None = None, name: str | None = None,
+                               person: bool = False) -> None:
         self.refuse(request, reason, key_id=key_id, partner=None if person else name, account=name if person else None)
-        raise Problem("unauthenticated", "send a valid credential: 'Authorization: ApiKey <key>' for partner systems, "
-                                         "'Authorization: Bearer <session token>' for people", headers=CHALLENGE)
+        raise await self.charge_refusal(request, Problem(
+            "unauthenticated", "send a valid credential: 'Authorization: ApiKey <key>' for partner systems, "
+                               "'Authorization: Bearer <session token>' for people", headers=CHALLENGE))
 
 
-def access(route_class: str) -> Callable[[Request], Awaitable[Principal]]:
-    """FastAPI dependency: the caller, admitted to ``route_class``."""
-    async def dependency(request: Request) -> Principal:
-        return await request.app.state.gate.admit(request, route_class)
-    dependency.__name__ = f"access_{route_class}"
-    return dependency
+def admitted(request: Request) -> Principal:
+    """FastAPI dependency: the caller the guard admitted (``hub/edge/guard.py``)."""
+    return request.scope["state"]["principal"]  # type: ignore[no-any-return]

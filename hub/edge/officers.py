@@ -9,18 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from hub.citizens import officers
 from hub.edge.admin import actor_of, changes_of, run_store
-from hub.edge.gate import access
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
 
-router = APIRouter(tags=["officers"])
-admin_only = Depends(access("admin"))
+router = APIRouter(tags=["officers"], route_class=GuardedRoute)
 Tier = Literal["own_dossiers", "own_unit", "whole_agency"]
 
 
@@ -52,13 +51,13 @@ class Revocation(BaseModel):
     reason: str = Field("", max_length=300)
 
 
-@router.get("/v1/admin/officers", dependencies=[admin_only], summary="Registered officers")
+@router.get("/v1/admin/officers", summary="Registered officers")
 async def list_officers(request: Request, partner: str | None = None,
                         state: Literal["active", "disabled", "revoked"] | None = None) -> Response:
     return json_response({"items": await run_store(officers.list_officers, request.app.state.engine, partner, state)})
 
 
-@router.post("/v1/admin/officers", dependencies=[admin_only], status_code=201, summary="Register an officer")
+@router.post("/v1/admin/officers", status_code=201, summary="Register an officer")
 async def register_officer(request: Request, body: OfficerIn) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(officers.register, request.app.state.engine, body.partner, body.officer_code, body.full_name,
@@ -67,12 +66,12 @@ async def register_officer(request: Request, body: OfficerIn) -> Response:
     return json_response(row, 201)
 
 
-@router.get("/v1/admin/officers:review", dependencies=[admin_only], summary="Active officers without a look-up for N months")
+@router.get("/v1/admin/officers:review", summary="Active officers without a look-up for N months")
 async def review_officers(request: Request, months: int = Query(6, ge=1, le=120)) -> Response:
     return json_response({"months": months, "items": await run_store(officers.unused, request.app.state.engine, months)})
 
 
-@router.post("/v1/admin/officers:disable-unused", dependencies=[admin_only],
+@router.post("/v1/admin/officers:disable-unused",
              summary="Disable the officers the review lists")
 async def disable_unused_officers(request: Request, months: int = Query(6, ge=1, le=120)) -> Response:
     actor, ip = actor_of(request)
@@ -80,7 +79,7 @@ async def disable_unused_officers(request: Request, months: int = Query(6, ge=1,
     return json_response({"months": months, "disabled": done})
 
 
-@router.get("/v1/admin/officers/{partner}/{code}", dependencies=[admin_only], summary="One officer")
+@router.get("/v1/admin/officers/{partner}/{code}", summary="One officer")
 async def get_officer(request: Request, partner: str, code: str) -> Response:
     row = await run_store(officers.get_officer, request.app.state.engine, partner, code)
     if row is None:
@@ -88,7 +87,7 @@ async def get_officer(request: Request, partner: str, code: str) -> Response:
     return json_response(row)
 
 
-@router.patch("/v1/admin/officers/{partner}/{code}", dependencies=[admin_only],
+@router.patch("/v1/admin/officers/{partner}/{code}",
               summary="Change an officer (name, agency, unit, tier, validity, active/disabled)")
 async def change_officer(request: Request, partner: str, code: str, body: OfficerChange) -> Response:
     actor, ip = actor_of(request)
@@ -96,7 +95,7 @@ async def change_officer(request: Request, partner: str, code: str, body: Office
                                          actor=actor, client_ip=ip))
 
 
-@router.post("/v1/admin/officers/{partner}/{code}:revoke", dependencies=[admin_only],
+@router.post("/v1/admin/officers/{partner}/{code}:revoke",
              summary="Revoke an officer's right to look up")
 async def revoke_officer(request: Request, partner: str, code: str, body: Revocation | None = None) -> Response:
     actor, ip = actor_of(request)

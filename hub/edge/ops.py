@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from hub.edge.gate import access
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
 from hub.store import outbox, queries
 
-router = APIRouter(tags=["operations"], dependencies=[Depends(access("ops"))])
+router = APIRouter(tags=["operations"], route_class=GuardedRoute)
 
 
 @router.get("/v1/flows", summary="Deliveries per destination and state")

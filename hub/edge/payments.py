@@ -37,6 +37,7 @@ from hub.access.principal import Principal
 from hub.access.scopes import Scopes
 from hub.config import Settings
 from hub.edge.body import read_body
+from hub.edge.guard import GuardedRoute
 from hub.edge.prepare import prepare
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
@@ -44,13 +45,14 @@ from hub.partners import get_partner
 from hub.store.writers import StoreUnavailable
 from hub.vault.store import credential
 
-router = APIRouter(tags=["payments"])
+router = APIRouter(tags=["payments"], route_class=GuardedRoute)
 CALLBACKS = Counter("lienthong_payment_callbacks_total", "Payment platform callbacks, by outcome", ["outcome"])
 PAYMENT_TYPES = ("payment.confirmed",)
 
 REPLY_SCHEMA = {"$ref": "/schemas/national_payment/callback_reply.json"}
 DOC = {
     "security": [],
+    "x-own-errors": True,  # every answer is in the platform's reply format, not problem+json
     "requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "/schemas/national_payment/callback.json"}}}},
 }
@@ -70,14 +72,16 @@ def payment_secret(settings: Settings) -> str:
     "/v1/payments/callback",
     summary="Payment platform: confirmation of a payment (authenticated by MaXacThuc, not an API key)",
     openapi_extra=DOC,
-    responses={
-        200: {"description": "MaLoi 00: received (stored once, or a failed payment acknowledged)",
-              "content": {"application/json": {"schema": REPLY_SCHEMA}}},
-        400: {"description": "MaLoi 02: malformed callback"},
-        401: {"description": "MaLoi 01: MaXacThuc does not match"},
-        403: {"description": "MaLoi 03: another partner's MaDoiTac; MaLoi 05: address or partner not allowed"},
-        503: {"description": "MaLoi 99: not stored now; send again"},
-    },
+    responses={status: {"description": text, "content": {"application/json": {"schema": REPLY_SCHEMA}}}
+               for status, text in {
+                   200: "MaLoi 00: received (stored once, or a failed payment acknowledged)",
+                   400: "MaLoi 02: malformed callback",
+                   401: "MaLoi 01: MaXacThuc does not match",
+                   403: "MaLoi 03: another partner's MaDoiTac; MaLoi 05: address or partner not allowed",
+                   413: "MaLoi 02: the body is larger than the hub accepts",
+                   415: "MaLoi 02: the body is not application/json",
+                   503: "MaLoi 99: not stored now; send again",
+               }.items()},
 )
 async def payment_callback(request: Request) -> Response:
     """Check the callback, store a paid one as ``payment.confirmed``, answer in the platform's format."""

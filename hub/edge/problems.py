@@ -23,6 +23,7 @@ MEDIA_TYPE = "application/problem+json"
 #: type slug -> (status, title). The /problems/{slug} page explains each.
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "malformed-json": (400, "The body is not valid JSON"),
+    "bad-request": (400, "The request could not be read"),
     "unauthenticated": (401, "A valid API key or session token is required"),
     "signature-rejected": (401, "The request's HTTP message signature was refused"),
     "forbidden": (403, "This key may not do that"),
@@ -121,7 +122,8 @@ async def problem_handler(request: Request, exc: Problem) -> Response:
 
 
 async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> Response:
-    slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthenticated", 403: "forbidden"}.get(exc.status_code, "internal")
+    slug = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+            413: "body-too-large", 415: "unsupported-media-type", 422: "validation"}.get(exc.status_code, "internal")
     return answer(request, Problem(slug, str(exc.detail)))
 
 
@@ -141,3 +143,38 @@ async def store_unavailable_handler(request: Request, exc: Exception) -> Respons
     log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
     return answer(request, Problem("store-unavailable", "the hub could not store the message now; nothing was stored, "
                                                         "send it again", headers={"Retry-After": "1"}))
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "rule": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Publish in an OpenAPI document the problem answers every operation may give (the guard's
+    401/403/413/415/429, a handler's 400/404/409/422, a partner's 502-504), as problem+json.
+
+    Operations flagged ``x-own-errors`` (the payment callback: the platform's own reply format)
+    document their errors themselves."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    statuses: dict[int, str] = {}
+    for status, title in PROBLEM_TYPES.values():
+        if status != 500:
+            statuses.setdefault(status, title)
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            if not isinstance(op, dict) or op.get("x-own-errors"):
+                continue
+            responses = op.setdefault("responses", {})
+            for status, title in sorted(statuses.items()):
+                entry = responses.setdefault(str(status), {"description": title})
+                entry.setdefault("content", content)

@@ -15,11 +15,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from hub.edge.admin import actor_of, admin_only, run_store
+from hub.edge.admin import actor_of, run_store
+from hub.edge.guard import GuardedRoute
 from hub.edge.responses import json_response
 from hub.signatures import registry
 
-router = APIRouter()
+router = APIRouter(route_class=GuardedRoute)
 JWKS_MAX_AGE = 300  # seconds; keep it well under signing_publish_lead_seconds
 
 
@@ -33,13 +34,13 @@ class PolicyIn(BaseModel):
     signatures: Literal["off", "optional", "required"]
 
 
-@router.get("/v1/admin/partners/{code}/signing-keys", tags=["admin"], dependencies=[admin_only],
+@router.get("/v1/admin/partners/{code}/signing-keys", tags=["admin"],
             summary="A partner's registered signing keys (public parts only)")
 async def list_signing_keys(request: Request, code: str) -> Response:
     return json_response({"keys": await run_store(registry.list_keys, request.app.state.engine, code)})
 
 
-@router.post("/v1/admin/partners/{code}/signing-keys", tags=["admin"], dependencies=[admin_only], status_code=201,
+@router.post("/v1/admin/partners/{code}/signing-keys", tags=["admin"], status_code=201,
              summary="Register a signing key (a JWK) for a partner")
 async def add_signing_key(request: Request, code: str, body: SigningKeyIn) -> Response:
     actor, ip = actor_of(request)
@@ -49,7 +50,7 @@ async def add_signing_key(request: Request, code: str, body: SigningKeyIn) -> Re
     return json_response(view, 201)
 
 
-@router.post("/v1/admin/partners/{code}/signing-keys/{keyid}:revoke", tags=["admin"], dependencies=[admin_only],
+@router.post("/v1/admin/partners/{code}/signing-keys/{keyid}:revoke", tags=["admin"],
              summary="Revoke a signing key now (every hub process refuses it within about a second)")
 async def revoke_signing_key(request: Request, code: str, keyid: str) -> Response:
     actor, ip = actor_of(request)
@@ -58,7 +59,7 @@ async def revoke_signing_key(request: Request, code: str, keyid: str) -> Respons
     return json_response(view)
 
 
-@router.put("/v1/admin/partners/{code}/signing-policy", tags=["admin"], dependencies=[admin_only],
+@router.put("/v1/admin/partners/{code}/signing-policy", tags=["admin"],
             summary="Whether a partner signs its requests: off, optional or required")
 async def set_signing_policy(request: Request, code: str, body: PolicyIn) -> Response:
     actor, ip = actor_of(request)

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hub.edge.admin import actor_of
-from hub.edge.gate import access
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
 from hub.vault.names import check_name
 from hub.vault.store import MAX_VALUE, Vault, VaultMissing
 
-router = APIRouter(tags=["admin"])
-admin_only = Depends(access("admin"))
+router = APIRouter(tags=["admin"], route_class=GuardedRoute)
 
 
 class CredentialIn(BaseModel):
@@ -45,7 +44,7 @@ def _name(request: Request, name: str) -> str:
                       [{"field": "name", "rule": "credential_name", "message": str(exc).partition(": ")[2]}]) from None
 
 
-@router.get("/v1/admin/credentials", dependencies=[admin_only],
+@router.get("/v1/admin/credentials",
             summary="Credentials in the vault: names, versions, who changed them (never values)")
 async def list_credentials(request: Request) -> Response:
     vault = await run_in_threadpool(_vault, request)
@@ -53,7 +52,7 @@ async def list_credentials(request: Request) -> Response:
     return json_response({"items": items, "missing": missing, "master_key_id": vault.master_key_id})
 
 
-@router.put("/v1/admin/credentials/{name}", dependencies=[admin_only],
+@router.put("/v1/admin/credentials/{name}",
             summary="Set or replace a credential (write-only: it can never be read back)")
 async def put_credential(request: Request, name: str, body: CredentialIn) -> Response:
     name = _name(request, name)
@@ -67,7 +66,7 @@ async def put_credential(request: Request, name: str, body: CredentialIn) -> Res
     return json_response(meta)
 
 
-@router.delete("/v1/admin/credentials/{name}", dependencies=[admin_only], summary="Remove a credential")
+@router.delete("/v1/admin/credentials/{name}", summary="Remove a credential")
 async def delete_credential(request: Request, name: str) -> Response:
     name = _name(request, name)
     actor, ip = actor_of(request)

@@ -9,18 +9,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hub.access.principal import Principal
-from hub.edge.gate import access
+from hub.edge.gate import admitted
+from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
 from hub.messages.codes import check_dossier_code
 from hub.store import queries
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], route_class=GuardedRoute)
 
 
 @router.get("/v1/messages/{message_id}", summary="A message and the state of each of its deliveries")
 async def get_message(request: Request, message_id: str, source: str | None = Query(None),
-                      caller: Principal = Depends(access("read"))) -> Response:
+                      caller: Principal = Depends(admitted)) -> Response:
     """Partners see the messages they sent; operators see any (name ``source`` if the id is shared)."""
     if not caller.is_operator:
         source = caller.partner_code
@@ -40,7 +41,7 @@ def only_one(found: list[dict[str, Any]], message_id: str, source: str | None) -
 
 
 @router.get("/v1/dossiers/{dossier_code}/trace", summary="Every message of a dossier, across partners, in time order")
-async def get_trace(request: Request, dossier_code: str, caller: Principal = Depends(access("read"))) -> Response:
+async def get_trace(request: Request, dossier_code: str, caller: Principal = Depends(admitted)) -> Response:
     """Partners see the messages they sent or received; operators see all."""
     try:
         check_dossier_code(dossier_code)

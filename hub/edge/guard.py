@@ -1,0 +1,84 @@
+"""The guard every route passes before its handler runs: the route's rule, then its body.
+
+In order: the caller (``Gate.authenticate`` under the route's :class:`~hub.edge.rules.Rule`: no
+body is read before the caller is known) → the rate limit → the body, read once under its size
+limit and media type (``hub/edge/body.py``) → the partner's HTTP message signature, over the body
+or, for a call without one, without ``content-digest`` → for ``json`` routes the decoded,
+NFC-normalised document, which FastAPI's parameter parsing then reads from the request's cache.
+
+:class:`GuardedRoute` is the route class of every router and of the app itself; the fast path
+(``hub/edge/fast_path.py``) calls :func:`enter` for its routes. A route without a rule cannot be
+built (``rule_for`` raises).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Coroutine
+
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.access.principal import Principal
+from hub.edge.body import decode_json, read_body
+from hub.edge.problems import Problem
+from hub.edge.rules import Rule, rule_for
+from hub.signatures.verifier import check_signature
+
+Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+async def enter(request: Request, rule: Rule) -> Principal | None:
+    """Admit the caller of ``request`` under ``rule`` and read its body as the rule says.
+
+    Returns the admitted principal (None for an anonymous caller). The raw body, once read, is the
+    request's cached ``body()``; a ``json`` body is also its cached ``json()``. Raises the refusing
+    :class:`Problem`: 401/403/429 for the caller, 413/415/400 for the body, 401 for a signature.
+    """
+    gate = request.app.state.gate
+    caller = await gate.admit(request, rule)
+    if rule.body in ("none", "callback"):
+        body = b""
+    else:
+        limit = rule.max_bytes or request.app.state.settings.max_body_bytes
+        try:
+            body = await read_body(request, limit) if _has_body(request) else b""
+        except Problem:
+            if caller is not None and rule.charge == "handler":
+                await gate.limit(request, caller, rule.route_class)  # bad input is charged too
+            raise
+        request._body = body  # Starlette's cache: FastAPI and the handler read the same bytes
+    if caller is not None and caller.signatures != "off":
+        try:
+            await check_signature(request, caller, body)
+        except Problem as problem:
+            raise await gate.charge_refusal(request, problem) from None
+    if rule.body == "json" and body:
+        request._json = decode_json(body)
+    return caller
+
+
+def _has_body(request: Request) -> bool:
+    """Whether the request carries a body at all (an absent body is not a wrong media type)."""
+    headers = request.headers
+    length = headers.get("content-length")
+    return "transfer-encoding" in headers or (length is not None and length.strip() not in ("", "0"))
+
+
+class GuardedRoute(APIRoute):
+    """An APIRoute whose handler first passes :func:`enter` under the route's rule."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = kwargs.get("methods") or ["GET"]
+        self.rules = {m.upper(): rule_for(m.upper(), path) for m in methods}  # LookupError: no rule declared
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Endpoint:
+        handler = super().get_route_handler()
+        rules = self.rules
+
+        async def guarded(request: Request) -> Response:
+            await enter(request, rules[request.method if request.method != "HEAD" else "GET"])
+            return await handler(request)
+
+        return guarded

@@ -1,0 +1,221 @@
+"""Who may call each route: the hub's one table of access rules.
+
+Every route of the application has exactly one :class:`Rule` here, keyed by method and path
+template. The guarded route class (``hub/edge/guard.py``) looks its rule up when the route is built
+and refuses to build a route without one, so a new route cannot be reachable before someone decided
+who may call it; the app refuses to start the same way for the framework's own routes
+(``check_routes``). docs/ACCESS.md shows this table as a matrix; a test checks every cell of it
+against the running application.
+
+Kinds of caller: ``anonymous`` (no credential), a partner ``key`` (allowed when the rule's route
+class is one of the partner classes and the key's endpoint scopes include it; ``"*"`` means every
+*partner* class, never ``admin``, ``audit`` or ``people``), and people by role: ``operator``,
+``auditor``, ``admin``. An auditor reads access records, admin actions and alerts, never partners'
+message bodies except through the recorded, reasoned read ``POST /v1/audit/messages:read``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from starlette.routing import BaseRoute
+
+from hub.access.principal import Principal
+from hub.access.scopes import KEY_ROUTE_CLASSES, ROLES
+
+#: Columns of the access matrix, in the order docs/ACCESS.md shows them.
+CALLERS = ("anonymous", "key", "operator", "auditor", "admin")
+SMALL_BODY = 64 * 1024  # bytes: admin and audit bodies are small documents; messages have their own setting
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Who may call one route, and what body it reads.
+
+    ``route_class`` names the route's class (rate-limit policies and key scopes use it);
+    ``keys``: partner keys whose scopes include ``route_class`` may call; ``roles``: people with one
+    of these roles may; ``anonymous``: no credential is needed (the handler may still check other
+    proof, as the payment callback checks its checksum); ``scrape``: callers without a credential
+    are admitted only from ``LIENTHONG_METRICS_SCRAPE_NETWORKS``. ``body``: ``json`` (the guard reads,
+    size-limits, decodes and NFC-normalises it before the handler), ``raw`` (the guard reads and
+    size-limits the bytes, the handler decodes them), ``callback`` (the handler reads it with
+    ``hub/edge/body.py``, to answer in the partner's own format) or ``none``; ``max_bytes`` None means
+    ``LIENTHONG_MAX_BODY_BYTES``. ``charge``: ``guard`` (the guard charges the rate limit) or
+    ``handler`` (the handler charges it, with the write: the intake).
+    """
+
+    route_class: str
+    keys: bool = False
+    roles: frozenset[str] = frozenset()
+    anonymous: bool = False
+    scrape: bool = False
+    body: str = "none"
+    max_bytes: int | None = SMALL_BODY
+    charge: str = "guard"
+
+    def __post_init__(self) -> None:
+        if self.keys and self.route_class not in KEY_ROUTE_CLASSES:
+            raise ValueError(f"partner keys may only be given partner route classes, not {self.route_class!r}")
+        if not self.roles <= set(ROLES):
+            raise ValueError(f"unknown roles {sorted(self.roles - set(ROLES))}")
+        if self.body not in ("none", "json", "raw", "callback") or self.charge not in ("guard", "handler"):
+            raise ValueError("body: none | json | raw | callback; charge: guard | handler")
+
+    @property
+    def needs_credential(self) -> bool:
+        return not self.anonymous
+
+    def admits(self, who: Principal) -> bool:
+        """May ``who`` (an authenticated caller) call a route with this rule?"""
+        if who.is_person:
+            return who.role in self.roles
+        return self.keys and who.scopes.allows_route(self.route_class)
+
+    def cell(self, caller: str) -> str:
+        """The matrix cell for a kind of caller: ``yes``, ``no``, or a qualified yes."""
+        if caller == "anonymous":
+            return "yes" if self.anonymous else "scrape allowlist" if self.scrape else "no"
+        if caller == "key":
+            return f"`{self.route_class}` scope" if self.keys else "no"
+        return "yes" if caller in self.roles else "no"
+
+
+def public(body: str = "none", max_bytes: int | None = SMALL_BODY) -> Rule:
+    """Anyone, without a credential."""
+    return Rule("public", anonymous=True, body=body, max_bytes=max_bytes)
+
+
+def partner(route_class: str, *roles: str, body: str = "none", max_bytes: int | None = None,
+            charge: str = "guard") -> Rule:
+    """Partner keys scoped to ``route_class``, and people with ``roles``."""
+    return Rule(route_class, keys=True, roles=frozenset(roles), body=body, max_bytes=max_bytes, charge=charge)
+
+
+def people(route_class: str, *roles: str, body: str = "none", max_bytes: int | None = SMALL_BODY) -> Rule:
+    """People with one of ``roles`` only; no partner key, whatever its scopes."""
+    return Rule(route_class, roles=frozenset(roles), body=body, max_bytes=max_bytes)
+
+
+ADMIN = people("admin", "admin")
+ADMIN_BODY = people("admin", "admin", body="json")
+AUDIT = people("audit", "auditor")
+AUDIT_BODY = people("audit", "auditor", body="json")
+READ = partner("read", "operator", "admin")
+OPS = partner("ops", "operator", "admin")
+LOOKUP = partner("lookup", body="raw", charge="guard")
+
+#: (method, path template) -> rule. Every route of the app, and only those.
+RULES: dict[tuple[str, str], Rule] = {
+    # published documents and liveness
+    ("GET", "/openapi.json"): public(),
+    ("GET", "/docs"): public(),
+    ("GET", "/docs/oauth2-redirect"): public(),
+    ("GET", "/redoc"): public(),
+    ("GET", "/schemas/"): public(),
+    ("GET", "/schemas/{path:path}"): public(),
+    ("GET", "/problems/{slug}"): public(),
+    ("GET", "/.well-known/jwks.json"): public(),
+    ("GET", "/healthz"): public(),
+    ("GET", "/metrics"): Rule("ops", keys=True, roles=frozenset({"operator", "admin"}), scrape=True),
+    # partners' messages
+    ("POST", "/v1/messages"): partner("intake", body="raw", charge="handler"),
+    ("POST", "/v1/messages:batch"): partner("intake", body="raw"),
+    ("GET", "/v1/messages/{message_id}"): READ,
+    ("GET", "/v1/messages/{message_id}/documents/{index}"): READ,
+    ("GET", "/v1/dossiers/{dossier_code}/trace"): READ,
+    # operations
+    ("GET", "/v1/flows"): OPS,
+    ("GET", "/v1/dead-letters"): OPS,
+    ("GET", "/v1/deliveries/{delivery_id}"): OPS,
+    ("POST", "/v1/deliveries/{delivery_id}:replay"): OPS,
+    ("POST", "/v1/dead-letters:replay"): partner("ops", "operator", "admin", body="json", max_bytes=SMALL_BODY),
+    # citizen look-ups (the officer is checked by hub/citizens/tiers.py)
+    ("POST", "/v1/citizens/lookup"): LOOKUP,
+    ("POST", "/v1/citizens/verify"): LOOKUP,
+    ("POST", "/v1/citizens/household"): LOOKUP,
+    ("POST", "/v1/citizens/residence"): LOOKUP,
+    # the payment platform: no key; MaXacThuc and the callback networks are its proof
+    ("POST", "/v1/payments/callback"): public(body="callback", max_bytes=SMALL_BODY),
+    # people
+    ("POST", "/v1/auth/login"): public(body="json", max_bytes=4096),
+    ("POST", "/v1/auth/logout"): people("people", "operator", "auditor", "admin"),
+    # admin
+    ("GET", "/v1/admin/partners"): ADMIN,
+    ("POST", "/v1/admin/partners"): ADMIN_BODY,
+    ("GET", "/v1/admin/partners/{code}"): ADMIN,
+    ("PATCH", "/v1/admin/partners/{code}"): ADMIN_BODY,
+    ("POST", "/v1/admin/partners/{code}/keys"): ADMIN_BODY,
+    ("GET", "/v1/admin/keys"): ADMIN,
+    ("PATCH", "/v1/admin/keys/{key_id}"): ADMIN_BODY,
+    ("POST", "/v1/admin/keys/{key_id}:rotate"): ADMIN_BODY,
+    ("POST", "/v1/admin/keys/{key_id}:revoke"): ADMIN,
+    ("GET", "/v1/admin/limits"): ADMIN,
+    ("PUT", "/v1/admin/limits"): ADMIN_BODY,
+    ("DELETE", "/v1/admin/limits/{policy_id}"): ADMIN,
+    ("GET", "/v1/admin/accounts"): ADMIN,
+    ("POST", "/v1/admin/accounts"): ADMIN_BODY,
+    ("PATCH", "/v1/admin/accounts/{username}"): ADMIN_BODY,
+    ("GET", "/v1/admin/review"): ADMIN,
+    ("POST", "/v1/admin/review:disable"): ADMIN,
+    ("GET", "/v1/admin/officers"): ADMIN,
+    ("POST", "/v1/admin/officers"): ADMIN_BODY,
+    ("GET", "/v1/admin/officers:review"): ADMIN,
+    ("POST", "/v1/admin/officers:disable-unused"): ADMIN,
+    ("GET", "/v1/admin/officers/{partner}/{code}"): ADMIN,
+    ("PATCH", "/v1/admin/officers/{partner}/{code}"): ADMIN_BODY,
+    ("POST", "/v1/admin/officers/{partner}/{code}:revoke"): ADMIN_BODY,
+    ("GET", "/v1/admin/credentials"): ADMIN,
+    ("PUT", "/v1/admin/credentials/{name}"): ADMIN_BODY,
+    ("DELETE", "/v1/admin/credentials/{name}"): ADMIN,
+    ("GET", "/v1/admin/partners/{code}/signing-keys"): ADMIN,
+    ("POST", "/v1/admin/partners/{code}/signing-keys"): ADMIN_BODY,
+    ("POST", "/v1/admin/partners/{code}/signing-keys/{keyid}:revoke"): ADMIN,
+    ("PUT", "/v1/admin/partners/{code}/signing-policy"): ADMIN_BODY,
+    # auditors
+    ("GET", "/v1/audit/records"): AUDIT,
+    ("POST", "/v1/audit/records:search"): AUDIT_BODY,
+    ("POST", "/v1/audit/records:export"): AUDIT_BODY,
+    ("GET", "/v1/audit/records/{record_id}/content"): AUDIT,
+    ("POST", "/v1/audit/messages:read"): AUDIT_BODY,
+    ("GET", "/v1/audit/admin-actions"): AUDIT,
+    ("GET", "/v1/audit/alerts"): AUDIT,
+    ("POST", "/v1/audit/alerts/{alert_id}:acknowledge"): AUDIT,
+}
+
+
+def rule_for(method: str, path: str) -> Rule:
+    """The rule of a route; LookupError (refusing to build the route) when none is declared."""
+    try:
+        return RULES[(method, path)]
+    except KeyError:
+        raise LookupError(f"route {method} {path} has no access rule: declare who may call it in hub/edge/rules.py") \
+            from None
+
+
+def leaf_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route of an app, descending into included routers."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from leaf_routes(inner.routes)
+        else:
+            yield route
+
+
+def route_methods(route: BaseRoute) -> list[tuple[str, str]]:
+    """``(method, path)`` of each method a route answers (HEAD goes with GET)."""
+    path = getattr(route, "path", None)
+    methods = getattr(route, "methods", None) or ()
+    return [(m, path) for m in sorted(methods) if m != "HEAD" and path is not None]
+
+
+def check_routes(routes: Iterable[BaseRoute]) -> None:
+    """Refuse an app with a route that has no rule, or a credentialed route not guarded by the gate."""
+    from hub.edge.guard import GuardedRoute  # the guard imports this module
+
+    for route in leaf_routes(routes):
+        for method, path in route_methods(route):
+            rule = rule_for(method, path)
+            if rule.needs_credential and not isinstance(route, GuardedRoute):
+                raise LookupError(f"route {method} {path} needs a credential but is not a guarded route")
