@@ -21,6 +21,7 @@ from sqlalchemy import MetaData, select
 
 from hub.access.accounts import add_account
 from hub.edge.app import create_app
+from hub.edge.rules import RULES, partner
 from hub.edge.responses import json_response
 from hub.partners import update_partner
 from hub.store.engine import reading
@@ -35,9 +36,10 @@ BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, 
 
 
 @pytest.fixture
-def served(hub: Hub) -> Iterator[tuple[str, Any]]:
+def served(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
     for name, role in (("alice", "admin"), ("audrey", "auditor")):
         add_account(hub.engine, name, name.title(), role, PASSWORD, actor="test")
+    monkeypatch.setitem(RULES, ("POST", "/v1/_test/lookup"), partner("intake"))  # every route declares its rule
     app = create_app(hub.settings)
 
     @app.post("/v1/_test/lookup")  # stands in for the population-database look-up of a later issue

@@ -92,8 +92,8 @@ class Gate:
         ip, _ = self.client(request)
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
         scheme, secret = scheme.lower(), secret.strip()
-        if not secret and (rule.anonymous or (rule.scrape and in_any(ip, self.scrape_networks))):
-            return None
+        if rule.anonymous or (not secret and rule.scrape and in_any(ip, self.scrape_networks)):
+            return None  # a public route ignores any credential sent
         if self._blocked and self.blocked(ip):
             self.refuse(request, "blocked:unauthenticated")
             raise Problem("rate-limited", "too many refused credentials from this address; wait and try again",
