@@ -74,6 +74,8 @@ class Rule:
 
     def cell(self, caller: str) -> str:
         """The matrix cell for a kind of caller: ``yes``, ``no``, or a qualified yes."""
+        if self.anonymous:
+            return "yes"  # a public route: anyone, whatever credential they send
         if caller == "anonymous":
             return "yes" if self.anonymous else "scrape allowlist" if self.scrape else "no"
         if caller == "key":

@@ -1,0 +1,106 @@
+"""Rule: every route declares who may call it, and the running app enforces exactly that.
+
+The table is ``hub/edge/rules.py``; docs/ACCESS.md shows it as a matrix. These tests walk the
+application's own route table, and call every route as every kind of caller.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from fastapi import Request
+
+from hub.edge.app import create_app
+from hub.edge.rules import CALLERS, RULES, leaf_routes, route_methods
+from tests.conftest import Hub
+from tests.security.conftest import Edge
+
+# Path parameters that name nothing that exists: an allowed caller gets 404 or 422, never 401/403,
+# and nothing real is changed by the walk.
+SAMPLES = {"message_id": "m-nothing", "index": "0", "dossier_code": "000.00.00.H49-261123-9999", "delivery_id": "999999",
+           "code": "nobody", "key_id": "999999", "policy_id": "999999", "username": "nobody", "partner": "nobody",
+           "name": "nobody.secret", "keyid": "nokey", "record_id": "999999", "alert_id": "999999", "slug": "nothing",
+           "path": "nothing.json"}
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLES[m.group(1)], path)
+
+
+def declared(app_routes: list) -> set[tuple[str, str]]:
+    return {pair for route in leaf_routes(app_routes) for pair in route_methods(route)}
+
+
+def test_every_route_of_the_app_has_exactly_one_declared_rule(hub: Hub) -> None:
+    app = create_app(hub.settings)
+    routes = declared(app.routes)
+    assert routes, "the walk found the app's routes"
+    assert routes == set(RULES), (f"routes without a rule: {sorted(routes - set(RULES))}; "
+                                  f"rules without a route: {sorted(set(RULES) - routes)}")
+
+
+def test_a_route_added_without_a_rule_stops_the_app_from_being_built(hub: Hub) -> None:
+    app = create_app(hub.settings)
+    with pytest.raises(LookupError, match="has no access rule"):
+        @app.get("/v1/backdoor")
+        async def backdoor(request: Request) -> dict[str, str]:
+            return {"open": "sesame"}
+
+
+def expected(method: str, path: str, caller: str) -> bool:
+    """Allowed for this fixture's callers: the key holds every scope; no scrape allowlist is configured."""
+    return RULES[(method, path)].cell(caller) not in ("no", "scrape allowlist")
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_every_cell_of_the_access_matrix_holds_against_the_running_app(edge: Edge, caller: str) -> None:
+    """Allowed callers get past the guard (any answer but 401/403); refused ones get 401 (no credential)
+    or 403 (a credential the rule does not admit), whatever their scopes say."""
+    wrong: list[str] = []
+    ordered = sorted(RULES, key=lambda r: r[1] == "/v1/auth/logout")  # signing out last ends the session
+    with edge.client(caller) as c:
+        for method, path in ordered:
+            body = {"json": {}} if RULES[(method, path)].body in ("json", "raw", "callback") else {}
+            answer = c.request(method, concrete(path), **body)  # type: ignore[arg-type]
+            refused = answer.status_code in (401, 403) and answer.headers.get("content-type", "").startswith(
+                "application/problem+json") and answer.json().get("type") in ("/problems/unauthenticated",
+                                                                               "/problems/forbidden")
+            allowed = expected(method, path, caller)
+            assert answer.status_code < 500, f"{method} {path} as {caller}: {answer.status_code} {answer.text[:200]}"
+            if allowed == refused:
+                wrong.append(f"{method} {path}: {'refused' if refused else 'let in'} ({answer.status_code})")
+            if not allowed:
+                want = 401 if caller == "anonymous" else 403
+                if answer.status_code != want:
+                    wrong.append(f"{method} {path}: {answer.status_code}, want {want}")
+    assert not wrong, f"as {caller}:\n" + "\n".join(wrong)
+
+
+def test_a_partner_key_scoped_star_cannot_create_an_admin_or_read_the_audit_trail(edge: Edge) -> None:
+    with edge.client("key") as attacker:
+        made = attacker.post("/v1/admin/accounts", json={"username": "mallory", "display_name": "M", "role": "admin",
+                                                         "password": "x" * 16})
+        assert made.status_code == 403 and made.json()["type"] == "/problems/forbidden"
+        assert attacker.get("/v1/audit/records").status_code == 403
+        assert attacker.get("/v1/admin/keys").status_code == 403
+    with edge.client("admin") as admin:
+        assert "mallory" not in admin.get("/v1/admin/accounts").text
+
+
+def test_a_key_whose_stored_scopes_name_admin_still_cannot_reach_admin_routes(edge: Edge) -> None:
+    """Even a row written around the admin API's validation ('admin' in the endpoints) buys nothing."""
+    from sqlalchemy import update
+
+    from hub.access.keys import issue_key
+    from hub.store.tables import api_keys
+
+    key = issue_key(edge.hub.engine, "motcua", edge.hub.settings.effective_key_pepper, "forged")
+    with edge.hub.engine.begin() as conn:
+        conn.execute(update(api_keys).where(api_keys.c.label == "forged")
+                     .values(scopes='{"endpoints": ["admin", "audit", "people", "*"]}'))
+    with httpx.Client(base_url=edge.url, headers={"Authorization": f"ApiKey {key}"}) as forged:
+        assert forged.get("/v1/admin/partners").status_code == 403
+        assert forged.post("/v1/auth/logout").status_code == 403
+        assert forged.get("/v1/audit/alerts").status_code == 403
