@@ -54,14 +54,17 @@ def start_edge(hub: Hub, **overrides: object) -> tuple[ThreadedServer, Edge]:
     return server, edge
 
 
-@pytest.fixture
-def edge(sqlite_url: str, redis_server: RedisServer, tmp_path: Path) -> Iterator[Edge]:
-    """The hub (SQLite: access does not depend on the store) with limits high enough that a walk over
-    every route is never rate limited."""
+@pytest.fixture(scope="module")
+def edge(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    """The hub (SQLite: access does not depend on the store), shared by a module's tests, with limits
+    high enough that a walk over every route is never rate limited. Tests must leave it as they
+    found it (they change nothing that exists: their paths name nothing that exists)."""
+    tmp = tmp_path_factory.mktemp("edge")
     redis_server.flush()
-    settings = make_settings(sqlite_url, redis_server.url, tmp_path, rate_limits_default="per-second=100000/1",
-                             unauthenticated_quota=100000, metrics_scrape_networks=[])
-    hub = seed_hub(settings, tmp_path)
+    settings = make_settings(f"sqlite:///{tmp / 'hub.db'}", redis_server.url, tmp,
+                             rate_limits_default="per-second=100000/1", unauthenticated_quota=100000,
+                             metrics_scrape_networks=[])
+    hub = seed_hub(settings, tmp)
     server, edge = start_edge(hub)
     yield edge
     server.stop()
