@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,13 +97,43 @@ class Settings(BaseSettings):
         "", description="Base64 of 32 bytes: the credential vault's master key; empty: keys/vault-master.key, "
                         "generated on first run."
     )
+    # Result documents (hub/documents.py, docs/security/documents.md). The URL comes from a partner's
+    # message, so the hub fetches only from allowed hosts whose every address is public or in an
+    # allowed network. The two lists default to the sandbox's loopback in the sandbox profile and to
+    # nothing in the production profile (see _document_defaults_by_profile).
     document_hosts: list[str] = Field(
         ["127.0.0.1", "localhost"],
         description="Hosts the hub may fetch result documents from (JSON list; exact names, or '.example.gov.vn' "
-                    "for a domain and its subdomains).",
+                    "for a domain and its subdomains). Default: 127.0.0.1 and localhost in the sandbox profile, "
+                    "none in production.",
+    )
+    document_allowed_networks: list[str] = Field(
+        ["127.0.0.0/8", "::1/128"],
+        description="CIDR blocks a document host may resolve to although they are not public (loopback, private, "
+                    "link-local...; JSON list). Default: loopback in the sandbox profile, none in production.",
     )
     document_max_bytes: int = Field(20_000_000, description="Largest result document the hub fetches.")
-    document_timeout: float = Field(10.0, description="Seconds before fetching a result document counts as failed.")
+    document_timeout: float = Field(
+        10.0, description="Seconds one document fetch may take in all: name look-up, connection, headers and body."
+    )
+
+    @field_validator("document_allowed_networks")
+    @classmethod
+    def _document_networks_are_cidrs(cls, value: list[str]) -> list[str]:
+        try:
+            return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in value]
+        except ValueError as exc:
+            raise ValueError(f"document_allowed_networks: {exc}") from None
+
+    @model_validator(mode="after")
+    def _document_defaults_by_profile(self) -> "Settings":
+        # A default must not let production fetch from loopback: unless set explicitly, production
+        # starts with no document host and no allowed network (nothing is fetched until configured).
+        if self.profile == "production":
+            for name in ("document_hosts", "document_allowed_networks"):
+                if name not in self.model_fields_set:
+                    setattr(self, name, [])
+        return self
 
     # Detection rules over the access records (hub/audit/detect.py, docs/AUDIT.md).
     alert_interval: float = Field(30.0, description="Seconds between detection passes in each worker process.")

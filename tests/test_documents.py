@@ -91,7 +91,7 @@ def test_a_document_whose_digest_matches_is_returned_with_its_content_digest(set
 def test_a_tampered_document_raises_digest_mismatch_and_returns_nothing(settings: Settings, files: Files) -> None:
     with pytest.raises(DigestMismatch) as mismatch:
         fetch_verified(files.url("/tampered.pdf"), sha(PDF), settings=settings)
-    assert (mismatch.value.expected, mismatch.value.actual) == (sha(PDF), sha(TAMPERED))
+    assert sha(TAMPERED) not in str(mismatch.value) and not hasattr(mismatch.value, "actual")
 
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/x.pdf", "file:///etc/passwd", "http://user:pw@127.0.0.1/x.pdf",
@@ -111,12 +111,12 @@ def test_a_host_outside_the_allowlist_is_never_contacted(settings: Settings, fil
 
 
 def test_redirects_errors_and_oversized_documents_are_unavailable(settings: Settings, files: Files) -> None:
-    with pytest.raises(DocumentUnavailable, match="HTTP 302"):
+    with pytest.raises(DocumentUnavailable, match="redirects are not followed"):
         fetch_verified(files.url("/moved.pdf"), sha(PDF), settings=settings)
-    with pytest.raises(DocumentUnavailable, match="HTTP 404"):
+    with pytest.raises(DocumentUnavailable, match="did not answer with the document"):
         fetch_verified(files.url("/missing.pdf"), sha(PDF), settings=settings)
     small = settings.model_copy(update={"document_max_bytes": len(PDF) - 1})
-    with pytest.raises(DocumentUnavailable, match="at most"):
+    with pytest.raises(DocumentUnavailable, match="larger than the hub's limit"):
         fetch_verified(files.url("/good.pdf"), sha(PDF), settings=small)
 
 
@@ -147,7 +147,8 @@ def test_the_endpoint_refuses_a_tampered_document_with_502_and_records_why(
     r = motcua.get(f"/v1/messages/{result['message_id']}/documents/1", headers={"X-Request-Id": rid})
     assert r.status_code == 502 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["type"] == "/problems/document-digest-mismatch"
-    assert r.json()["actual_sha256"] == sha(TAMPERED) and b"%PDF" not in r.content
+    assert (r.json()["message_id"], r.json()["document_index"]) == (result["message_id"], 1)
+    assert sha(TAMPERED) not in r.text and b"%PDF" not in r.content
 
     def record() -> Any:
         with reading(hub.engine) as conn:
