@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.committer.writer.start()
         app.state.access_log.attach(asyncio.get_running_loop(), app.state.committer.writer.store_records)
+        await run_in_threadpool(payments.warn_if_missing, settings)  # once: callbacks refused without a secret
         yield
         await app.state.access_log.aclose()  # write the last access records
         await app.state.committer.aclose()
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 out["redis"] = "ok"
             except (RedisError, OSError) as exc:
                 out["redis"] = f"down: {type(exc).__name__} (intake continues; the relay catches up)"
+            out["payment_callbacks"] = payments.payment_callbacks_state(settings)  # informative: never the status
             return out
 
         deps = await run_in_threadpool(probe)
