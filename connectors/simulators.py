@@ -22,11 +22,14 @@ def payment(host: str = "127.0.0.1", port: int = 8102,
     """The national payment platform simulator (MaDoiTac and secret from the hub's settings/vault)."""
     import uvicorn
 
+    from connectors.national_dvc.payment.secret import CREDENTIAL, payment_secret
     from connectors.national_dvc.payment.simulator import create_app
-    from hub.edge.payments import payment_secret
 
     settings = get_settings()
-    app = create_app(settings.payment_partner_code, payment_secret(settings), callback_url, f"http://{host}:{port}")
+    secret = payment_secret(settings)
+    if not secret:  # the hub has no built-in secret, and neither has its simulator
+        raise SystemExit(f"no payment secret: set vault credential {CREDENTIAL} (make run seeds a random one)")
+    app = create_app(settings.payment_partner_code, secret, callback_url, f"http://{host}:{port}")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

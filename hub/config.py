@@ -200,14 +200,21 @@ class Settings(BaseSettings):
     payment_url: str = Field("http://127.0.0.1:8102", description="National payment platform base URL (INIT, QUERY).")
     payment_partner_code: str = Field("000.00.00.H49", description="MaDoiTac: the province's code at the payment platform.")
     payment_secret: str = Field(
-        "sandbox-payment-secret", description="Shared secret of the MaXacThuc checksums (fallback of vault "
-                                              "credential payment.secret; the default is the simulator's)."
+        "", description="Shared secret of the MaXacThuc checksums, used when vault credential payment.secret is not "
+                        "set. No default: without either, every callback is refused (MaLoi 99, HTTP 503)."
     )
     payment_timeout: float = Field(5.0, description="Seconds before a call to the payment platform counts as timed out.")
     payment_source: str = Field("national_payment", description="Partner code the hub gives the platform's callbacks "
                                                                 "(source of payment.confirmed).")
     payment_callback_networks: list[str] = Field(
         ["127.0.0.1/32", "::1/128"], description="Networks the payment platform's callbacks may come from (JSON list)."
+    )
+    # Payment callbacks bound to what the hub knows (connectors/national_dvc/payment/records.py): a callback's
+    # ThoiGianGD (covered by its checksum) must be this close to the hub's clock, so an old genuine callback
+    # cannot be replayed later; a resend of a payment already recorded as paid is answered "00" whatever its age.
+    payment_callback_window_seconds: int = Field(
+        900, ge=1, le=7 * 86400, description="Seconds a callback's ThoiGianGD may be before or after the hub's clock "
+                                             "(else refused: MaLoi 06, outcome payment_refused:outside_window)."
     )
 
     # Population database (connectors/population_db): SOAP 1.1 behind an OAuth client_credentials token.

@@ -1,4 +1,5 @@
-"""Demo traffic for the sandbox: the one-stop system files dossiers and moves them along."""
+"""Demo traffic for the sandbox: the one-stop system files dossiers and moves them along, and each
+dossier's fees are paid (the hub opens the payment, the platform simulator pays it and calls back)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 
@@ -45,15 +46,50 @@ def dossier_messages(seq: int, now: datetime | None = None) -> Iterator[dict[str
         }
 
 
-def feed(base_url: str, api_key: str, interval: float = 5.0, first_seq: int = 1001, limit: int = 500) -> None:
-    """Post one demo dossier's messages every ``interval`` seconds (at most ``limit`` dossiers)."""
+class Payer:
+    """Pays a demo dossier's fees as a citizen would: the hub opens the payment (INIT, recorded in the
+    hub's ``payments`` table, the only payments whose callbacks it believes), then the platform
+    simulator's ``/_sim/pay`` pays it and posts the callback, which becomes ``payment.confirmed``."""
+
+    FEES = [{"LoaiPhiLePhi": "1", "MaPhiLePhi": "LP01", "TenPhiLePhi": "Lệ phí cấp bản sao", "SoTien": "8000"},
+            {"LoaiPhiLePhi": "2", "MaPhiLePhi": "P01", "TenPhiLePhi": "Phí dịch vụ bưu chính", "SoTien": "22000"}]
+
+    def __init__(self, settings: Settings, payment_url: str) -> None:
+        from connectors.national_dvc.payment.client import PaymentClient
+        from hub.runtime import engine_for
+
+        self.payment_url = payment_url.rstrip("/")
+        self.client = PaymentClient.for_hub(settings, engine_for(settings), payment_url)
+
+    def __call__(self, dossier_code: str) -> None:
+        from connectors.national_dvc.payment.wire import BienLai
+
+        receipt = BienLai.model_validate({"MaHoSo": dossier_code, "MaTTHC": "2.000477", "MaDonVi": "000.00.00.H49",
+                                          "PhiLePhi": self.FEES})
+        reference = f"{dossier_code}-{uuid.uuid4().hex[:8]}"  # new per run: a rerun reuses the dossier codes
+        self.client.init(reference, sum(int(f["SoTien"]) for f in self.FEES), f"Thanh toán hồ sơ {dossier_code}",
+                         receipt, "127.0.0.1")
+        httpx.post(f"{self.payment_url}/_sim/pay", json={"MaThamChieu": reference}, timeout=20)
+
+
+def feed(base_url: str, api_key: str, interval: float = 5.0, first_seq: int = 1001, limit: int = 500,
+         pay: Callable[[str], None] | None = None) -> None:
+    """Post one demo dossier's messages every ``interval`` seconds (at most ``limit`` dossiers);
+    with ``pay``, each dossier's fees are then paid (``pay(dossier_code)``)."""
     headers = {"Authorization": f"ApiKey {api_key}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
         for seq in itertools.islice(itertools.count(first_seq), limit):
+            code = ""
             for msg in dossier_messages(seq):
+                code = msg["dossier_code"]
                 try:
                     client.post("/v1/messages", json=msg)
                 except httpx.HTTPError:
+                    pass
+            if pay is not None:
+                try:
+                    pay(code)
+                except Exception:  # noqa: BLE001 - demo traffic: a failed payment must not stop the feed
                     pass
             time.sleep(interval)
 

@@ -130,6 +130,22 @@ def seed(settings: Settings) -> dict[str, dict[str, str]]:
     return creds
 
 
+def seed_payment_secret(settings: Settings) -> bool:
+    """Put a random ``payment.secret`` into the vault when neither the vault nor the settings hold
+    one (the hub has no built-in secret); True when it did. Later runs keep it."""
+    from connectors.national_dvc.payment.secret import CREDENTIAL, payment_secret
+    from hub.vault.store import Vault
+
+    if payment_secret(settings):
+        return False
+    engine = engine_for(settings)
+    try:
+        Vault(engine, settings).put(CREDENTIAL, secrets.token_urlsafe(32), actor="sandbox")
+    finally:
+        engine.dispose()
+    return True
+
+
 class Children:
     """The processes the sandbox started; stops them all, newest first."""
 
@@ -210,6 +226,7 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         people = seed_people(settings)
         seed_officers(settings)
         seed_defaults(settings)  # the simulators' passwords and secrets, into the vault once
+        seed_payment_secret(settings)  # the hub and the payment simulator read the same one there
         lt = [sys.executable, "-m", "hub.cli"]
         children.start("national_dvc simulator", lt + ["simulator", "national-dvc", "--port", str(dvc_port)]
                        + verify_args("LIENTHONG_DVC_SIGN_REQUESTS"), env)
@@ -232,9 +249,11 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         os.chmod(var / "sandbox.json", 0o600)
         banner(info, var / "sandbox.json")
         if demo:
-            from hub.demo import feed
+            from hub.demo import Payer, feed
 
-            threading.Thread(target=feed, args=(base, creds["motcua"]["api_key"]), daemon=True).start()
+            pay = Payer(settings, env["LIENTHONG_PAYMENT_URL"])
+            threading.Thread(target=feed, args=(base, creds["motcua"]["api_key"]), kwargs={"pay": pay},
+                             daemon=True).start()
         while (gone := children.dead()) is None:
             time.sleep(0.5)
         print(f"\n{gone} stopped unexpectedly; stopping the sandbox", file=sys.stderr)

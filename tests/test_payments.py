@@ -5,7 +5,9 @@ once as payment.confirmed and delivered by a worker to the one-stop system; a ca
 covered field changed after signing is refused (401, "01", unsigned reply), nothing is stored, and
 its access record says checksum_mismatch; a resend or duplicate answers "00" and stores nothing new;
 another partner's code, a malformed body and an address outside the allowlist are refused with
-nothing stored; a failed payment is acknowledged and not forwarded.
+nothing stored; a failed payment is acknowledged and not forwarded. The hub's secret is seeded in
+its vault and the payment is one it knows of (tests/security/test_payment_callbacks.py holds the
+binding to that record).
 """
 
 from __future__ import annotations
@@ -22,15 +24,25 @@ from connectors.motcua import simulator as onestop_sim
 from connectors.national_dvc.payment import checksum
 from connectors.national_dvc.payment import simulator as platform_sim
 from connectors.national_dvc.payment.client import PaymentClient
+from connectors.national_dvc.payment.records import Ledger, find
 from hub.edge.app import create_app
 from hub.partners import update_partner
 from hub.store.engine import reading
 from hub.store.tables import access_records, messages
+from hub.vault.store import Vault
 from tests.conftest import Hub, make_settings, seed_hub
-from tests.connectors.payment_samples import DOSSIER, PARTNER, SECRET, bien_lai, callback
+from tests.connectors.payment_samples import DOSSIER, PARTNER, SECRET, bien_lai, fresh, known
 from tests.support import RedisServer, ThreadedServer, wait_until
 
 CALLBACK = "/v1/payments/callback"
+
+
+@pytest.fixture
+def hub(hub: Hub) -> Hub:
+    """The suite's hub with the payment secret in its vault and the payment of ``callback()`` known."""
+    Vault(hub.engine, hub.settings).put("payment.secret", SECRET, actor="test")
+    known(hub.engine)
+    return hub
 
 
 def post(api: str, body: Any, **headers: str) -> tuple[httpx.Response, str]:
@@ -54,7 +66,7 @@ def outcome(hub: Hub, request_id: str) -> Any:
 
 
 def test_paid_callback_is_answered_00_with_a_valid_reply_checksum_and_stored(api: str, hub: Hub) -> None:
-    response, request_id = post(api, callback())
+    response, request_id = post(api, fresh())
     assert response.status_code == 200
     reply = response.json()
     assert reply["MaLoi"] == "00" and reply["MaThamChieu"] == "HS2611230001-01" and reply["MaDoiTac"] == PARTNER
@@ -68,7 +80,7 @@ def test_paid_callback_is_answered_00_with_a_valid_reply_checksum_and_stored(api
 
 
 def test_each_tampered_callback_field_is_refused_and_nothing_is_stored(api: str, hub: Hub) -> None:
-    signed = callback()
+    signed = fresh()
     request_ids = []
     for field in checksum.FIELDS["CALLBACK"]:
         tampered = {**signed, field: str(signed[field]) + "1"}
@@ -83,8 +95,9 @@ def test_each_tampered_callback_field_is_refused_and_nothing_is_stored(api: str,
 
 
 def test_duplicate_callback_answers_00_and_stores_one_message(api: str, hub: Hub) -> None:
-    first, _ = post(api, callback())
-    again, request_id = post(api, callback())
+    sent = fresh()
+    first, _ = post(api, sent)
+    again, request_id = post(api, sent)
     assert first.json()["MaLoi"] == again.json()["MaLoi"] == "00"
     assert again.status_code == 200 and checksum.verify("REPLY", again.json(), SECRET)
     assert stored(hub) == 1
@@ -92,31 +105,31 @@ def test_duplicate_callback_answers_00_and_stores_one_message(api: str, hub: Hub
 
 
 def test_failed_payment_is_acknowledged_and_not_forwarded(api: str, hub: Hub) -> None:
-    response, request_id = post(api, callback(MaLoi="24"))
+    response, request_id = post(api, fresh(MaLoi="24"))
     assert response.status_code == 200 and response.json()["MaLoi"] == "00"
     assert stored(hub) == 0
     assert outcome(hub, request_id).outcome == "payment_failed"
 
 
 def test_another_partners_code_is_refused_with_a_signed_reply(api: str, hub: Hub) -> None:
-    response, request_id = post(api, callback(MaDoiTac="000.00.00.H56"))
+    response, request_id = post(api, fresh(MaDoiTac="000.00.00.H56"))
     assert response.status_code == 403 and response.json()["MaLoi"] == "03"
     assert checksum.verify("REPLY", response.json(), SECRET)
     assert stored(hub) == 0
     assert outcome(hub, request_id).outcome == "wrong_partner"
 
 
-@pytest.mark.parametrize("body", [
+@pytest.mark.parametrize("changes", [
     "not json at all",
-    callback(ThongTinBienLai=None),  # signed, but the hub cannot tell which dossier was paid
-    callback(SoTien="999"),  # the fees do not add up to the amount
-    callback(ThoiGianGD="26/11/2023"),
+    {"ThongTinBienLai": None},  # signed, but the hub cannot tell which dossier was paid
+    {"SoTien": "999"},  # the fees do not add up to the amount
+    {"ThoiGianGD": "26/11/2023"},
 ])
-def test_malformed_callback_is_refused_and_nothing_is_stored(api: str, hub: Hub, body: Any) -> None:
-    if isinstance(body, str):
-        response = httpx.post(f"{api}{CALLBACK}", content=body, headers={"Content-Type": "application/json"})
+def test_malformed_callback_is_refused_and_nothing_is_stored(api: str, hub: Hub, changes: Any) -> None:
+    if isinstance(changes, str):
+        response = httpx.post(f"{api}{CALLBACK}", content=changes, headers={"Content-Type": "application/json"})
     else:
-        response, request_id = post(api, body)
+        response, request_id = post(api, fresh(**changes))
         assert outcome(hub, request_id).outcome == "malformed"
     assert response.status_code == 400 and response.json()["MaLoi"] == "02"
     assert stored(hub) == 0
@@ -124,7 +137,7 @@ def test_malformed_callback_is_refused_and_nothing_is_stored(api: str, hub: Hub,
 
 def test_callbacks_of_a_suspended_payment_partner_are_refused(api: str, hub: Hub) -> None:
     update_partner(hub.engine, "national_payment", {"state": "suspended"}, actor="test")
-    response, request_id = post(api, callback())
+    response, request_id = post(api, fresh())
     assert response.status_code == 403 and response.json()["MaLoi"] == "05"
     assert stored(hub) == 0
     assert outcome(hub, request_id).outcome == "partner_suspended"
@@ -133,7 +146,7 @@ def test_callbacks_of_a_suspended_payment_partner_are_refused(api: str, hub: Hub
 def test_callback_from_an_address_outside_the_allowlist_is_refused(hub: Hub) -> None:
     settings = hub.settings.model_copy(update={"payment_callback_networks": ["10.20.30.0/24"]})
     with ThreadedServer(create_app(settings)).start() as server:
-        response, request_id = post(server.url, callback())
+        response, request_id = post(server.url, fresh())
         assert response.status_code == 403 and response.json()["MaLoi"] == "05"
         assert response.json()["MaXacThuc"] == ""
         assert outcome(hub, request_id).outcome == "ip_not_allowed"
@@ -143,11 +156,11 @@ def test_callback_from_an_address_outside_the_allowlist_is_refused(hub: Hub) -> 
 def test_forwarded_address_counts_only_from_a_trusted_proxy(hub: Hub) -> None:
     settings = hub.settings.model_copy(update={"payment_callback_networks": ["203.0.113.0/24"]})
     with ThreadedServer(create_app(settings)).start() as server:
-        response, _ = post(server.url, callback(), **{"X-Forwarded-For": "203.0.113.7"})
+        response, _ = post(server.url, fresh(), **{"X-Forwarded-For": "203.0.113.7"})
         assert response.status_code == 403, "an untrusted peer cannot claim an allowed address"
     trusting = settings.model_copy(update={"trusted_proxies": ["127.0.0.1/32"]})
     with ThreadedServer(create_app(trusting)).start() as server:
-        response, _ = post(server.url, callback(), **{"X-Forwarded-For": "203.0.113.7"})
+        response, _ = post(server.url, fresh(), **{"X-Forwarded-For": "203.0.113.7"})
         assert response.status_code == 200 and response.json()["MaLoi"] == "00"
 
 
@@ -163,6 +176,7 @@ def province(db_url: str, redis_server: RedisServer, tmp_path: Path) -> Iterator
         settings = make_settings(db_url, redis_server.url, tmp_path, retry_schedule=[0.3] * 20,
                                  motcua_callback_url=f"{onestop.url}{onestop_sim.PATH}")
         hub = seed_hub(settings, tmp_path)
+        Vault(hub.engine, settings).put("payment.secret", SECRET, actor="test")
         with ThreadedServer(create_app(settings)).start() as api:
             platform = platform_sim.create_app(PARTNER, SECRET, f"{api.url}{CALLBACK}", "http://platform.test")
             with ThreadedServer(platform).start() as pay:
@@ -175,7 +189,7 @@ def province(db_url: str, redis_server: RedisServer, tmp_path: Path) -> Iterator
 
 def test_paid_payment_reaches_the_one_stop_system_once_even_when_the_platform_sends_it_twice(province) -> None:
     hub, _, platform, onestop = province
-    with PaymentClient(platform, PARTNER, SECRET) as client:
+    with PaymentClient(platform, PARTNER, SECRET, ledger=Ledger(hub.engine, "national_payment")) as client:
         client.init("HS2611230001-01", 150_000, "Thanh toán hồ sơ", bien_lai(), "10.0.0.5")
     httpx.post(f"{platform}/_sim/faults", json={"duplicate_callbacks": True}).raise_for_status()
     paid = httpx.post(f"{platform}/_sim/pay", json={"MaThamChieu": "HS2611230001-01"}, timeout=20).json()
@@ -195,11 +209,13 @@ def test_paid_payment_reaches_the_one_stop_system_once_even_when_the_platform_se
     assert message["payload"]["amount"] == 150_000 and message["payload"]["reference"] == "HS2611230001-01"
     assert [f["kind"] for f in message["payload"]["fees"]] == [1, 2]
     assert stored(hub) == 1
+    record = find(hub.engine, "national_payment", "HS2611230001-01")
+    assert record is not None and (record.state, record.transaction_id) == ("paid", paid["callback"]["MaGiaoDich"])
 
 
 def test_callback_the_platform_signed_wrong_is_refused(province) -> None:
     hub, _, platform, _ = province
-    with PaymentClient(platform, PARTNER, SECRET) as client:
+    with PaymentClient(platform, PARTNER, SECRET, ledger=Ledger(hub.engine, "national_payment")) as client:
         client.init("HS2611230001-02", 150_000, "Thanh toán hồ sơ", bien_lai(), "10.0.0.5")
     paid = httpx.post(f"{platform}/_sim/pay", json={"MaThamChieu": "HS2611230001-02", "checksum": "wrong"},
                       timeout=20).json()

@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.committer.writer.start()
         app.state.access_log.attach(asyncio.get_running_loop(), app.state.committer.writer.store_records)
+        await run_in_threadpool(payments.warn_if_missing, settings)  # once: callbacks refused without a secret
         yield
         await app.state.access_log.aclose()  # write the last access records
         await app.state.committer.aclose()
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(signing.router)
 
     health = Health(app.state.engine, app.state.redis)
+    health.extra["payment_callbacks"] = lambda: payments.payment_callbacks_state(settings)  # informative only
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies (a reading at most a second old)")
     async def healthz(request: Request) -> Response:

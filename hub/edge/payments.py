@@ -1,8 +1,10 @@
 """``POST /v1/payments/callback``: the national payment platform confirms a payment.
 
 The platform carries no API key. A callback is believed when it comes from
-``LIENTHONG_PAYMENT_CALLBACK_NETWORKS`` and its ``MaXacThuc`` checks out under the shared secret
-(vault credential ``payment.secret``, else ``LIENTHONG_PAYMENT_SECRET``); see
+``LIENTHONG_PAYMENT_CALLBACK_NETWORKS``, its ``MaXacThuc`` checks out under the shared secret
+(vault credential ``payment.secret``, else an explicitly set ``LIENTHONG_PAYMENT_SECRET``; there is
+no built-in one), and it matches a payment the hub knows of (dossier, agency, procedure, amount)
+with ``ThoiGianGD`` inside ``LIENTHONG_PAYMENT_CALLBACK_WINDOW_SECONDS``; see
 :mod:`connectors.national_dvc.payment.callback` for the checks in order.
 
 Every answer is in the platform's own reply format ``{MaLoi, MoTaLoi, MaDoiTac, MaThamChieu,
@@ -16,21 +18,29 @@ ThoiGianGD, MaXacThuc}``, not problem+json: the platform reads ``MaLoi``.
   (outcome ``payment_failed``), not forwarded.
 * refused (address, body, checksum, partner code): a non-"00" ``MaLoi`` with an HTTP 4xx, nothing
   stored, the reason in the access record's outcome.
+* refused, not what the hub knows (unknown reference, another dossier, agency, procedure or amount,
+  ``ThoiGianGD`` outside the window): a non-"00" ``MaLoi`` with an HTTP 4xx, nothing stored, outcome
+  ``payment_refused:<why>``. A stored confirmation marks the payment's record paid.
+* no secret (vault and setting empty): "99" with HTTP 503, outcome ``payment_refused:no_secret``.
 * the store is down: "99" with HTTP 503; the platform sends again.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from prometheus_client import Counter
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from connectors.national_dvc.payment.callback import Checked, check, reply
+from connectors.national_dvc.payment import records
+from connectors.national_dvc.payment.callback import Checked, bind, check, from_wire_date, reply
+from connectors.national_dvc.payment.secret import payment_callbacks_state, payment_secret, warn_if_missing
 from connectors.national_dvc.payment.wire import INTERNAL_ERROR, INVALID, NOT_ALLOWED, OK
 from hub.access.networks import Network, in_any, parse_networks
 from hub.access.principal import Principal
@@ -43,7 +53,7 @@ from hub.edge.problems import Problem
 from hub.edge.responses import json_response
 from hub.partners import get_partner
 from hub.store.writers import StoreUnavailable
-from hub.vault.store import credential
+from hub.vault.envelope import WrongMasterKey
 
 router = APIRouter(tags=["payments"], route_class=GuardedRoute)
 CALLBACKS = Counter("lienthong_payment_callbacks_total", "Payment platform callbacks, by outcome", ["outcome"])
@@ -63,9 +73,7 @@ def _networks(values: tuple[str, ...]) -> tuple[Network, ...]:
     return parse_networks(values, "payment_callback_networks")
 
 
-def payment_secret(settings: Settings) -> str:
-    """The shared secret of the checksums: vault credential ``payment.secret``, else the setting."""
-    return credential(settings, "payment.secret", settings.payment_secret) or settings.payment_secret
+__all__ = ["router", "payment_secret", "payment_callbacks_state", "warn_if_missing"]
 
 
 @router.post(
@@ -75,12 +83,14 @@ def payment_secret(settings: Settings) -> str:
     responses={status: {"description": text, "content": {"application/json": {"schema": REPLY_SCHEMA}}}
                for status, text in {
                    200: "MaLoi 00: received (stored once, or a failed payment acknowledged)",
-                   400: "MaLoi 02: malformed callback",
+                   400: "MaLoi 02: malformed callback; MaLoi 06: ThoiGianGD outside the window",
                    401: "MaLoi 01: MaXacThuc does not match",
                    403: "MaLoi 03: another partner's MaDoiTac; MaLoi 05: address or partner not allowed",
+                   404: "MaLoi 04: MaThamChieu is not a payment the hub knows of",
+                   409: "MaLoi 02: dossier, agency, procedure or amount differ from the payment the hub knows",
                    413: "MaLoi 02: the body is larger than the hub accepts",
                    415: "MaLoi 02: the body is not application/json",
-                   503: "MaLoi 99: not stored now; send again",
+                   503: "MaLoi 99: not stored now (store down, or no payment secret configured); send again",
                }.items()},
 )
 async def payment_callback(request: Request) -> Response:
@@ -96,9 +106,26 @@ async def payment_callback(request: Request) -> Response:
         return _answer(request, Checked("malformed", INVALID, problem.status, problem.detail, authentic=False), None)
     except orjson.JSONDecodeError:
         return _answer(request, Checked("malformed", INVALID, 400, "not valid JSON", authentic=False), None)
-    secret = await run_in_threadpool(payment_secret, settings)
+    try:
+        secret = await run_in_threadpool(payment_secret, settings)
+    except (SQLAlchemyError, WrongMasterKey) as exc:
+        return _answer(request, Checked("payment_refused:vault_unreadable", INTERNAL_ERROR, 503,
+                                        f"the vault cannot be read ({type(exc).__name__})", False), None)
+    if not secret:  # no built-in secret: nothing is believed until an admin sets one
+        return _answer(request, Checked("payment_refused:no_secret", INTERNAL_ERROR, 503,
+                                        "no secret in the vault (payment.secret)", authentic=False), None)
     checked = check(raw, secret, settings.payment_partner_code, source)
-    if not checked.authentic or checked.message is None:
+    if not checked.authentic or checked.callback is None:
+        return _answer(request, checked, raw, secret)
+    callback = checked.callback
+    try:
+        known = await run_in_threadpool(records.find, request.app.state.engine, source, callback.MaThamChieu)
+    except SQLAlchemyError:
+        return _answer(request, Checked("store-unavailable", INTERNAL_ERROR, 503, "not checked", True), raw, secret)
+    refused = bind(callback, known, datetime.now(timezone.utc), settings.payment_callback_window_seconds)
+    if refused is not None:
+        return _answer(request, refused, raw, secret)
+    if checked.message is None:  # a failed payment, bound to a known one: acknowledged, not forwarded
         return _answer(request, checked, raw, secret)
 
     partner = await run_in_threadpool(get_partner, request.app.state.engine, source)
@@ -119,6 +146,12 @@ async def payment_callback(request: Request) -> Response:
         [result] = await request.app.state.committer.submit([prepared])
     except StoreUnavailable:
         return _answer(request, Checked("store-unavailable", INTERNAL_ERROR, 503, "not stored", True), raw, secret)
+    try:  # also after a duplicate: a resend heals a record the first answer could not mark
+        await run_in_threadpool(records.mark_paid, request.app.state.engine, source, callback.MaThamChieu,
+                                callback.MaGiaoDich, from_wire_date(callback.ThoiGianGD))
+    except SQLAlchemyError:
+        return _answer(request, Checked("store-unavailable", INTERNAL_ERROR, 503, "stored, not marked paid", True),
+                       raw, secret)
     outcome = {"created": "ok", "duplicate": "duplicate", "conflict": "conflict"}[result.verdict]
     return _answer(request, Checked(outcome, OK, 200, checked.detail, True), raw, secret)
 

@@ -271,6 +271,29 @@ officers = Table(
     UniqueConstraint("partner_code", "officer_code", name="uq_officers_partner_code"),
 )
 
+payments = Table(
+    # The payments the hub knows of (connectors/national_dvc/payment/records.py): a payment platform
+    # callback is believed only for a known reference ``MaThamChieu`` and only with the dossier,
+    # agency, procedure and amount recorded here. ``origin``: how the hub learnt of it (``init``: it
+    # opened the payment itself; ``bill``: a fee notice told it). States: open | paid.
+    "payments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partner", String(40), nullable=False),  # the payment partner's code at the hub (Settings.payment_source)
+    Column("reference", String(100), nullable=False),  # MaThamChieu
+    Column("dossier_code", String(100), nullable=False, index=True),  # MaHoSo
+    Column("agency_id", String(40), nullable=False),  # MaDonVi
+    Column("procedure_code", String(60), nullable=False),  # MaTTHC
+    Column("amount", BigInteger, nullable=False),  # SoTien, whole đồng
+    Column("state", String(12), nullable=False),
+    Column("transaction_id", String(100)),  # MaGiaoDich of the confirmed payment
+    Column("origin", String(12), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("paid_at", UtcDateTime),
+    UniqueConstraint("partner", "reference", name="uq_payments_partner_reference"),
+)
+
 messages = Table(
     "messages",
     metadata,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
-from connectors.national_dvc.payment import checksum
+from sqlalchemy import Engine
+
+from connectors.national_dvc.payment import checksum, records
 from connectors.national_dvc.payment.callback import check
 from connectors.national_dvc.payment.wire import BienLai
+from connectors.national_dvc.wire import to_wire_date
 from hub.messages.models import MESSAGE_ADAPTER, Envelope
 
 PARTNER = "000.00.00.H49"  #: MaDoiTac of the sandbox province (Settings default)
-SECRET = "sandbox-payment-secret"  #: the Settings default, so the suite's hub and simulator agree
+SECRET = "test-payment-secret"  #: the tests' shared secret: seeded in the hub's vault, given to the simulator
+REFERENCE = "HS2611230001-01"  #: MaThamChieu of :func:`callback`
 DOSSIER = "000.00.00.H49-261123-0001"
 
 
@@ -35,6 +40,23 @@ def callback(secret: str = SECRET, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return checksum.sign("CALLBACK", body, secret)
+
+
+def now_wire() -> str:
+    """``ThoiGianGD`` of now, as the platform writes it."""
+    return to_wire_date(datetime.now(timezone.utc))
+
+
+def fresh(secret: str = SECRET, **changes: Any) -> dict[str, Any]:
+    """:func:`callback` with ``ThoiGianGD`` now (inside the hub's window)."""
+    return callback(secret, **{"ThoiGianGD": now_wire(), **changes})
+
+
+def known(engine: Engine, reference: str = REFERENCE, dossier: str = DOSSIER, amount: int = 150_000,
+          partner: str = "national_payment") -> records.PaymentRecord:
+    """Make the hub know the payment of :func:`callback` (as its INIT would have)."""
+    return records.record(engine, partner, reference, dossier_code=dossier, agency_id="000.00.00.H49",
+                          procedure_code="2.000477", amount=amount, origin="init")
 
 
 def confirmed(transaction: str) -> Envelope:

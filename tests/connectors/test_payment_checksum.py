@@ -38,7 +38,7 @@ def test_callback_checksum_matches_a_fixed_known_answer() -> None:
     assert body["MaXacThuc"] == by_hand(
         "CONFIRM", "00", "000.00.00.H49", "HS2611230001-01", "150000", "VND", "GD7F3A0C11B2", "NCB", "20261123101500",
         "Thanh toán hồ sơ 000.00.00.H49-261123-0001", SECRET)
-    assert body["MaXacThuc"] == "7f6cbd220f316a5447ba0d7dd639915ae9f8e9a42ae2ae2168990d52beba114f"
+    assert body["MaXacThuc"] == "94e07f89cc0238b781566d2579a21ab9d30e8f34ec9137a70bdb98a6908d8582"
 
 
 def test_query_checksum_covers_type_version_partner_reference_and_time() -> None:

@@ -11,6 +11,11 @@
 5. ``MaLoi`` "00" (paid) gives the canonical ``payment.confirmed`` message to store; any other
    ``MaLoi`` (the payment failed) is acknowledged and recorded, and nothing is forwarded.
 
+:func:`bind` then holds an authentic callback to what the hub knows (``ThongTinBienLai`` is not
+covered by the checksum, and a genuine callback may be replayed): the reference must be a payment
+the hub knows of (:mod:`.records`), with the same dossier, agency, procedure and amount, and
+``ThoiGianGD`` within the window of the hub's clock; each refusal is ``payment_refused:<why>``.
+
 :func:`reply` builds the answer in the platform's own format. A refusal of a body that failed
 authentication carries an empty ``MaXacThuc``: signing values chosen by an unauthenticated sender
 would let anyone obtain checksums made with the secret (the joined fields of a REPLY can be made to
@@ -28,11 +33,14 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from connectors.national_dvc.payment import checksum
+from connectors.national_dvc.payment.records import PAID, PaymentRecord
 from connectors.national_dvc.payment.wire import (
     CHECKSUM_MISMATCH,
     INVALID,
     MESSAGES,
     OK,
+    OUT_OF_WINDOW,
+    UNKNOWN_REFERENCE,
     WRONG_PARTNER,
     Callback,
 )
@@ -45,7 +53,8 @@ CURRENCIES = {"VND": "VND", "704": "VND"}  # ISO 4217 letters or number
 @dataclass(frozen=True, slots=True)
 class Checked:
     """What to do with one callback: the access record's ``outcome``, the reply's ``MaLoi`` and HTTP
-    status, and the canonical message (JSON form) to store when the payment was made."""
+    status, the canonical message (JSON form) to store when the payment was made, and the parsed
+    callback once it is authentic and well-formed (for :func:`bind`)."""
 
     outcome: str
     ma_loi: str
@@ -53,6 +62,7 @@ class Checked:
     detail: str
     authentic: bool
     message: dict[str, Any] | None = None
+    callback: Callback | None = None
 
 
 def message_id(transaction: str) -> str:
@@ -84,11 +94,52 @@ def check(raw: Any, secret: str, partner_code: str, source: str) -> Checked:
         return Checked("malformed", INVALID, 400, f"invalid fields: {fields}", authentic=True)
     summary = f"payment {callback.MaThamChieu} MaLoi {callback.MaLoi}"
     if callback.MaLoi != OK:
-        return Checked("payment_failed", OK, 200, summary, authentic=True)
+        return Checked("payment_failed", OK, 200, summary, authentic=True, callback=callback)
     problem = _unmappable(callback)
     if problem:
         return Checked("malformed", INVALID, 400, problem, authentic=True)
-    return Checked("ok", OK, 200, summary, authentic=True, message=to_message(callback, source))
+    return Checked("ok", OK, 200, summary, authentic=True, message=to_message(callback, source), callback=callback)
+
+
+def _refused(why: str, ma_loi: str, status: int, detail: str) -> Checked:
+    return Checked(f"payment_refused:{why}", ma_loi, status, detail, authentic=True)
+
+
+def bind(callback: Callback, known: PaymentRecord | None, now: datetime, window_seconds: float) -> Checked | None:
+    """The refusal of an authentic callback that does not match what the hub knows, or None.
+
+    In order: the reference is known (else ``unknown_reference``, "04", 404); a paid record takes
+    no other transaction (``already_paid``, "02", 409); ``ThoiGianGD`` is at most
+    ``window_seconds`` from ``now``, either way (``outside_window``, "06", 400), except a resend of
+    the very transaction already recorded as paid, which stores nothing new and is answered "00" so
+    the platform stops sending; the receipt's ``MaHoSo``, ``MaDonVi``, ``MaTTHC`` and the checksummed
+    ``SoTien`` are the record's (``dossier_mismatch``, ``agency_mismatch``, ``procedure_mismatch``,
+    ``amount_mismatch``: "02", 409). A failed payment's callback may lack the receipt; its amount is
+    still bound. Details name the rule, never the recorded values."""
+    reference = callback.MaThamChieu
+    if known is None:
+        return _refused("unknown_reference", UNKNOWN_REFERENCE, 404,
+                        f"MaThamChieu {reference[:60]!r} is not a payment the hub opened or was told of")
+    resend = known.state == PAID and known.transaction_id == callback.MaGiaoDich
+    if known.state == PAID and not resend and callback.MaLoi == OK:
+        return _refused("already_paid", INVALID, 409, f"MaThamChieu {reference[:60]!r} is already paid by "
+                                                      "another transaction")
+    if not resend:
+        offset = (from_wire_date(callback.ThoiGianGD) - now).total_seconds()
+        if abs(offset) > window_seconds:
+            direction = "before" if offset < 0 else "after"
+            return _refused("outside_window", OUT_OF_WINDOW, 400,
+                            f"ThoiGianGD is {abs(offset):.0f} s {direction} the hub's clock (at most {window_seconds:.0f} s)")
+    receipt = callback.ThongTinBienLai
+    if receipt is not None:
+        for why, given, recorded, name in (("dossier_mismatch", receipt.MaHoSo, known.dossier_code, "MaHoSo"),
+                                           ("agency_mismatch", receipt.MaDonVi, known.agency_id, "MaDonVi"),
+                                           ("procedure_mismatch", receipt.MaTTHC, known.procedure_code, "MaTTHC")):
+            if given != recorded:
+                return _refused(why, INVALID, 409, f"ThongTinBienLai.{name} is not that of payment {reference[:60]!r}")
+    if int(callback.SoTien) != known.amount:
+        return _refused("amount_mismatch", INVALID, 409, f"SoTien is not the amount of payment {reference[:60]!r}")
+    return None
 
 
 def _unmappable(callback: Callback) -> str | None:

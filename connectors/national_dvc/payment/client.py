@@ -3,6 +3,10 @@
 Endpoints (JSON in and out, one keep-alive ``httpx.Client``): ``POST {payment_url}/init``,
 ``POST {payment_url}/query``, ``POST {payment_url}/bill``.
 
+Given a :class:`~.records.Ledger`, the client records every payment it opens (INIT) before sending
+it: the hub's callback endpoint believes callbacks only for payments it knows of. The hub's own
+INITs go through :meth:`PaymentClient.for_hub`, which always has one.
+
 Errors, each carrying the platform's reason (never the secret):
 
 * :class:`TransientError`: timeout, connection error, HTTP 5xx/408/429, an unreadable answer,
@@ -18,14 +22,16 @@ refused connection once more in the call (tenacity, 0.1 s).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine
 
 from connectors.http import json_answer, post_json
 from connectors.national_dvc.payment import checksum
 from connectors.national_dvc.payment.checksum import Kind
+from connectors.national_dvc.payment.records import Ledger
 from connectors.national_dvc.payment.wire import (
     CHECKSUM_MISMATCH,
     INTERNAL_ERROR,
@@ -37,6 +43,9 @@ from connectors.national_dvc.payment.wire import (
     QueryRequest,
 )
 from connectors.national_dvc.wire import dump, to_wire_date
+
+if TYPE_CHECKING:
+    from hub.config import Settings
 
 TRANSIENT_CODES = frozenset({INTERNAL_ERROR, CHECKSUM_MISMATCH})
 Answer = TypeVar("Answer", InitAnswer, QueryAnswer)
@@ -62,18 +71,32 @@ class PaymentClient:
     """The province's account at the payment platform (``MaDoiTac`` and the shared secret)."""
 
     def __init__(self, base_url: str, partner_code: str, secret: str, timeout: float = 5.0, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, ledger: Ledger | None = None) -> None:
+        if not secret:
+            raise ValueError("no payment secret: set vault credential payment.secret")
         self.partner_code = partner_code
         self._secret = secret
+        self._ledger = ledger
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
                                   headers={"Accept": "application/json"})
+
+    @classmethod
+    def for_hub(cls, settings: "Settings", engine: Engine, base_url: str | None = None) -> "PaymentClient":
+        """The hub's client: URL, ``MaDoiTac`` and timeout from ``settings``, the secret from the
+        vault (``ValueError`` when there is none), every INIT recorded in ``engine``."""
+        from connectors.national_dvc.payment.secret import payment_secret
+
+        return cls(base_url or settings.payment_url, settings.payment_partner_code, payment_secret(settings),
+                   settings.payment_timeout, ledger=Ledger(engine, settings.payment_source))
 
     def __repr__(self) -> str:
         return f"PaymentClient({str(self._http.base_url)!r}, MaDoiTac={self.partner_code!r})"
 
     def init(self, reference: str, amount: int, description: str, receipt: BienLai, ip: str, *,
              bank_code: str = "", at: datetime | None = None) -> InitAnswer:
-        """``INIT``: open the payment ``reference``; the answer carries ``UrlThanhToan``."""
+        """``INIT``: open the payment ``reference``; the answer carries ``UrlThanhToan``. With a
+        ledger, the payment is recorded first (:class:`~.records.ReferenceTaken` when the reference is
+        known for another dossier or amount: nothing is sent)."""
         fields = {"MaDoiTac": self.partner_code, "MaThamChieu": reference, "SoTien": str(amount),
                   "MaNganHang": bank_code, "ThongTinGiaoDich": description, "ThoiGianGD": _now(at), "Ip": ip,
                   "ThongTinBienLai": receipt.model_dump(mode="json", exclude_none=True)}
@@ -100,6 +123,9 @@ class PaymentClient:
         """Build, sign and validate the request; post it; return the "00" answer or raise."""
         # What we send follows the wire format or fails here (ValidationError); then it is signed.
         body = checksum.sign(kind, dump(request.model_validate({**fields, "MaXacThuc": "0" * 64})), self._secret)
+        if kind == "INIT" and self._ledger is not None:
+            # Recorded before it is sent: a callback may arrive before the INIT's answer does.
+            self._ledger.opened(body)
         data = self._post(path, body)
         try:
             result = answer.model_validate(data)

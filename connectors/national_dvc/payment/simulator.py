@@ -17,7 +17,8 @@ The platform's side of a payment, under ``/_sim/`` (not part of the partner's AP
 * ``GET /_sim/state``, ``GET /_sim/transactions/{MaThamChieu}``, ``POST /_sim/reset``.
 
 Run it with ``lienthong simulator payment --port 8102`` (``MaDoiTac`` and the secret from the
-hub's settings and vault).
+hub's settings and vault; ``make run`` seeds a random secret there). The hub believes a callback
+only for a payment it opened itself (INIT with ``PaymentClient.for_hub``, which records it).
 """
 
 from __future__ import annotations
@@ -200,9 +201,12 @@ class Platform:
                 "counters": self.counters, "faults": asdict(self.faults)}
 
 
-def create_app(partner_code: str = "000.00.00.H49", secret: str = "sandbox-payment-secret",
-               callback_url: str = DEFAULT_CALLBACK_URL, public_url: str = "http://127.0.0.1:8102") -> FastAPI:
-    """The simulator as an ASGI app; state lives in ``app.state.platform``."""
+def create_app(partner_code: str, secret: str, callback_url: str = DEFAULT_CALLBACK_URL,
+               public_url: str = "http://127.0.0.1:8102") -> FastAPI:
+    """The simulator as an ASGI app; state lives in ``app.state.platform``. ``secret`` is the hub's
+    (no default: the sandbox seeds a random one in the vault and both read it there)."""
+    if not secret:
+        raise ValueError("secret: the payment platform simulator needs the hub's shared secret")
     platform = Platform(partner_code, secret, callback_url, public_url)
     app = FastAPI(title="Payment platform simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.platform = platform

@@ -34,6 +34,7 @@ INVALID = "02"
 WRONG_PARTNER = "03"
 UNKNOWN_REFERENCE = "04"
 NOT_ALLOWED = "05"
+OUT_OF_WINDOW = "06"
 INTERNAL_ERROR = "99"
 MESSAGES: dict[str, str] = {
     OK: "Thành công",
@@ -42,6 +43,7 @@ MESSAGES: dict[str, str] = {
     WRONG_PARTNER: "Sai mã đối tác (MaDoiTac)",
     UNKNOWN_REFERENCE: "Không tìm thấy giao dịch (MaThamChieu)",
     NOT_ALLOWED: "Địa chỉ gửi không được phép",
+    OUT_OF_WINDOW: "Thời gian giao dịch (ThoiGianGD) ngoài khoảng cho phép",
     INTERNAL_ERROR: "Lỗi hệ thống, vui lòng gửi lại",
 }
 
