@@ -40,7 +40,6 @@ Style = Literal["x-forwarded", "forwarded"]
 STYLES: tuple[Style, ...] = ("x-forwarded", "forwarded")
 
 _HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")  # RFC 3986 reg-name / IP-literal
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 tchar
 _OWS = " \t"
 
 
@@ -103,71 +102,33 @@ def _host(value: str | None) -> str | None:
 
 
 # --- RFC 7239 Forwarded -------------------------------------------------------------------------
-# Hand-written: no maintained library parses RFC 7239, and the parser must resynchronise on broken
-# input so that a client's unterminated quote cannot swallow the element a proxy appended after it.
+# Hand-written: no maintained library parses RFC 7239. The values of for=, by=, host= and proto= can
+# never contain "," or ";" (a node, a uri-host[:port], a scheme), so elements are split on every ","
+# and pairs on every ";" BEFORE quotes are read: a quoted string may not hide either. That confines a
+# client's stray quote to its own element; read quote-aware, 'for="1.2.3.4' would pair with the quote
+# of the element the proxy appends after it (host="...") and swallow it, making the proxy the client.
 
-
-def _quoted(line: str, i: int) -> tuple[str, int] | None:
-    """The quoted-string starting at ``line[i] == '"'``: (its unescaped content, index after it), or
-    None when it is not terminated."""
-    out, i = [], i + 1
-    while i < len(line):
-        c = line[i]
-        if c == "\\" and i + 1 < len(line):
-            out.append(line[i + 1])
-            i += 2
-        elif c == '"':
-            return "".join(out), i + 1
-        else:
-            out.append(c)
-            i += 1
-    return None
+_PAIR = re.compile(r'([!#$%&\'*+.^_`|~0-9A-Za-z-]+)=([!#$%&\'*+.^_`|~0-9A-Za-z-]+|"(?:[^"\\]|\\.)*")\Z')
 
 
 def _elements(line: str) -> list[dict[str, str] | None]:
-    """The ``forwarded-element``s of one header line, in order; None for an element that is not
-    valid syntax (it stops the walk). An element is a ``;``-separated list of ``name=value`` pairs."""
+    """The ``forwarded-element``s of one header line, in order (empty ones skipped); None for an
+    element that is not valid syntax (it stops the walk)."""
     out: list[dict[str, str] | None] = []
-    i, n = 0, len(line)
-    pairs: dict[str, str] | None = {}
-    while i <= n:
-        while i < n and line[i] in _OWS:
-            i += 1
-        if i >= n or line[i] == ",":  # end of an element (an empty one is skipped)
-            if pairs is None or pairs:
-                out.append(pairs)
-            pairs = {}
-            i += 1
+    for text in line.split(","):
+        text = text.strip(_OWS)
+        if not text:
             continue
-        name = _TOKEN.match(line, i)
-        if pairs is None or not name or name.end() >= n or line[name.end()] != "=":
-            pairs = None  # garbage: skip to the next comma
-            i = line.find(",", i) if line.find(",", i) >= 0 else n
-            continue
-        key, i = name.group().lower(), name.end() + 1
-        if i < n and line[i] == '"':
-            quoted = _quoted(line, i)
-            if quoted is None:  # unterminated: this element is garbage; resume after the next comma
-                pairs = None
-                i = line.find(",", i) if line.find(",", i) >= 0 else n
-                continue
-            value, i = quoted
+        pairs: dict[str, str] = {}
+        for part in text.split(";"):
+            match = _PAIR.match(part.strip(_OWS))
+            if not match or match.group(1).lower() in pairs:  # RFC 7239 §4: a parameter at most once
+                out.append(None)
+                break
+            value = match.group(2)
+            pairs[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value[1:-1]) if value.startswith('"') else value
         else:
-            token = _TOKEN.match(line, i)
-            if not token:
-                pairs = None
-                continue
-            value, i = token.group(), token.end()
-        if key in pairs:  # RFC 7239 §4: a parameter occurs at most once per element
-            pairs = None
-            continue
-        pairs[key] = value
-        while i < n and line[i] in _OWS:
-            i += 1
-        if i < n and line[i] == ";":
-            i += 1
-        elif i < n and line[i] != ",":
-            pairs = None
+            out.append(pairs)
     return out
 
 

@@ -150,6 +150,10 @@ def test_malformed_forwarded_stops_the_walk_but_cannot_swallow_a_proxy_element()
     assert fwd('for="127.0.0.9, for=203.0.113.7').client == "203.0.113.7"
     assert fwd('for="127.0.0.9', "for=203.0.113.7").client == "203.0.113.7"
     assert fwd('for="1.2.3.4\\"x", for=203.0.113.7').client == "203.0.113.7"
+    # as nginx appends its element (with a quoted host) to a client's unterminated quote
+    assert fwd('for="127.0.0.9, for=203.0.113.7;proto=http;host="hub.example:8080"') == \
+        Origin("203.0.113.7", (PROXY,), "http", "hub.example:8080")
+    assert fwd('for="127.0.0.9;host=", for=203.0.113.7;host="a.example"').host == "a.example"
 
 
 def test_forwarded_proto_and_host_come_from_the_outermost_believed_element() -> None:
