@@ -19,8 +19,8 @@ from starlette.types import Scope
 
 from hub.access.accounts import load_session_principal
 from hub.access.cache import MISS, CredentialCache
-from hub.access.keys import load_key_principal
 from hub.access.forwarded import ForwardedReader
+from hub.access.keys import load_key_principal
 from hub.access.networks import allowed, parse_networks
 from hub.access.policies import PolicyBook
 from hub.access.principal import Principal
