@@ -15,16 +15,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the hub runs on: a private redis-server, and PostgreSQL for the tests.
+# Debian packages the hub runs on: a private redis-server, and PostgreSQL and nginx (the reverse proxy
+# of the forwarded-address tests, started privately by them) for the tests.
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	{ command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	  $$SUDO systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true; \
+	  $$SUDO systemctl disable --now redis-server postgresql nginx >/dev/null 2>&1 || true; \
 	fi
 
 run: system-deps venv

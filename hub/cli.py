@@ -60,8 +60,8 @@ def api(host: str = "127.0.0.1", port: int = 8000, workers: int = typer.Option(1
     """Serve the HTTP API (the edge)."""
     import uvicorn
 
-    # proxy_headers=False: the hub reads X-Forwarded-For itself, only from LIENTHONG_TRUSTED_PROXIES
-    # (uvicorn would otherwise believe it from any loopback peer and replace the client address).
+    # proxy_headers=False: the hub reads forwarding headers itself (hub/access/forwarded.py), only from
+    # LIENTHONG_TRUSTED_PROXIES (uvicorn would otherwise believe them from any loopback peer).
     uvicorn.run("hub.edge.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, proxy_headers=False)
 

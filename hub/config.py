@@ -38,8 +38,16 @@ class Settings(BaseSettings):
         "", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper, generated on first run."
     )
 
+    # Client address behind reverse proxies (hub/access/forwarded.py, docs/security/forwarded.md): the
+    # socket peer, unless it is a trusted proxy; then the forwarding header of the chosen style, walked
+    # from the right through the trusted proxies.
     trusted_proxies: list[str] = Field(
-        [], description="CIDR blocks of reverse proxies whose X-Forwarded-For is believed (JSON list); empty: none."
+        [], description="CIDR blocks of reverse proxies whose forwarding headers are believed (JSON list); empty: none."
+    )
+    forwarded_header: Literal["x-forwarded", "forwarded"] = Field(
+        "x-forwarded",
+        description="Which forwarding headers trusted proxies set: x-forwarded (X-Forwarded-For/-Proto/-Host) or "
+                    "forwarded (RFC 7239 Forwarded); the other style is ignored.",
     )
     people_allowed_ips: list[str] = Field(
         ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -19,6 +19,7 @@ from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from tests.population import PopulationSim
 from tests.support import (
+    NginxServer,
     Portal,
     PostgresServer,
     Process,
@@ -159,6 +160,21 @@ def portal(tmp_path: Path) -> Iterator[Portal]:
     p = Portal(tmp_path).start()
     yield p
     p.process.stop()
+
+
+@pytest.fixture
+def nginx() -> Iterator[Callable[..., NginxServer]]:
+    """Starts a private nginx in front of an upstream URL: ``nginx(upstream, style)``; all stopped after the test."""
+    started: list[NginxServer] = []
+
+    def start(upstream: str, style: str, bind: str = "127.0.0.1") -> NginxServer:
+        server = NginxServer(upstream, style, bind)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

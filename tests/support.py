@@ -86,6 +86,109 @@ class RedisServer:
         redis.Redis.from_url(self.url).flushall()
 
 
+# What each style of reverse proxy adds to the request, as nginx writes it (checked with an echo
+# server; nginx 1.22). "merged": the client's X-Forwarded-For lines and the peer in ONE line, the way
+# $proxy_add_x_forwarded_for does it. "appended": the client's line(s) passed on first (nginx joins
+# several into one), then the proxy's own separate line after them: two proxy_set_header directives
+# for one name send two lines, in order, as a proxy that adds a header line (HAProxy's forwardfor)
+# does. "forwarded": RFC 7239, the proxy's element appended to the client's in one line. Scheme and
+# host are set the same way as the address in each style.
+NGINX_STYLES = {
+    "merged": """
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Forwarded-Host $http_host;""",
+    "appended": """
+        proxy_set_header X-Forwarded-For $http_x_forwarded_for;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Forwarded-Host $http_x_forwarded_host;
+        proxy_set_header X-Forwarded-Host $http_host;""",
+    "forwarded": """
+        proxy_set_header Forwarded $lt_forwarded;""",
+}
+
+
+class NginxServer:
+    """A private nginx (the Debian package) on a free loopback port, everything under a temp dir,
+    reverse-proxying to ``upstream`` in one of :data:`NGINX_STYLES`; it connects out from
+    ``bind`` (``proxy_bind``) so the hub sees it as that peer."""
+
+    def __init__(self, upstream: str, style: str, bind: str = "127.0.0.1") -> None:
+        self.upstream, self.style, self.bind = upstream, style, bind
+        self.dir = Path(tempfile.mkdtemp(prefix="lt-nginx-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def config(self) -> str:
+        d = self.dir
+        user = "user root;" if os.geteuid() == 0 else ""  # as root the workers would switch to nobody
+        return f"""
+{user}
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+    proxy_headers_hash_bucket_size 128;
+    map $http_forwarded $lt_forwarded {{
+        ""      "for=$remote_addr;proto=$scheme;host=\\"$http_host\\"";
+        default "$http_forwarded, for=$remote_addr;proto=$scheme;host=\\"$http_host\\"";
+    }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{
+            proxy_pass {self.upstream};
+            proxy_bind {self.bind};
+            proxy_http_version 1.1;{NGINX_STYLES[self.style]}
+        }}
+    }}
+}}
+"""
+
+    def start(self) -> "NginxServer":
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        (self.dir / "nginx.conf").write_text(self.config())
+        with open(self.dir / "stderr.log", "wb") as err:  # -e: where errors go before the config is read
+            self.proc = subprocess.Popen([binary, "-p", str(self.dir), "-e", str(self.dir / "error.log"),
+                                          "-c", str(self.dir / "nginx.conf"), "-g", "daemon off;"],
+                                         stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            wait_port(self.port, 10)
+        except AssertionError:
+            self.stop()
+            raise AssertionError(f"nginx did not start: {self.log()}") from None
+        return self
+
+    def log(self) -> str:
+        """What nginx said on stderr and in its error log."""
+        return "".join(p.read_text(errors="replace") for p in (self.dir / "stderr.log", self.dir / "error.log") if p.exists())
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: fast shutdown of master and workers
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "NginxServer":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
 class PostgresServer:
     """A throwaway PostgreSQL cluster (initdb) on a free loopback port; runs as 'postgres' under root."""
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from hub.access.accounts import add_account
-from hub.access.networks import client_address, parse_networks
+from hub.access.forwarded import ForwardedReader
+from hub.access.networks import parse_networks
 from hub.access.policies import set_policy
 from hub.edge.app import create_app
 from hub.store.engine import reading
@@ -46,6 +47,11 @@ def events(hub: Hub) -> list:
 # --- client address -------------------------------------------------------------------------
 
 
+def client_address(peer: str, forwarded_for: str, trusted: tuple) -> tuple[str, list[str]]:
+    origin = ForwardedReader(trusted).read(peer, {"headers": [(b"x-forwarded-for", forwarded_for.encode())]})
+    return origin.client, list(origin.chain)
+
+
 def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() -> None:
     trusted = parse_networks(["127.0.0.1/32", "::1/128"])
     assert client_address("203.0.113.9", "10.1.2.3", trusted) == ("203.0.113.9", [])  # spoofed by a client
@@ -54,6 +60,7 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() -> None:
     # a client's own fake entry to the left of the real one is not believed
     assert client_address("127.0.0.1", "10.9.9.9, 198.51.100.7", trusted)[0] == "198.51.100.7"
     assert client_address("::ffff:127.0.0.1", "2001:db8::5", trusted)[0] == "2001:db8::5"
+    # (the full walk: tests/security/test_client_address.py)
 
 
 def test_spoofed_forwarded_for_from_an_untrusted_peer_does_not_pass_an_allowlist(people: Hub) -> None:

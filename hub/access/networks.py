@@ -1,9 +1,7 @@
-"""Client addresses and IP allowlists (IPv4 and IPv6 CIDR).
+"""IP addresses and allowlists (IPv4 and IPv6 CIDR).
 
-The client address is the socket peer. ``X-Forwarded-For`` is believed only when the peer is a
-configured trusted proxy, and then only up to the first address that is not itself a trusted
-proxy (read from the right), so a client cannot spoof its way past an allowlist by sending the
-header itself.
+Which address a request comes from (socket peer, forwarding headers from trusted proxies) is
+decided in one place only: :mod:`hub.access.forwarded`.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ def parse_networks(values: Iterable[str], field: str = "allowed_ips") -> tuple[N
 
 
 @lru_cache(maxsize=8192)
-def _address(text: str) -> Address | None:
+def parse_address(text: str) -> Address | None:
     """The parsed address (IPv4-mapped IPv6 as IPv4), None if unparseable; cached, as the same
     few client addresses recur on every request."""
     try:
@@ -40,34 +38,10 @@ def _address(text: str) -> Address | None:
     return addr
 
 
-def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> tuple[str, list[str]]:
-    """``(client address, proxy chain)`` for a request from ``peer`` carrying ``forwarded_for``.
-
-    The chain lists the addresses the request passed through, nearest last, as far as they were
-    believed. An unparseable peer gives ``("unknown", [])``: it matches no allowlist.
-    """
-    addr = _address(peer or "")
-    if addr is None:
-        return "unknown", []
-    chain: list[str] = []
-    if forwarded_for and trusted and in_any(addr, trusted):
-        hops = [h for h in (part.strip() for part in forwarded_for.split(",")) if h]
-        while hops:
-            chain.append(str(addr))
-            nxt = _address(hops.pop())
-            if nxt is None:
-                break  # garbage in the header: stop at the last proxy we trust
-            addr = nxt
-            if not in_any(addr, trusted):
-                break
-        chain.reverse()
-    return str(addr), chain
-
-
 def in_any(addr: Address | str, networks: Sequence[Network]) -> bool:
     """True when ``addr`` lies in one of ``networks``."""
     if isinstance(addr, str):
-        parsed = _address(addr)
+        parsed = parse_address(addr)
         if parsed is None:
             return False
         addr = parsed

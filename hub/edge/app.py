@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else ThreadWriter(app.state.engine, app.state.notifier), limiter)
     app.state.gate = Gate(settings, app.state.engine, limiter, app.state.access_log, policies)
     app.state.citizen_data = CitizenData(settings)
-    app.state.signatures = Verifier(settings, app.state.engine, app.state.gate.trusted)  # hub/signatures
+    app.state.signatures = Verifier(settings, app.state.engine, app.state.gate.forwarded)  # hub/signatures
     app.state.hub_keys = HubKeyRing.for_settings(settings)
     app.recorder = Recorder(app.state.access_log, app.state.gate.client_of, app.state.citizen_data)
 

@@ -23,13 +23,13 @@ from starlette.types import Scope
 
 from hub.access.accounts import load_session_principal
 from hub.access.cache import MISS, CredentialCache
+from hub.access.forwarded import ForwardedReader
 from hub.access.keys import load_key_principal
-from hub.access.networks import allowed, client_address, in_any, parse_networks
+from hub.access.networks import allowed, in_any, parse_networks
 from hub.access.policies import PolicyBook
 from hub.access.principal import Principal
 from hub.access.tokens import digest
 from hub.audit.log import AccessLog
-from hub.audit.recording import header
 from hub.config import Settings
 from hub.edge.problems import Problem
 from hub.edge.rules import Rule
@@ -45,7 +45,7 @@ class Gate:
     def __init__(self, settings: Settings, engine: Engine, limiter: RateLimiter | None, log: AccessLog,
                  policies: PolicyBook) -> None:
         self.pepper = settings.effective_key_pepper
-        self.trusted = parse_networks(settings.trusted_proxies, "trusted_proxies")
+        self.forwarded = ForwardedReader.from_settings(settings)  # the one reader of client addresses
         self.people_networks = parse_networks(settings.people_allowed_ips, "people_allowed_ips")
         self.scrape_networks = parse_networks(settings.metrics_scrape_networks, "metrics_scrape_networks")
         self.unauthenticated_limit = Limit("unauthenticated", settings.unauthenticated_quota,
@@ -63,12 +63,11 @@ class Gate:
         return self.client_of(request.scope)
 
     def client_of(self, scope: Scope) -> tuple[str, list[str]]:
-        """:meth:`client` for a raw ASGI scope."""
+        """:meth:`client` for a raw ASGI scope (hub/access/forwarded.py decides)."""
         state = scope.setdefault("state", {})
         if "client_ip" not in state:
-            peer = scope.get("client")
-            state["client_ip"], state["proxy_chain"] = client_address(
-                peer[0] if peer else None, header(scope, b"x-forwarded-for"), self.trusted)
+            origin = self.forwarded.origin(scope)
+            state["client_ip"], state["proxy_chain"] = origin.client, list(origin.chain)
         return state["client_ip"], state["proxy_chain"]
 
     def refuse(self, request: Request, reason: str, *, partner: str | None = None, key_id: int | None = None,

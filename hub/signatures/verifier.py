@@ -41,7 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from hub.access.cache import MISS, CredentialCache
-from hub.access.networks import Network
+from hub.access.forwarded import ForwardedReader
 from hub.access.principal import Principal
 from hub.config import Settings
 from hub.edge.problems import Problem
@@ -79,9 +79,9 @@ class _OneKey(HTTPSignatureKeyResolver):
 class Verifier:
     """One per hub process: the partners' keys (cached like API keys) and the nonce book."""
 
-    def __init__(self, settings: Settings, engine: Engine, trusted: tuple[Network, ...]) -> None:
+    def __init__(self, settings: Settings, engine: Engine, forwarded: ForwardedReader) -> None:
         self.skew = settings.signature_max_skew_seconds
-        self.trusted = trusted
+        self.forwarded = forwarded
         self.keys: CredentialCache[SigningKey | None] = CredentialCache(
             lambda keyid: load_key(engine, settings, keyid), settings.credential_cache_seconds)
         self.nonces = NonceBook(settings.redis_url, 2 * self.skew + 1, settings.signature_nonce_on_redis_down)
@@ -124,7 +124,7 @@ class Verifier:
             self._refuse(request, principal, "expired", "Signature-Input", "the signature's expires time has passed")
         verifier = HTTPMessageVerifier(signature_algorithm=ALGORITHMS[key.alg], key_resolver=_OneKey(keyid, key.key))
         verifier.max_clock_skew = LIBRARY_SKEW
-        message = ReceivedRequest(request.method, target_uri(request, self.trusted), headers)
+        message = ReceivedRequest(request.method, target_uri(request, self.forwarded), headers)
         try:
             [result] = verifier.verify(message, max_age=None)
         except (InvalidSignature, HTTPMessageSignaturesException) as exc:
