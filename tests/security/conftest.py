@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from hub.access.accounts import add_account
 from hub.access.keys import issue_key
 from hub.edge.app import create_app
+from hub.vault.store import Vault
 from tests.conftest import Hub, make_settings, seed_hub
 from tests.support import RedisServer, ThreadedServer
 
@@ -43,6 +44,7 @@ def start_edge(hub: Hub, **overrides: object) -> tuple[ThreadedServer, Edge]:
     """Serve ``hub`` with ``overrides`` and sign every kind of caller in."""
     for kind, name in PEOPLE.items():
         add_account(hub.engine, name, name.title(), kind, PASSWORD, actor="test")
+    Vault(hub.engine, hub.settings).put("payment.secret", "test-payment-secret", actor="test")  # callbacks answerable
     # the strongest partner key there is: every endpoint class and every look-up
     strongest = issue_key(hub.engine, "motcua", hub.settings.effective_key_pepper, "all scopes",
                           scopes={"endpoints": ["*"], "lookups": ["*"], "types": ["*"]})
