@@ -82,6 +82,30 @@ class Settings(BaseSettings):
     rate_limit_on_redis_down: str = Field(
         "local", description="When Redis is unreachable: local (per-process limits, alert), allow (alert) or deny."
     )
+
+    # Sign-in abuse (hub/access/signin.py, docs/ACCESS.md#sign-in): failures count per (account,
+    # address) and per address, never per account alone; Argon2 runs with bounded concurrency.
+    signin_pair_failures: int = Field(
+        5, ge=1, description="Failed sign-ins one address may make on one account per window before that pair gets 429."
+    )
+    signin_address_failures: int = Field(
+        30, ge=1, description="Failed sign-ins one address may make per window, on any accounts, before it gets 429."
+    )
+    signin_window_seconds: float = Field(
+        900.0, gt=0, description="Window of the sign-in failure counts; a full count frees one attempt every window/quota."
+    )
+    signin_account_slow_after: int = Field(
+        10, ge=0, description="Failures on one account per window, from all addresses, before its sign-ins are slowed."
+    )
+    signin_account_delay_max_seconds: float = Field(
+        2.0, ge=0, description="Longest delay before a sign-in to an account under attack is checked (never a refusal)."
+    )
+    signin_concurrency: int = Field(
+        2, ge=1, description="Argon2 verifications at once per hub process (each takes 64 MiB: this times 64 MiB of RAM)."
+    )
+    signin_busy_wait_seconds: float = Field(
+        0.5, ge=0, description="How long a sign-in waits for an Argon2 slot before it is answered 503 with Retry-After."
+    )
     audit_content_key: str = Field(
         "", description="Base64 of 32 bytes: encrypts look-up content in access records; empty: keys/audit-content.key."
     )

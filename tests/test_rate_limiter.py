@@ -148,6 +148,29 @@ def test_after_one_emission_interval_exactly_one_more_request_is_admitted(redis:
     asyncio.run(scenario())
 
 
+
+def test_a_refund_gives_back_exactly_one_unit_and_clear_forgets_every_charge(redis: RedisServer) -> None:
+    async def scenario() -> None:
+        limiter = RateLimiter(redis.url, prefix=fresh())
+        pair, other = Check("signin-pair:a", Limit("failures", 3, 3600)), Check("signin-pair:b", Limit("failures", 3, 3600))
+        assert [(await limiter.check([pair])).allowed for _ in range(3)] == [True, True, True]
+        await limiter.refund([pair])  # one of the three did not count
+        assert [(await limiter.check([pair])).allowed for _ in range(2)] == [True, False]
+        await limiter.refund([other])  # refunding an empty bucket leaves it empty, not in credit
+        assert [(await limiter.check([other])).allowed for _ in range(4)] == [True, True, True, False]
+        await limiter.refund([pair, other], clear=True)
+        assert [(await limiter.check([pair])).allowed for _ in range(4)] == [True, True, True, False]
+        await limiter.aclose()
+
+    asyncio.run(scenario())
+    local = LocalGCRA()
+    interval, tolerance = params(2, 3600)
+    assert [local.check([("k", interval, tolerance)])[0] for _ in range(3)] == [True, True, False]
+    local.refund([("k", interval)])
+    assert [local.check([("k", interval, tolerance)])[0] for _ in range(2)] == [True, False]
+    local.refund([("k", 0)])
+    assert len(local) == 0
+
 SF_ITEM = r'"[a-z0-9-]+"(;[a-z]+=(\d+|:[A-Za-z0-9+/=]*:))+'
 SF_LIST = re.compile(rf"{SF_ITEM}(, {SF_ITEM})*")
 

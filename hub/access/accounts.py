@@ -1,7 +1,9 @@
 """People's accounts (admin, operator, auditor): own username and password, IP-restricted, and
 sessions that a sign-in opens and a sign-out ends.
 
-Passwords are hashed with Argon2id (argon2-cffi). A session token (``lt_sess_...``) is shown once
+Passwords are hashed with Argon2id (argon2-cffi defaults: t=3, 64 MiB, 4 lanes); a sign-in's Argon2
+work runs inside the process's ``ArgonSlots`` (``hub.access.signin``), and the limits on failed
+sign-ins are ``SignInGuard``'s, not this module's: nothing here counts failures. A session token (``lt_sess_...``) is shown once
 at sign-in and stored as a keyed hash, like API keys. Every account change is an admin action;
 sign-ins, failed sign-ins and sign-outs are access events.
 """
@@ -20,6 +22,7 @@ from hub.access import actions
 from hub.access.networks import Network, allowed, parse_networks
 from hub.access.principal import Principal
 from hub.access.scopes import ROLES
+from hub.access.signin import ArgonSlots
 from hub.access.tokens import SESSION_PREFIX, digest, new_secret
 from hub.store.engine import reading
 from hub.store.tables import accounts, sessions
@@ -112,16 +115,22 @@ def list_accounts(engine: Engine) -> list[dict[str, Any]]:
 
 
 def sign_in(engine: Engine, username: str, password: str, client_ip: str, user_agent: str, pepper: str,
-            default_networks: tuple[Network, ...], hours: float) -> tuple[str, dict[str, Any]] | str:
+            default_networks: tuple[Network, ...], hours: float, *, slots: ArgonSlots) -> tuple[str, dict[str, Any]] | str:
     """Open a session: ``(token, session view)``, or the reason it was refused
-    (``unknown_account``, ``bad_password``, ``disabled``, ``ip``)."""
+    (``unknown_account``, ``bad_password``, ``disabled``, ``ip``). The Argon2 work (the verification,
+    against a dummy hash for an unknown name, and any rehash) runs in one of ``slots``; raises
+    ``hub.access.signin.Busy`` if none frees in time."""
     with reading(engine) as conn:
         row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
-    try:
-        HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
-        good = row is not None
-    except (VerificationError, InvalidHashError):
-        good = False
+    rehashed = None
+    with slots.hold():
+        try:
+            HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+            good = row is not None
+        except (VerificationError, InvalidHashError):
+            good = False
+        if good and HASHER.check_needs_rehash(row.password_hash):
+            rehashed = HASHER.hash(password)
     if row is None:
         return "unknown_account"
     if not good:
@@ -137,8 +146,8 @@ def sign_in(engine: Engine, username: str, password: str, client_ip: str, user_a
         conn.execute(insert(sessions).values(account_id=row.id, token_hash=digest(token, pepper), client_ip=client_ip,
                                              user_agent=user_agent[:300], created_at=now, expires_at=expires))
         conn.execute(update(accounts).where(accounts.c.id == row.id).values(last_login_at=now))
-        if HASHER.check_needs_rehash(row.password_hash):
-            conn.execute(update(accounts).where(accounts.c.id == row.id).values(password_hash=HASHER.hash(password)))
+        if rehashed is not None:
+            conn.execute(update(accounts).where(accounts.c.id == row.id).values(password_hash=rehashed))
     return token, {"username": row.username, "role": row.role, "expires_at": expires.isoformat()}
 
 

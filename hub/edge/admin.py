@@ -17,13 +17,13 @@ from starlette.responses import Response
 
 from hub.access import accounts, actions, keys, policies, review
 from hub.access.principal import Principal
+from hub.access.signin import Refusal
 from hub.access.tokens import digest
 from hub.audit import alerts
 from hub.edge.gate import CHALLENGE
 from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
-from hub.limits.limiter import Check, Limit
 from hub.partners import PARTNER_KINDS, add_partner, get_partner, list_partners, update_partner
 
 router = APIRouter(route_class=GuardedRoute)
@@ -134,15 +134,14 @@ async def login(request: Request, body: Login) -> Response:
     agent = request.headers.get("user-agent", "")
     state = request.scope.setdefault("state", {})
     state["attempt"], state["summary"] = {"account": body.username}, "sign-in"
-    if gate.limiter is not None:  # slow down guessing, per address and per account
-        decision = await gate.limiter.check([Check(f"login-ip:{ip}", Limit("login-address", 20, 60.0)),
-                                             Check(f"login-user:{body.username}", Limit("login-account", 10, 300.0))])
-        if not decision.allowed:
-            state["response_headers"], state["outcome"] = decision.headers(), "login_failed:rate_limited"
-            raise Problem("rate-limited", "too many sign-in attempts; wait and try again")
     settings = request.app.state.settings
-    result = await run_in_threadpool(accounts.sign_in, request.app.state.engine, body.username, body.password, ip, agent,
-                                     settings.effective_key_pepper, gate.people_networks, settings.session_hours)
+    # failures count per (account, address) and per address; Argon2 in bounded slots (hub/access/signin.py)
+    result = await request.app.state.signin.attempt(body.username, ip, lambda slots: accounts.sign_in(
+        request.app.state.engine, body.username, body.password, ip, agent, settings.effective_key_pepper,
+        gate.people_networks, settings.session_hours, slots=slots))
+    if isinstance(result, Refusal):
+        state["response_headers"], state["outcome"] = result.headers, f"login_failed:{result.reason}"
+        raise Problem(result.slug, result.detail)
     if isinstance(result, str):
         state["outcome"] = f"login_failed:{result}"
         raise Problem("unauthenticated", "wrong username or password, or not allowed from this address", headers=CHALLENGE)

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from connectors.registry import accepted_types
 from hub.access.policies import PolicyBook, parse_defaults
+from hub.access.signin import SignInGuard, SignInRules
 from hub.audit.alerts import refresh_gauge
 from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ProcessWriter(settings.effective_database_url, settings.redis_url) if settings.intake_writer == "process"
         else ThreadWriter(app.state.engine, app.state.notifier), limiter)
     app.state.gate = Gate(settings, app.state.engine, limiter, app.state.access_log, policies)
+    app.state.signin = SignInGuard(limiter, SignInRules.from_settings(settings))  # hub/access/signin.py
     app.state.citizen_data = CitizenData(settings)
     app.state.signatures = Verifier(settings, app.state.engine, app.state.gate.forwarded)  # hub/signatures
     app.state.hub_keys = HubKeyRing.for_settings(settings)

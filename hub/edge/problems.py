@@ -29,6 +29,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "forbidden": (403, "This key may not do that"),
     "not-found": (404, "No such resource"),
     "rate-limited": (429, "Too many requests for this key's limits"),
+    "sign-in-limited": (429, "Too many failed sign-ins from this address"),
+    "sign-in-busy": (503, "The hub is checking too many sign-ins at once; try again shortly"),
     "already-exists": (409, "Something with that name already exists"),
     "credential-not-found": (404, "No credential of that name in the vault"),
     "credential-name": (422, "Not a valid credential name"),

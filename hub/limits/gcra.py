@@ -72,6 +72,26 @@ end
 return table.concat(out, ' ')
 """
 
+# Gives charges back. KEYS: buckets; ARGV[i]: the emission interval T of KEYS[i] in microseconds, or 0.
+# T > 0 moves the bucket's TAT back by T (one charge returned; an empty bucket stays empty); 0 deletes
+# the key (every charge forgotten). Reply: 1.
+REFUND_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+for i, key in ipairs(KEYS) do
+  local T = tonumber(ARGV[i])
+  local tat = nil
+  if T > 0 then tat = tonumber(redis.call('GET', key)) end
+  if tat ~= nil then tat = tat - T end
+  if tat == nil or tat <= now then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000))
+  end
+end
+return 1
+"""
+
 
 def params(quota: int, window: float) -> tuple[int, int]:
     """``(T, tau)`` in microseconds for ``quota`` requests per ``window`` seconds."""
@@ -114,6 +134,17 @@ class LocalGCRA:
                     retry = tat - tau - now
                 out.append((max(0, (tau + interval - (tat - now)) // interval), tat - now, retry))
             return ok, out
+
+    def refund(self, buckets: Sequence[tuple[str, int]]) -> None:
+        """:data:`REFUND_SCRIPT` in this process: per ``(key, T)`` give one charge back, or forget all when T is 0."""
+        now = time.monotonic_ns() // 1000
+        with self._lock:
+            for key, interval in buckets:
+                tat = self._tats.get(key, 0) - interval if interval > 0 else 0
+                if tat > now:
+                    self._tats[key] = tat
+                else:
+                    self._tats.pop(key, None)
 
     def _sweep(self, now: int) -> None:
         self._tats = {key: tat for key, tat in self._tats.items() if tat > now}

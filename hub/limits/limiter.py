@@ -22,7 +22,7 @@ from prometheus_client import Gauge
 import hiredis
 
 from hub.limits.connection import LeanRedis
-from hub.limits.gcra import SCRIPT, LocalGCRA, params
+from hub.limits.gcra import REFUND_SCRIPT, SCRIPT, LocalGCRA, params
 from hub.limits.headers import render
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ class RateLimiter:
         self.prefix = prefix
         self._redis = LeanRedis(redis_url, socket_timeout)
         self._sha = hashlib.sha1(SCRIPT.encode()).hexdigest()
+        self._refund_sha = hashlib.sha1(REFUND_SCRIPT.encode()).hexdigest()
         self._local = LocalGCRA()
         self._pending: list[tuple[Sequence[Check], asyncio.Future[Decision]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -136,6 +137,28 @@ class RateLimiter:
             if self._flusher is None:
                 self._flusher = asyncio.get_running_loop().create_task(self._flush())
         return future
+
+    async def refund(self, checks: Sequence[Check], *, clear: bool = False) -> None:
+        """Give back the unit an earlier admitted :meth:`check` took from each bucket (that request turned
+        out not to count), or with ``clear`` empty the buckets (forget every charge). For counting only
+        what proves bad afterwards, e.g. failed sign-ins: charge first (so concurrent requests cannot
+        all slip under the limit), refund what succeeded. One round trip of its own, not batched (rare
+        calls); never raises: without Redis, the local mode refunds its own buckets, the others do nothing."""
+        if not checks:
+            return
+        local = [(check.bucket + ":" + check.limit.name, 0 if clear else check.limit._interval) for check in checks]
+        if self._down and time.monotonic() < self._retry_at:
+            if self.mode == "local":
+                self._local.refund(local)
+            return
+        keys = [self.prefix + key for key, _ in local]
+        try:
+            await self._run_script(keys, *(str(interval) for _, interval in local),
+                                   script=REFUND_SCRIPT, sha=self._refund_sha)
+        except Exception as exc:  # a refund that cannot be made leaves the charge; the limit errs on the safe side
+            log.warning("rate limiter: refund failed (%s: %s)", type(exc).__name__, exc)
+            if self.mode == "local":
+                self._local.refund(local)
 
     async def aclose(self) -> None:
         """Answer the pending checks, then close the Redis connections."""
@@ -210,15 +233,17 @@ class RateLimiter:
             if not future.done():
                 future.set_result(Decision(allowed, retry, tuple(states), False))
 
-    async def _run_script(self, keys: list[str], arg: str) -> bytes:
-        """EVALSHA the GCRA script, loading it first if this Redis does not know it yet."""
+    async def _run_script(self, keys: list[str], *args: str, script: str = SCRIPT, sha: str | None = None) -> bytes:
+        """EVALSHA the GCRA script (or ``script``, whose SHA-1 is ``sha``), loading it first if this Redis
+        does not know it yet."""
+        sha = sha or self._sha
         try:
-            return await self._redis.call("EVALSHA", self._sha, len(keys), *keys, arg)  # type: ignore[no-any-return]
+            return await self._redis.call("EVALSHA", sha, len(keys), *keys, *args)  # type: ignore[no-any-return]
         except hiredis.ReplyError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
-        await self._redis.call("SCRIPT", "LOAD", SCRIPT)
-        return await self._redis.call("EVALSHA", self._sha, len(keys), *keys, arg)  # type: ignore[no-any-return]
+        await self._redis.call("SCRIPT", "LOAD", script)
+        return await self._redis.call("EVALSHA", sha, len(keys), *keys, *args)  # type: ignore[no-any-return]
 
     def _fallback(self, checks: Sequence[Check]) -> Decision:
         """The decision without Redis, by ``mode``."""
