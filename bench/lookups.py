@@ -5,7 +5,8 @@ Sequential calls (latency, not throughput), alternating hub and direct, BENCH_LO
 short warm-up. The hub is called with the standard library's ``http.client`` on one kept-alive
 connection, so the figure is the hub's cost (and its HTTP hop), not the bench's client library's.
 p50 and p99 of each, and their differences: the hub's key check, rate limit, officer and tier
-check (an ``own_dossiers`` officer, so the dossier's messages are read), the hand-off to a look-up
+check (an ``own_dossiers`` officer looking up the dossier's applicant, so the dossier's messages are
+read), the hand-off to a look-up
 thread, the canonical answer and the access record. ``python -m bench.lookups`` runs it alone; ``make bench``
 runs it with the rest.
 """
@@ -34,7 +35,7 @@ from hub.config import Settings
 from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
-from tests.factories import status_changed
+from tests.factories import status_changed, submitted
 from tests.support import Process, RedisServer, free_port, settings_env, wait_until
 
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", "500"))
@@ -83,9 +84,12 @@ def bench_lookups(tmp: Path, redis: RedisServer) -> dict[str, Any]:
         person = sample(index=0)
         direct = SoapPopulationClient.from_settings(settings)
         hub = httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"ApiKey {key}"}, timeout=30)
+        filed = submitted(seq=1)
+        filed["payload"]["applicant"]["ids"] = [{"id_type": 1, "number": person.SoDinhDanh}]
         message = status_changed(seq=1)
         message["payload"]["officer_code"] = "CB-BENCH"
-        assert hub.post("/v1/messages", json=message).status_code == 202
+        for sent in (filed, message):
+            assert hub.post("/v1/messages", json=sent).status_code == 202
         body = orjson.dumps({"officer_code": "CB-BENCH", "purpose": PURPOSE, "dossier_code": dossier,
                              "id_number": person.SoDinhDanh})
         headers = {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}

@@ -190,7 +190,8 @@ def test_own_unit_tier_follows_the_dossiers_latest_handling_unit(lookups: Lookup
 
 def test_own_dossiers_tier_needs_a_message_of_the_dossier_naming_the_officer(lookups: Lookups) -> None:
     officer(lookups.hub, "CB-MINE", tier="own_dossiers")
-    lookups.send(submitted(seq=4))
+    applicant = {"name": "Người Nộp", "ids": [{"id_type": 1, "number": lookups.person.SoDinhDanh}]}
+    lookups.send(submitted(seq=4, payload={**submitted()["payload"], "applicant": applicant}))
     refused = lookups.call("lookup", officer_code="CB-MINE", dossier_code=dossier(4))
     assert refused.status_code == 403 and refused.json()["errors"][0]["rule"] == "officer:out_of_tier"
     lookups.send(status_changed(seq=4, payload={**status_changed()["payload"], "officer_code": "CB-MINE"}))

@@ -9,6 +9,9 @@ What the handling left in ``scope["state"]`` says who called and what happened:
 - ``message_ids``, ``summary``: what the request carried and did (never personal data);
 - ``citizen``: ``(citizen ID, content dict)`` of a population-database look-up: stored as a blind
   index and as encrypted content, never in clear;
+- ``officer_context``: the look-up's officer as the one-stop system reports them
+  (:class:`hub.citizens.answers.OfficerContext`): the ``officer_*`` columns, beside the calling
+  server's ``client_ip``, ``device``, ``os`` and ``browser``;
 - ``kind``: ``request`` unless the handler says otherwise (``decrypt``).
 """
 
@@ -17,13 +20,14 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from starlette.types import Message, Receive, Scope, Send
 
 from hub.audit.agents import describe
 from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
+from hub.audit.records import OFFICER_COLUMNS
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,36}\Z")
 ClientOf = Callable[[Scope], tuple[str, list[str]]]
@@ -118,5 +122,18 @@ class Recorder:
             "summary": state.get("summary", "")[:300],
             "citizen_index": self.citizen.blind_index(citizen[0]) if citizen else None,
             "content": self.citizen.seal_content(citizen[1]) if citizen else None,
+            **_officer_columns(state.get("officer_context")),
         })
+
+
+_NO_OFFICER = dict.fromkeys(OFFICER_COLUMNS)
+
+
+def _officer_columns(context: Any) -> dict[str, str | None]:
+    """The ``officer_*`` columns of an officer context (every one None without it: the record's
+    writers need every column)."""
+    if context is None:
+        return _NO_OFFICER
+    return {"officer_ip": context.ip, "officer_device": context.device, "officer_os": context.os,
+            "officer_browser": context.browser, "officer_mac": context.mac}
 

@@ -7,7 +7,10 @@ and the offline verifier, so that all of them hash exactly the same bytes:
   moved to another place in the chain is detected);
 - ``at`` as ISO-8601 UTC with microseconds and a ``Z`` (``2026-11-23T08:15:00.123456Z``);
 - integers as integers, absent values as ``null``; no floats anywhere (RFC 8785 would need
-  ECMAScript number formatting for them; latencies are integer microseconds).
+  ECMAScript number formatting for them; latencies are integer microseconds);
+- except the columns added after records were first chained (:data:`LATER`): each is hashed only
+  when it holds a value, and left out of the dict when null, so a record chained before the column
+  existed hashes exactly as it did (and a value written into it later breaks its hash).
 
 The chain: ``h_0 = GENESIS`` and ``h_seq = SHA-256(bytes(h_{seq-1}) || canonical(record_seq))``, hex.
 """
@@ -25,6 +28,10 @@ from hub.store.tables import access_records
 
 GENESIS = "0" * 64
 CHAINED = tuple(str(c.name) for c in access_records.columns if c.name != "chain_hash")
+#: A look-up's officer as the one-stop system reports them (migration 0009).
+OFFICER_COLUMNS = ("officer_ip", "officer_device", "officer_os", "officer_browser", "officer_mac")
+#: Chained columns added after records were first chained: hashed only when not null.
+LATER = frozenset(OFFICER_COLUMNS)
 
 
 def iso(at: datetime) -> str:
@@ -36,7 +43,12 @@ def record_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     """The chained fields of an ``access_records`` row (a mapping, e.g. ``row._mapping``)."""
     out: dict[str, Any] = {}
     for name in CHAINED:
-        value = row[name]
+        if name in LATER:
+            value = row.get(name)
+            if value is None:
+                continue
+        else:
+            value = row[name]
         out[name] = iso(value) if isinstance(value, datetime) else value
     return out
 
@@ -59,4 +71,5 @@ def cli_record(actor: str, action: str, target: str) -> dict[str, Any]:
         "user_agent": "lienthong-cli", "device": "", "os": "", "browser": "", "method": "CLI", "route": action[:200],
         "path": "", "status": 0, "latency_us": 0, "request_bytes": 0, "response_bytes": 0, "message_ids": "",
         "summary": f"{action} {target}"[:300], "citizen_index": None, "content": None,
+        **dict.fromkeys(OFFICER_COLUMNS),
     }

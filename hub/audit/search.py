@@ -35,6 +35,7 @@ class Filters:
     key_id: int | None = None
     account: str | None = None
     ip: str | None = None
+    officer_ip: str | None = None
     route: str | None = None
     status: int | None = None
     outcome: str | None = None
@@ -54,8 +55,8 @@ def search(engine: Engine, citizen: CitizenData, filters: Filters, after_id: int
     t = access_records.c
     query = select(access_records).where(t.id > after_id).order_by(t.id).limit(limit)
     for column, value in ((t.partner_code, filters.partner), (t.key_id, filters.key_id), (t.account, filters.account),
-                          (t.client_ip, filters.ip), (t.route, filters.route), (t.status, filters.status),
-                          (t.outcome, filters.outcome), (t.kind, filters.kind)):
+                          (t.client_ip, filters.ip), (t.officer_ip, filters.officer_ip), (t.route, filters.route),
+                          (t.status, filters.status), (t.outcome, filters.outcome), (t.kind, filters.kind)):
         if value is not None:
             query = query.where(column == value)
     if filters.since is not None:

@@ -12,7 +12,10 @@ A bundle is a directory (or its ``.tar.gz``) holding ``records.jsonl``, ``checkp
 ``start.json``, ``public-keys/<key_id>.pem``, ``MANIFEST.json`` and this file. It checks:
 
 - the hash chain: ``h_seq = SHA-256(bytes(h_{seq-1}) || RFC8785(record_seq))``, from the start hash
-  in ``start.json`` (genesis, or a checkpoint signed by the hub, or the anchor of an archive);
+  in ``start.json`` (genesis, or a checkpoint signed by the hub, or the anchor of an archive).
+  ``record_seq`` is the line as written, less ``chain_hash``: columns the hub added later (a
+  look-up's ``officer_*`` fields) appear only in the records that hold a value, so bundles of
+  records made before them verify unchanged;
 - every checkpoint's Ed25519 signature over RFC 8785 of ``{seq, chain_hash, at, key_id}``, and that
   its chain hash equals the recomputed one; the last record must be vouched for by a checkpoint;
 - the files against ``MANIFEST.json``;

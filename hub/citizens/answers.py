@@ -3,14 +3,22 @@
 Requests and answers are JSON with English field names; the population database's SOAP/XML
 (``CongdanCollection/CongDan``) never reaches a caller. Dates are ISO 8601: ``1990-04-12``, or
 ``1948`` when only the birth year is registered.
+
+A request may carry ``officer_context``: the officer's own client address and device as the
+one-stop system saw them (seed 001 Đ29.7: IP, device name, OS, browser version, MAC if any). The
+hub cannot check them (only the calling server's address is its own observation); it checks
+their form (a real IP address, bounded lengths, no control characters, NFC) and stores them in
+the access record beside the server's address (``officer_*`` columns, hash-chained).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from connectors.population_db.interface import Citizen, CongdanCollection, RelatedPerson, Residence, VerifyResult
 from hub.citizens.officers import OFFICER_CODE_PATTERN
@@ -20,6 +28,38 @@ BirthDate = Annotated[str, Field(pattern=r"^\d{4}(-\d{2}-\d{2})?$", description=
                                  examples=["1990-04-12"])]
 GENDERS = {"1": "male", "2": "female"}
 _YYYYMMDD = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+def _ip(value: str) -> str:
+    """An IPv4 or IPv6 address, in its compressed form (``2001:db8::1``); no zone (``%eth0``)."""
+    try:
+        if "%" in value:
+            raise ValueError
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise PydanticCustomError("ip_address", "an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::7") from None
+
+
+def _mac(value: str) -> str:
+    return value.upper().replace("-", ":")
+
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters: these values are shown, exported and searched
+IpAddress = Annotated[str, Field(max_length=45, examples=["203.0.113.7"]), AfterValidator(_ip)]
+DeviceText = Annotated[Text, Field(min_length=1, max_length=60, pattern=_PRINTABLE)]
+MacAddress = Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$", examples=["3C:52:82:1A:2B:3C"]),
+                       AfterValidator(_mac)]
+
+
+class OfficerContext(BaseModel):
+    """The officer's own client, as the one-stop system reports it (seed 001 Đ29.7)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    ip: IpAddress = Field(description="the officer's client address as the one-stop system saw it")
+    device: DeviceText | None = Field(None, description="device name", examples=["Dell OptiPlex 7090"])
+    os: DeviceText | None = Field(None, description="operating system and version", examples=["Windows 10"])
+    browser: DeviceText | None = Field(None, description="browser and version", examples=["Chrome 120.0"])
+    mac: MacAddress | None = Field(None, description="the device's MAC address, if the one-stop system knows it")
 
 
 class CitizenQueryIn(BaseModel):
@@ -33,6 +73,8 @@ class CitizenQueryIn(BaseModel):
     id_number: str = Field(pattern=r"^\d{12}$", description="12-digit personal ID (số định danh)")
     full_name: Text | None = Field(None, min_length=1, max_length=200)
     birth_date: BirthDate | None = None
+    officer_context: OfficerContext | None = Field(None, description="the officer's own client address and device "
+                                                   "(seed 001 Đ29.7), kept in the access record")
 
 
 class VerifyIn(CitizenQueryIn):

@@ -35,7 +35,8 @@ class Search(BaseModel):
     partner: str | None = None
     key_id: int | None = None
     account: str | None = Field(None, description="the person: account or officer code")
-    ip: str | None = None
+    ip: str | None = Field(None, description="the calling client's address")
+    officer_ip: str | None = Field(None, description="a look-up's officer's own address, as the one-stop system reported it")
     route: str | None = Field(None, description="route template, e.g. /v1/messages")
     status: int | None = None
     outcome: str | None = None

@@ -3,13 +3,14 @@ database, through the hub (docs/CITIZENS.md).
 
 In order: the guard (``hub/edge/guard.py``: the key with route class ``lookup``, rate limit, the
 body under its size limit, the HTTP message signature per the partner's policy) → the key's
-look-up scope for this operation → the body
-(officer, purpose, dossier, ID) → the officer's registration, validity and
-tier for the dossier (``hub/citizens/tiers.py``) → the SOAP call (in one of the look-up threads:
+look-up scope for this operation → the body (officer, purpose, dossier, ID, the officer's own
+client) → the officer's registration, validity and tier for the dossier, and at the own-dossiers
+tier the citizen being one of the dossier's (``hub/citizens/tiers.py``) → the SOAP call (in one of the look-up threads:
 the client is synchronous; ``LIENTHONG_POPULATION_DB_CONCURRENCY`` of them) → the canonical
 answer. Every call, refused or not, leaves its access record; from the moment the body is valid
 it holds the citizen ID as a blind index and the request (and the answer) encrypted, with the
-officer as the record's person. Answers are never cached: nothing is
+officer as the record's person, and the officer's own client address and device as the
+one-stop system reports them (``officer_context``) beside the calling server's. Answers are never cached: nothing is
 kept after the request, and ``Cache-Control: no-store`` tells every proxy and client the same.
 
 Nothing here logs an ID number, a name or an address: failures are logged by type only.
@@ -98,7 +99,7 @@ def _admit_and_ask(request: Request, partner: str, body: CitizenQueryIn, op: str
     look-up on the officer, call the database and build the answer (raises :class:`Problem`)."""
     engine = request.app.state.engine
     now = datetime.now(timezone.utc)
-    officer = tiers.admit(engine, partner, body.officer_code, body.dossier_code, now)
+    officer = tiers.admit(engine, partner, body.officer_code, body.dossier_code, body.id_number, now)
     officers.touch(engine, officer, now)
     query = CitizenQuery(request_id=request.scope["state"]["request_id"], officer_id=body.officer_code,
                          id_number=body.id_number, full_name=body.full_name,
@@ -147,7 +148,7 @@ async def serve(request: Request, op: str) -> Response:
         LOOKUPS.labels(op, "validation").inc()
         raise validation_problem(exc) from None
     content: dict[str, Any] = {"operation": op, "request": body.model_dump(mode="json")}
-    state.update(officer=body.officer_code, citizen=(body.id_number, content),
+    state.update(officer=body.officer_code, citizen=(body.id_number, content), officer_context=body.officer_context,
                  summary=f"citizens.{op} for dossier {body.dossier_code}")
     partner = caller.partner_code or ""
     try:
@@ -157,7 +158,7 @@ async def serve(request: Request, op: str) -> Response:
         LOOKUPS.labels(op, refused.rule).inc()
         gate.refuse(request, refused.rule, partner=partner, key_id=caller.key_id)
         raise Problem("forbidden", refused.message,
-                      [{"field": "officer_code", "rule": refused.rule, "message": refused.message}]) from None
+                      [{"field": refused.field, "rule": refused.rule, "message": refused.message}]) from None
     except Problem as problem:
         LOOKUPS.labels(op, problem.slug).inc()
         raise
@@ -194,6 +195,7 @@ for _op, (_, _model, _, _answer) in OPERATIONS.items():
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
             "schema": _model.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
         responses={200: {"model": _answer, "description": "the answer (never cached)"},
-                   403: {"description": "key scope, or officer unregistered, disabled, revoked, expired or out of tier"},
+                   403: {"description": "key scope, or officer unregistered, disabled, revoked, expired or out of "
+                                        "tier, or (own dossiers) a citizen who is not the dossier's"},
                    502: {"description": "the population database failed or cannot be reached"},
                    504: {"description": "the population database did not answer in time"}})

@@ -2,6 +2,11 @@
 
 An envelope carries ``message_id``, ``type``, ``source``, ``occurred_at``, ``dossier_code`` and a
 ``payload`` whose model depends on ``type``. ``Message`` is the discriminated union of all types.
+
+Every payload carries the ``agency_id`` of the agency whose dossier it is, and the dossier code
+starts with that same identifier (rule ``dossier_code_agency``): the look-up tiers
+(``hub/citizens/tiers.py``) take a dossier's agency from its code, so a message may not file
+facts (officers, units, citizens) under another agency's dossier code.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationError,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from hub.messages.codes import (
     AGENCY_PATTERN,
@@ -178,7 +185,21 @@ class Envelope(Strict):
     message_id: MessageId = Field(description="Unique per source; resending the same id is idempotent.")
     source: PartnerCode = Field(description="Code of the sending partner; must be the API key's partner.")
     occurred_at: AwareDatetime = Field(description="When the event happened at the source (ISO 8601 with offset).")
-    dossier_code: DossierCode = Field(description="V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX", examples=["000.00.00.H49-261123-0001"])
+    dossier_code: DossierCode = Field(description="V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX; starts with the payload's agency_id",
+                                      examples=["000.00.00.H49-261123-0001"])
+
+    @model_validator(mode="after")
+    def _dossier_code_is_the_agencys(self) -> "Envelope":
+        payload = getattr(self, "payload", None)
+        agency = getattr(payload, "agency_id", None)
+        if agency is not None and self.dossier_code.split("-", 1)[0] != agency:
+            # A ValidationError with its own location: the error names dossier_code, not the whole body.
+            raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(
+                type=PydanticCustomError("dossier_code_agency",
+                                         "the dossier code must start with the payload's agency_id {agency_id}",
+                                         {"agency_id": agency}),
+                loc=("dossier_code",), input=self.dossier_code)])
+        return self
 
 
 class DossierSubmitted(Envelope):

@@ -188,6 +188,14 @@ access_records = Table(
     Column("summary", String(300), nullable=False, default=""),  # what was done, never personal data
     Column("citizen_index", String(64), index=True),  # blind index (keyed hash) of the citizen ID looked up
     Column("content", Text),  # the look-up's content, AES-256-GCM encrypted (hub/audit/crypto.py)
+    # A look-up's officer as the one-stop system reports them (seed 001 Đ29.7), beside the calling
+    # server's client_ip/device above; null elsewhere. Added in 0009: hashed only when not null
+    # (hub/audit/records.py LATER), so records chained before them verify as they did.
+    Column("officer_ip", String(45)),
+    Column("officer_device", String(60)),
+    Column("officer_os", String(60)),
+    Column("officer_browser", String(60)),
+    Column("officer_mac", String(17)),
     Column("seq", BigInteger, unique=True),  # place in the hash chain, given by the sealer
     Column("chain_hash", String(64)),  # h_seq = SHA-256(h_{seq-1} || canonical(record))
     sqlite_autoincrement=True,  # ids are never reused, not even after archiving empties the table
