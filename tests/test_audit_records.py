@@ -21,8 +21,8 @@ from sqlalchemy import MetaData, select
 
 from hub.access.accounts import add_account
 from hub.edge.app import create_app
-from hub.edge.rules import RULES, partner
 from hub.edge.responses import json_response
+from hub.edge.rules import RULES, partner
 from hub.partners import update_partner
 from hub.store.engine import reading
 from hub.store.tables import access_records, admin_actions

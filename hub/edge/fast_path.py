@@ -5,8 +5,9 @@ Why hand-written: ``POST /v1/messages`` is the hub's hot path, and FastAPI's own
 cost about as much CPU as the whole bare endpoint the intake is measured against (``make bench``,
 ``docs/PERFORMANCE.md``). :class:`HubApp` hands that one route straight to the same handler the
 router would call, after the same guard (``hub/edge/guard.py``), with the same problem+json
-answers; everything else (docs, the other routes, error pages) goes through FastAPI unchanged. The route stays declared in the router, so OpenAPI
-documents it and a mounted ``root_path`` or added middleware falls back to the ordinary path.
+answers; everything else (docs, the other routes, error pages) goes through FastAPI unchanged.
+The route stays declared in the router, so OpenAPI documents it and a mounted ``root_path`` or
+added middleware falls back to the ordinary path.
 
 Every HTTP request, on either path, is measured (status, sizes, latency) and recorded once its
 answer is out (``hub/audit/recording.py``).
