@@ -131,6 +131,13 @@ def seed(settings: Settings) -> dict[str, dict[str, str]]:
     return creds
 
 
+def save_info(var: Path, info: dict[str, object]) -> Path:
+    """Write ``var/sandbox.json`` (partner keys and people's passwords): mode 0600 from the start, folder 0700."""
+    path = private_dir(var) / "sandbox.json"
+    write_private(path, json.dumps(info, indent=2, ensure_ascii=False))
+    return path
+
+
 class Children:
     """The processes the sandbox started; stops them all, newest first."""
 
@@ -228,8 +235,7 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
                                "motcua": f"http://127.0.0.1:{motcua_port}",
                                "population_db": f"http://127.0.0.1:{population_port}"}, "partners": creds,
                 "people": people}
-        write_private(var / "sandbox.json", json.dumps(info, indent=2, ensure_ascii=False))  # keys and passwords: 0600
-        banner(info, var / "sandbox.json")
+        banner(info, save_info(var, info))
         if demo:
             from hub.demo import feed
 
