@@ -40,9 +40,20 @@ sim_app.add_typer(simulators)  # payment, motcua
 sim_app.add_typer(population_db_simulator)  # population-db
 
 
+@app.callback()
+def _every_command() -> None:
+    """Every command's log records are masked (no citizen ID, key or token), whoever configures logging."""
+    from hub.log_mask import install
+
+    install()
+
+
 def _logging(level: str = "INFO") -> None:
+    from hub.log_mask import install
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per partner call is noise
+    install()  # and on the handler just configured
 
 
 def _engine():  # noqa: ANN202 - a SQLAlchemy Engine

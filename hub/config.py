@@ -115,6 +115,15 @@ class Settings(BaseSettings):
     audit_flush_seconds: float = Field(
         0.2, description="Access records are written in batches this often (a crash loses at most this much)."
     )
+    # Access records while the database is down (hub/audit/log.py, hub/audit/spill.py, docs/AUDIT.md).
+    audit_spill_dir: str = Field(
+        "", description="Folder (mode 0700) where records of admitted callers and people's requests are spilled, "
+                        "fsynced, while the database cannot take them, then replayed; empty: var/audit-spill."
+    )
+    audit_buffer_records: int = Field(
+        200_000, description="Anonymous access records (no admitted caller: unknown keys, no credential) held in "
+                             "memory while the database is down; beyond it the oldest are shed and counted."
+    )
     audit_key_file: str = Field(
         "", description="Ed25519 private key (PKCS8 PEM) that signs audit checkpoints; empty: keys/audit-ed25519.pem."
     )
@@ -313,6 +322,11 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.var_dir / 'lienthong.db'}"
 
     @property
+    def effective_audit_spill_dir(self) -> Path:
+        """The configured spill folder, or ``var_dir/audit-spill``."""
+        return Path(self.audit_spill_dir) if self.audit_spill_dir else self.var_dir / "audit-spill"
+
+    @property
     def effective_key_pepper(self) -> str:
         """The configured pepper, or the development one under ``keys_dir`` (created if missing)."""
         if self.key_pepper:
@@ -321,16 +335,17 @@ class Settings(BaseSettings):
 
 
 def generated_secret(path: Path, make: Callable[[], bytes]) -> bytes:
-    """The contents of ``path``, a development secret; created with ``make()`` (mode 0600) if missing.
+    """The contents of ``path``, a development secret; created with ``make()`` (mode 0600, folder 0700) if missing.
 
     Atomic across processes: the first to create it wins and every process reads the same bytes.
     Production provides its secrets through settings or places the files itself (see keys/README.md).
     """
+    from hub.private_files import DIR_MODE, FILE_MODE, open_private, private_dir, tighten
+
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
+        with open_private(tmp, "wb") as fh:
             fh.write(make())
         try:
             os.link(tmp, path)  # atomic: the first process to create it wins
@@ -338,6 +353,9 @@ def generated_secret(path: Path, make: Callable[[], bytes]) -> bytes:
             pass
         finally:
             tmp.unlink()
+    else:  # made by an older version, or by hand: no group or other access (best effort)
+        tighten(path, FILE_MODE)
+        tighten(path.parent, DIR_MODE)
     return path.read_bytes()
 
 

@@ -29,6 +29,7 @@ from hub.access.accounts import add_account, list_accounts
 from hub.access.keys import issue_key
 from hub.config import Settings
 from hub.partners import add_partner, list_partners
+from hub.private_files import private_dir, write_private
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from hub.vault.store import seed_defaults
@@ -146,6 +147,13 @@ def seed_payment_secret(settings: Settings) -> bool:
     return True
 
 
+def save_info(var: Path, info: dict[str, object]) -> Path:
+    """Write ``var/sandbox.json`` (partner keys and people's passwords): mode 0600 from the start, folder 0700."""
+    path = private_dir(var) / "sandbox.json"
+    write_private(path, json.dumps(info, indent=2, ensure_ascii=False))
+    return path
+
+
 class Children:
     """The processes the sandbox started; stops them all, newest first."""
 
@@ -178,8 +186,8 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
     """Run the sandbox until Ctrl-C or until a part dies."""
-    var = settings.var_dir
-    (var / "redis").mkdir(parents=True, exist_ok=True)
+    var = private_dir(settings.var_dir)  # the database, Redis' data and sandbox.json: 0700
+    private_dir(var / "redis")
     redis_server = shutil.which("redis-server")
     if redis_server is None:
         sys.exit("redis-server is not installed: run 'make run' (it installs it) or 'apt-get install redis-server'")
@@ -245,9 +253,7 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
                                "motcua": f"http://127.0.0.1:{motcua_port}",
                                "population_db": f"http://127.0.0.1:{population_port}"}, "partners": creds,
                 "people": people}
-        (var / "sandbox.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
-        os.chmod(var / "sandbox.json", 0o600)
-        banner(info, var / "sandbox.json")
+        banner(info, save_info(var, info))
         if demo:
             from hub.demo import Payer, feed
 

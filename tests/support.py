@@ -219,7 +219,11 @@ class PostgresServer:
             shutil.chown(self.dir, "postgres", "postgres")
         data = self.dir / "data"
         self._run(str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(self.dir / "log"), "-o",
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the cluster (again, after :meth:`stop`: same data, same port)."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-w", "-l", str(self.dir / "log"), "-o",
                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start")
 
     def stop(self) -> None:

@@ -54,8 +54,9 @@ def served(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any
 
 
 def records_of(hub: Hub, request_id: str) -> list[Any]:
+    """The records of the request that sent ``X-Request-Id: request_id`` (stored beside the hub's own id)."""
     with reading(hub.engine) as conn:
-        return list(conn.execute(select(access_records).where(access_records.c.request_id == request_id)))
+        return list(conn.execute(select(access_records).where(access_records.c.caller_request_id == request_id)))
 
 
 def one_record(hub: Hub, request_id: str) -> Any:
@@ -102,8 +103,8 @@ def test_every_kind_of_request_leaves_exactly_one_record_naming_who_what_and_how
             headers["Content-Type"] = "application/json"
         r = httpx.request(method, base + spec["url"], json=spec.get("json"), content=spec.get("content"), headers=headers)
         assert r.status_code == status, (spec["url"], r.text)
-        assert r.headers["x-request-id"] == request_id
         record = one_record(hub, request_id)
+        assert r.headers["x-request-id"] == record.request_id != request_id  # the hub's own id, not the caller's
         assert (record.method, record.path, record.status) == (method, spec["url"], status)
         assert record.client_ip == "127.0.0.1" and record.os == "Windows 10" and record.browser.startswith("Chrome 120")
         assert record.latency_us > 0 and record.response_bytes == len(r.content)
@@ -164,7 +165,7 @@ def test_a_citizen_id_is_stored_only_as_blind_index_and_ciphertext_and_found_by_
     assert CITIZEN_ID not in dump and "Trần Thị Bích" not in dump, "no citizen data in clear in any table"
     with sign_in(base, "audrey") as audrey:
         found = audrey.post("/v1/audit/records:search", json={"citizen_id": "0792 0300 4567"}).json()["items"]
-        assert [f["request_id"] for f in found] == [request_id] and found[0]["has_content"] and "content" not in found[0]
+        assert [f["caller_request_id"] for f in found] == [request_id] and found[0]["has_content"] and "content" not in found[0]
         for fmt in ("csv", "jsonl"):
             exported = audrey.post("/v1/audit/records:export", json={"format": fmt, "citizen_id": CITIZEN_ID})
             assert exported.status_code == 200 and request_id in exported.text and CITIZEN_ID not in exported.text

@@ -152,7 +152,7 @@ def test_the_endpoint_refuses_a_tampered_document_with_502_and_records_why(
 
     def record() -> Any:
         with reading(hub.engine) as conn:
-            return conn.execute(select(access_records).where(access_records.c.request_id == rid)).first()
+            return conn.execute(select(access_records).where(access_records.c.caller_request_id == rid)).first()
 
     assert wait_until(record, 5, what="the access record").outcome == "document-digest-mismatch"
 

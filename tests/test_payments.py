@@ -60,7 +60,7 @@ def stored(hub: Hub) -> int:
 def outcome(hub: Hub, request_id: str) -> Any:
     def find() -> list[Any]:
         with reading(hub.engine) as conn:
-            return list(conn.execute(select(access_records).where(access_records.c.request_id == request_id)))
+            return list(conn.execute(select(access_records).where(access_records.c.caller_request_id == request_id)))
     [record] = wait_until(find, 5, what=f"the access record of {request_id}")
     return record
 

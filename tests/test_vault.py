@@ -233,7 +233,7 @@ def test_admins_set_list_and_delete_but_no_answer_or_record_holds_a_value(
             return conn.execute(select(access_records).where(access_records.c.route.like("/v1/admin/credentials%"))).all()
 
     wait_until(lambda: len(records()) == 5, 5, what="the five access records")
-    [record] = [r for r in records() if r.request_id == rid]
+    [record] = [r for r in records() if r.caller_request_id == rid]
     assert record.outcome == "ok" and record.account == "alice" and record.method == "PUT"
     assert not shows(every_row(hub), SECRET)
     assert SECRET not in caplog.text

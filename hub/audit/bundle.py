@@ -18,7 +18,6 @@ vouched for by a signature.
 from __future__ import annotations
 
 import json
-import shutil
 import tarfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +30,7 @@ from hub.audit.keys import public_keys, public_pem
 from hub.audit.records import GENESIS, iso, record_dict
 from hub.audit.seal import anchor, checkpoint_view, seal
 from hub.config import Settings
+from hub.private_files import DIR_MODE, open_private, private_dir
 from hub.store.engine import reading
 from hub.store.tables import access_records, audit_anchor, audit_checkpoints
 
@@ -40,6 +40,11 @@ VERIFIER = Path(standalone.__file__)
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    with open_private(path, "w", exclusive=True, encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _sha256(path: Path) -> str:
@@ -60,9 +65,12 @@ def write_bundle(conn: Connection, settings: Settings, out_dir: Path, start_seq:
     folder = Path(out_dir) / f"lienthong-audit-{start_seq + 1:012d}-{end_seq:012d}"
     if folder.exists() or folder.with_name(folder.name + ".tar.gz").exists():
         raise ValueError(f"{folder} already exists")
-    (folder / "public-keys").mkdir(parents=True)
+    # The records name partners, people and addresses: the bundle is 0700/0600 from the start.
+    private_dir(Path(out_dir), tighten_existing=False)
+    folder.mkdir(mode=DIR_MODE)
+    (folder / "public-keys").mkdir(mode=DIR_MODE)
     count, after = 0, start_seq
-    with open(folder / "records.jsonl", "w", encoding="utf-8") as fh:
+    with open_private(folder / "records.jsonl", "w", exclusive=True, encoding="utf-8") as fh:
         while True:
             page = conn.execute(select(access_records).where(r.seq > after, r.seq <= end_seq)
                                 .order_by(r.seq).limit(PAGE)).all()
@@ -73,7 +81,7 @@ def write_bundle(conn: Connection, settings: Settings, out_dir: Path, start_seq:
             if len(page) < PAGE:
                 break
             after = page[-1].seq
-    with open(folder / "checkpoints.jsonl", "w", encoding="utf-8") as fh:
+    with open_private(folder / "checkpoints.jsonl", "w", exclusive=True, encoding="utf-8") as fh:
         for c in checkpoints:
             fh.write(json.dumps(c, separators=(",", ":")) + "\n")
     at_start = next((c for c in checkpoints if c["seq"] == start_seq), None)
@@ -84,12 +92,12 @@ def write_bundle(conn: Connection, settings: Settings, out_dir: Path, start_seq:
     if anchor_row is not None and anchor_row.seq == start_seq:
         start["anchor"] = {"seq": anchor_row.seq, "chain_hash": anchor_row.chain_hash, "bundle": anchor_row.bundle,
                            "at": iso(anchor_row.at)}
-    (folder / "start.json").write_text(_json(start), encoding="utf-8")
+    _write(folder / "start.json", _json(start))
     keys = public_keys(settings)
     for key_id in sorted({c["key_id"] for c in checkpoints}):
         if key_id in keys:  # an unknown key is left out: verifying the bundle then names it
-            (folder / "public-keys" / f"{key_id}.pem").write_text(public_pem(keys[key_id]), encoding="ascii")
-    shutil.copyfile(VERIFIER, folder / "verify_bundle.py")
+            _write(folder / "public-keys" / f"{key_id}.pem", public_pem(keys[key_id]))
+    _write(folder / "verify_bundle.py", VERIFIER.read_text(encoding="utf-8"))
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     manifest = {
         "format": standalone.FORMAT,
@@ -99,8 +107,9 @@ def write_bundle(conn: Connection, settings: Settings, out_dir: Path, start_seq:
         "end": {"seq": end_seq, "chain_hash": next(c["chain_hash"] for c in checkpoints if c["seq"] == end_seq)},
         "files": {p.relative_to(folder).as_posix(): _sha256(p) for p in files},
     }
-    (folder / "MANIFEST.json").write_text(_json(manifest), encoding="utf-8")
-    with tarfile.open(folder.with_name(folder.name + ".tar.gz"), "w:gz") as tar:
+    _write(folder / "MANIFEST.json", _json(manifest))
+    with open_private(folder.with_name(folder.name + ".tar.gz"), "wb", exclusive=True) as raw, \
+            tarfile.open(fileobj=raw, mode="w:gz") as tar:
         tar.add(folder, arcname=folder.name)
     return folder
 

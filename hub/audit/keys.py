@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from hub.config import Settings, generated_secret
+from hub.private_files import private_dir
 
 KEY_FILE = "audit-ed25519.pem"
 
@@ -108,7 +109,7 @@ def public_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
 
 def _write_atomically(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)  # the mode from the start: no chmod race
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
         fh.flush()
@@ -123,8 +124,7 @@ def rotate(settings: Settings, new_key: Path | None = None) -> tuple[str, str]:
     ``(old key id, new key id)``. Processes that sign pick the new key up at their next checkpoint.
     """
     old = load_key(settings)
-    folder = retired_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(retired_dir(settings))
     _write_atomically(folder / f"{old.key_id}.pem", public_pem(old.public).encode(), 0o644)
     private = _parse_private(new_key.read_bytes(), new_key) if new_key else Ed25519PrivateKey.generate()
     _write_atomically(key_path(settings), _private_pem(private), 0o600)

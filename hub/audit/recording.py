@@ -12,7 +12,14 @@ What the handling left in ``scope["state"]`` says who called and what happened:
 - ``officer_context``: the look-up's officer as the one-stop system reports them
   (:class:`hub.citizens.answers.OfficerContext`): the ``officer_*`` columns, beside the calling
   server's ``client_ip``, ``device``, ``os`` and ``browser``;
-- ``kind``: ``request`` unless the handler says otherwise (``decrypt``).
+- ``kind``: ``request`` unless the handler says otherwise (``decrypt``);
+- ``request_id`` (the hub's own) and ``caller_request_id`` (the caller's ``X-Request-Id``), set
+  when the request arrives (``hub/edge/fast_path.py``).
+
+A record is *kept* through a database outage (spilled to disk, ``hub/audit/log.py``) when a
+principal was admitted, the route is people's (``/v1/admin``, ``/v1/audit``, ``/v1/auth``), it is a
+look-up or its kind is not ``request``; the rest (no admitted caller: unknown keys, no credential,
+unknown paths) is anonymous noise the log may shed under pressure.
 """
 
 from __future__ import annotations
@@ -29,8 +36,11 @@ from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 from hub.audit.records import OFFICER_COLUMNS
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,36}\Z")
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+CALLER_REQUEST_ID_MAX = 100
 ClientOf = Callable[[Scope], tuple[str, list[str]]]
+#: Routes of people's work (sign-in, administration, audit): their records are never shed.
+PEOPLE_PREFIXES = ("/v1/admin", "/v1/audit", "/v1/auth")
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -42,15 +52,26 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def request_id(scope: Scope) -> str:
-    """The caller's ``X-Request-Id`` when it is a plausible id (8-36 of [A-Za-z0-9._-]), else a new one."""
+def request_id() -> str:
+    """A new request id of the hub's own (32 hex digits): never taken from the caller, so no caller can
+    make two records share an id or point an auditor at another request."""
+    return os.urandom(16).hex()
+
+
+def caller_request_id(scope: Scope) -> str | None:
+    """The caller's ``X-Request-Id`` as it is stored beside the hub's: every character outside printable
+    ASCII replaced by ``?``, cut to 100 characters; None when absent or blank."""
     given = header(scope, b"x-request-id")
-    return given if given is not None and _REQUEST_ID.match(given) else os.urandom(16).hex()
+    if given is None:
+        return None
+    cleaned = _NOT_PRINTABLE.sub("?", given.strip()[:CALLER_REQUEST_ID_MAX])
+    return cleaned or None
 
 
 class Meter:
     """Wraps one request's receive/send: counts bytes, keeps the status, and adds the response headers
-    the handling left in ``scope["state"]["response_headers"]`` (rate-limit fields) plus ``X-Request-Id``."""
+    the handling left in ``scope["state"]["response_headers"]`` (rate-limit fields) plus ``X-Request-Id``
+    (the hub's id; the caller's own is stored in the record, not echoed)."""
 
     __slots__ = ("scope", "status", "received", "sent")
 
@@ -97,9 +118,13 @@ class Recorder:
         route = scope.get("route")
         status = meter.status
         citizen = state.get("citizen")
+        path = scope["path"]
+        keep = (who is not None or path.startswith(PEOPLE_PREFIXES) or citizen is not None
+                or state.get("kind", "request") != "request")
         self.log.add({
             "at": datetime.now(timezone.utc),
             "request_id": state["request_id"],
+            "caller_request_id": state.get("caller_request_id"),
             "kind": state.get("kind", "request"),
             "outcome": state.get("outcome") or ("ok" if 0 < status < 400 else f"http-{status}"),
             "partner_code": who.partner_code if who is not None else attempt.get("partner_code"),
@@ -113,7 +138,7 @@ class Recorder:
             "browser": browser,
             "method": scope["method"][:8],
             "route": (getattr(route, "path", None) or state.get("route") or "")[:200],
-            "path": scope["path"][:300],
+            "path": path[:300],
             "status": status,
             "latency_us": latency_ns // 1000,
             "request_bytes": meter.received,
@@ -122,8 +147,10 @@ class Recorder:
             "summary": state.get("summary", "")[:300],
             "citizen_index": self.citizen.blind_index(citizen[0]) if citizen else None,
             "content": self.citizen.seal_content(citizen[1]) if citizen else None,
-            **_officer_columns(state.get("officer_context")),
-        })
+- ``officer_context``: the look-up's officer as the one-stop system reports them
+  (:class:`hub.citizens.answers.OfficerContext`): the ``officer_*`` columns, beside the calling
+  server's ``client_ip``, ``device``, ``os`` and ``browser``;
+        }, keep=keep)
 
 
 _NO_OFFICER = dict.fromkeys(OFFICER_COLUMNS)

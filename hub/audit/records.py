@@ -4,7 +4,9 @@
 and the offline verifier, so that all of them hash exactly the same bytes:
 
 - every column of ``access_records`` except ``chain_hash`` (``id`` and ``seq`` included, so a row
-  moved to another place in the chain is detected);
+  moved to another place in the chain is detected); a column added later
+  (``verify_bundle.OPTIONAL_FIELDS``: ``caller_request_id``) only when it is not null, so records
+  sealed before it existed hash as they did;
 - ``at`` as ISO-8601 UTC with microseconds and a ``Z`` (``2026-11-23T08:15:00.123456Z``);
 - integers as integers, absent values as ``null``; no floats anywhere (RFC 8785 would need
   ECMAScript number formatting for them; latencies are integer microseconds);
@@ -24,14 +26,16 @@ from typing import Any, Mapping
 
 import rfc8785
 
+from hub.audit.verify_bundle import OPTIONAL_FIELDS
 from hub.store.tables import access_records
 
 GENESIS = "0" * 64
 CHAINED = tuple(str(c.name) for c in access_records.columns if c.name != "chain_hash")
 #: A look-up's officer as the one-stop system reports them (migration 0009).
 OFFICER_COLUMNS = ("officer_ip", "officer_device", "officer_os", "officer_browser", "officer_mac")
-#: Chained columns added after records were first chained: hashed only when not null.
-LATER = frozenset(OFFICER_COLUMNS)
+#: Chained columns added after records were first chained (the officer's, the caller's request id):
+#: hashed only when not null. One list with the standalone verifier's.
+LATER = frozenset(OPTIONAL_FIELDS)
 
 
 def iso(at: datetime) -> str:
@@ -66,7 +70,8 @@ def link(previous: str, record: Mapping[str, Any]) -> str:
 def cli_record(actor: str, action: str, target: str) -> dict[str, Any]:
     """An ``access_records`` row for an admin action made with the ``lienthong`` CLI."""
     return {
-        "at": datetime.now(timezone.utc), "request_id": os.urandom(16).hex(), "kind": "cli", "outcome": "ok",
+        "at": datetime.now(timezone.utc), "request_id": os.urandom(16).hex(), "caller_request_id": None,
+        "kind": "cli", "outcome": "ok",
         "partner_code": None, "key_id": None, "account": actor[:60], "client_ip": "", "forwarded_for": "",
         "user_agent": "lienthong-cli", "device": "", "os": "", "browser": "", "method": "CLI", "route": action[:200],
         "path": "", "status": 0, "latency_us": 0, "request_bytes": 0, "response_bytes": 0, "message_ids": "",

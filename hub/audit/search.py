@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Iterator
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from hub.audit.crypto import CitizenData
 from hub.audit.records import iso
@@ -23,6 +23,21 @@ from hub.store.tables import access_records
 
 COLUMNS = tuple(str(c.name) for c in access_records.columns if c.name != "content")
 EXPORT_PAGE = 2000
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a string starting with ``= + - @``, tab or carriage
+    return gets a leading single quote (OWASP's advice; the csv module quotes the cell when needed).
+
+    Any text field can carry it: a user agent, a route, a partner code or summary a caller chose.
+    Numbers are left alone (a negative integer is a number, not a formula); ``'`` marks the change,
+    so the original value is the cell without its first character.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class Filters:
     outcome: str | None = None
     kind: str | None = None
     citizen_id: str | None = None
+    request_id: str | None = None  # the hub's request id or the caller's X-Request-Id
 
 
 def _view(row: Any) -> dict[str, Any]:
@@ -65,12 +81,15 @@ def search(engine: Engine, citizen: CitizenData, filters: Filters, after_id: int
         query = query.where(t.at < filters.until)
     if filters.citizen_id:
         query = query.where(t.citizen_index == citizen.blind_index(filters.citizen_id))
+    if filters.request_id:
+        query = query.where(or_(t.request_id == filters.request_id, t.caller_request_id == filters.request_id))
     with reading(engine) as conn:
         return [_view(row) for row in conn.execute(query)]
 
 
 def export(engine: Engine, citizen: CitizenData, filters: Filters, fmt: str) -> Iterator[bytes]:
-    """Every matching record, as CSV (with a header line) or JSON Lines, page by page."""
+    """Every matching record, as CSV (with a header line; cells neutralised by :func:`spreadsheet_safe`)
+    or JSON Lines (values as stored), page by page."""
     after = 0
     if fmt == "csv":
         header = io.StringIO()
@@ -82,9 +101,10 @@ def export(engine: Engine, citizen: CitizenData, filters: Filters, fmt: str) -> 
             return
         if fmt == "csv":
             out = io.StringIO()
-            writer = csv.writer(out)
+            writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)  # every text cell in quotes
             for item in page:
-                writer.writerow([item[name] if item[name] is not None else "" for name in COLUMNS] + [item["has_content"]])
+                writer.writerow([spreadsheet_safe(item[name]) if item[name] is not None else ""
+                                 for name in COLUMNS] + [item["has_content"]])
             yield out.getvalue().encode()
         else:
             yield b"".join(orjson.dumps(item) + b"\n" for item in page)

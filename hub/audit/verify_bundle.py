@@ -12,10 +12,10 @@ A bundle is a directory (or its ``.tar.gz``) holding ``records.jsonl``, ``checkp
 ``start.json``, ``public-keys/<key_id>.pem``, ``MANIFEST.json`` and this file. It checks:
 
 - the hash chain: ``h_seq = SHA-256(bytes(h_{seq-1}) || RFC8785(record_seq))``, from the start hash
-  in ``start.json`` (genesis, or a checkpoint signed by the hub, or the anchor of an archive).
-  ``record_seq`` is the line as written, less ``chain_hash``: columns the hub added later (a
-  look-up's ``officer_*`` fields) appear only in the records that hold a value, so bundles of
-  records made before them verify unchanged;
+  in ``start.json`` (genesis, or a checkpoint signed by the hub, or the anchor of an archive);
+  ``record_seq`` is every field of the line but ``chain_hash``, a field of ``OPTIONAL_FIELDS``
+  (columns added later: ``caller_request_id``, a look-up's ``officer_*``) only when it is not null,
+  so bundles of records made before them verify unchanged;
 - every checkpoint's Ed25519 signature over RFC 8785 of ``{seq, chain_hash, at, key_id}``, and that
   its chain hash equals the recomputed one; the last record must be vouched for by a checkpoint;
 - the files against ``MANIFEST.json``;
@@ -59,6 +59,9 @@ BUNDLE_FILES = ("records.jsonl", "checkpoints.jsonl", "start.json", "verify_bund
 
 Record = Dict[str, Any]  # a record's chained fields plus its stored "chain_hash"
 Link = Callable[[str, Mapping[str, Any]], str]
+#: Fields added to access records after the first records were sealed: a record's canonical form
+#: includes one only when it is present and not null, so older records verify as they were sealed.
+OPTIONAL_FIELDS = ("caller_request_id", "officer_ip", "officer_device", "officer_os", "officer_browser", "officer_mac")
 
 
 # --- the chain: the same few lines as hub/audit/records.py (a test proves they agree) -----------
@@ -187,8 +190,13 @@ class Report:
 # --- walking the chain ---------------------------------------------------------------------------
 
 
-def _body(record: Mapping[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in record.items() if k != "chain_hash"}
+def chained_fields(record: Mapping[str, Any]) -> Dict[str, Any]:
+    """What the chain hashes of ``record``: every field but ``chain_hash``, and an optional field
+    (:data:`OPTIONAL_FIELDS`) only when it is not null."""
+    return {k: v for k, v in record.items() if k != "chain_hash" and not (v is None and k in OPTIONAL_FIELDS)}
+
+
+_body = chained_fields
 
 
 def _classify(previous: str, cur: Record, nxt: Optional[Record], link: Link,

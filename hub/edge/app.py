@@ -42,6 +42,7 @@ from hub.edge.problems import (
 from hub.edge.responses import json_response
 from hub.edge.rules import check_routes
 from hub.limits.limiter import RateLimiter
+from hub.log_mask import install as install_log_mask
 from hub.messages import MESSAGE_TYPES
 from hub.queue.metrics import refresh_delivery_gauges
 from hub.queue.signal import Notifier
@@ -74,6 +75,8 @@ def tune_gc() -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A ready application; the database must already be migrated (``lienthong db upgrade``)."""
     settings = settings or get_settings()
+    install_log_mask()  # also in uvicorn's worker processes, which import only this factory
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.committer.writer.start()
@@ -100,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
     app.state.notifier = Notifier(app.state.redis)
     policies = PolicyBook(app.state.engine, parse_defaults(settings.rate_limits_default))
-    app.state.access_log = AccessLog(app.state.engine, settings.audit_flush_seconds, periodic=[policies.refresh_if_stale])
+    app.state.access_log = AccessLog(app.state.engine, settings.audit_flush_seconds, periodic=[policies.refresh_if_stale],
+                                     spill_dir=settings.effective_audit_spill_dir, max_held=settings.audit_buffer_records)
     limiter = RateLimiter(settings.redis_url, settings.rate_limit_on_redis_down) if settings.rate_limits_enabled else None
     app.state.committer = GroupCommitter(
         ProcessWriter(settings.effective_database_url, settings.redis_url) if settings.intake_writer == "process"

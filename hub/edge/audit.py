@@ -42,6 +42,7 @@ class Search(BaseModel):
     outcome: str | None = None
     kind: str | None = None
     citizen_id: str | None = Field(None, max_length=20, description="a citizen ID number")
+    request_id: str | None = Field(None, max_length=100, description="the hub's request id or the caller's X-Request-Id")
     after: int = Field(0, ge=0)
     limit: int = Field(100, ge=1, le=1000)
 
@@ -64,12 +65,14 @@ async def _page(request: Request, search: Search) -> Response:
 async def records(request: Request, since: datetime | None = None, until: datetime | None = None,
                   partner: str | None = None, key_id: int | None = None, account: str | None = None,
                   ip: str | None = None, route: str | None = None, status: int | None = None,
-                  outcome: str | None = None, kind: str | None = None, after: int = Query(0, ge=0),
+                  outcome: str | None = None, kind: str | None = None,
+                  request_id: str | None = Query(None, max_length=100), after: int = Query(0, ge=0),
                   limit: int = Query(100, ge=1, le=1000)) -> Response:
     """Oldest first, paged by id (``next_after``). To search by citizen ID use ``POST /v1/audit/records:search``.
     Look-up content stays encrypted: see ``/content``."""
     return await _page(request, Search(since=since, until=until, partner=partner, key_id=key_id, account=account, ip=ip,
-                                       route=route, status=status, outcome=outcome, kind=kind, after=after, limit=limit))
+                                       route=route, status=status, outcome=outcome, kind=kind, request_id=request_id,
+                                       after=after, limit=limit))
 
 
 @router.post("/v1/audit/records:search", summary="Search the access records (citizen ID too)")

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from hub.audit.recording import Meter, Recorder, request_id
+from hub.audit.recording import Meter, Recorder, caller_request_id, request_id
 from hub.edge.guard import enter
 from hub.edge.rules import rule_for
 
@@ -43,7 +43,7 @@ class HubApp(FastAPI):
             return
         started = time.perf_counter_ns()
         state = scope.setdefault("state", {})
-        state["request_id"] = request_id(scope)
+        state["request_id"], state["caller_request_id"] = request_id(), caller_request_id(scope)
         meter = Meter(scope)
         receive, send = meter.receive(receive), meter.send(send)
         try:

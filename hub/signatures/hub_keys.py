@@ -16,7 +16,6 @@ first run generates one active key. Processes re-read the ring when the file cha
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
 
 from hub.config import Settings, generated_secret
+from hub.private_files import write_private
 from hub.signatures.jwk import hub_jwk
 
 
@@ -156,9 +156,7 @@ class HubKeyRing:
         if exclusive:  # the first ring: whichever process writes it first wins
             generated_secret(self.path, lambda: body)
             return
-        tmp = self.path.with_name(f".ring.{os.getpid()}.json")
-        tmp.write_bytes(body)
-        os.replace(tmp, self.path)
+        write_private(self.path, body)
         self._seen = None
 
     def _private_key(self, kid: str) -> Ed25519PrivateKey:

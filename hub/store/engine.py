@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from hub.private_files import FILE_MODE, private_dir
 
 READ_ONLY = "lienthong_read_only"
 
@@ -14,13 +17,20 @@ READ_ONLY = "lienthong_read_only"
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, a busy timeout and write-locking transactions."""
     parsed = make_url(url)
+    # A failed statement's parameters (citizen IDs, message bodies, key hashes) stay out of the
+    # exception text, and so out of every log line that quotes it.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(parsed.database)
+        if not database.parent.exists():
+            private_dir(database.parent)
+        if not database.exists():  # 0600 from the start; SQLite gives its -wal and -shm files the same mode
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, FILE_MODE))
     # Keep enough pooled connections for the API's thread pool: a fresh SQLite connection costs
     # the PRAGMAs below.
     kwargs.setdefault("pool_size", 40)

@@ -165,7 +165,10 @@ access_records = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("at", UtcDateTime, nullable=False, index=True),
-    Column("request_id", String(36), nullable=False, default=""),
+    Column("request_id", String(36), nullable=False, default=""),  # the hub's own id, never the caller's
+    # The caller's X-Request-Id (printable ASCII, at most 100 characters), kept beside the hub's id;
+    # chained only when present, so records written before this column verify as they were sealed.
+    Column("caller_request_id", String(100)),
     Column("kind", String(16), nullable=False),  # request | lookup | cli | decrypt
     Column("outcome", String(40), nullable=False, default=""),  # ok, or why not: no_credential, expired, rate_limited...
     Column("partner_code", String(40)),

@@ -215,8 +215,10 @@ async def _receive(reader: asyncio.StreamReader) -> object:
 
 def serve(fd: int) -> None:
     """The child process: read the config, then groups; store each and answer, until EOF."""
+    from hub.log_mask import install
     from hub.store.engine import make_engine
 
+    install()  # a failed group's traceback must not carry a citizen ID or a key into the log
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent; the child follows on EOF
     sock = socket.socket(fileno=fd)
     stream = sock.makefile("rb")

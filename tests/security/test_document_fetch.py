@@ -186,7 +186,7 @@ def test_a_digest_probe_learns_no_digest_size_or_content(
 
     def record() -> Any:
         with reading(hub.engine) as conn:
-            return conn.execute(select(access_records).where(access_records.c.request_id == rid)).first()
+            return conn.execute(select(access_records).where(access_records.c.caller_request_id == rid)).first()
 
     row = wait_until(record, 5, what="the access record")
     assert row.outcome == "document-digest-mismatch"

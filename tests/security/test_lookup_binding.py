@@ -78,7 +78,7 @@ class Desk:
 
         def found() -> list[Any]:
             with reading(self.hub.engine) as conn:
-                return conn.execute(select(access_records).where(access_records.c.request_id == rid)).all()
+                return conn.execute(select(access_records).where(access_records.c.caller_request_id == rid)).all()
         [row] = wait_until(found, 10, what=f"the access record of {rid}")
         return row
 

@@ -63,7 +63,7 @@ def stored(hub: Hub) -> int:
 def outcome(hub: Hub, request_id: str) -> str:
     def find_record() -> list[Any]:
         with reading(hub.engine) as conn:
-            return list(conn.execute(select(access_records.c.outcome).where(access_records.c.request_id == request_id)))
+            return list(conn.execute(select(access_records.c.outcome).where(access_records.c.caller_request_id == request_id)))
     [row] = wait_until(find_record, 5, what=f"the access record of {request_id}")
     return row.outcome
 
