@@ -147,9 +147,7 @@ class Recorder:
             "summary": state.get("summary", "")[:300],
             "citizen_index": self.citizen.blind_index(citizen[0]) if citizen else None,
             "content": self.citizen.seal_content(citizen[1]) if citizen else None,
-- ``officer_context``: the look-up's officer as the one-stop system reports them
-  (:class:`hub.citizens.answers.OfficerContext`): the ``officer_*`` columns, beside the calling
-  server's ``client_ip``, ``device``, ``os`` and ``browser``;
+            **_officer_columns(state.get("officer_context")),
         }, keep=keep)
 
 
