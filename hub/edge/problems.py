@@ -43,7 +43,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "no-route": (422, "No route sends this message anywhere"),
     "batch-too-large": (422, "Too many messages in one batch"),
     "method-not-allowed": (405, "Method not allowed"),
-    "store-unavailable": (503, "The hub could not store the message now; send it again"),
+    "store-unavailable": (503, "The hub's store is unavailable now; send the request again"),
     "signature-unverifiable": (503, "The hub cannot check message signatures now; send it again"),
     "population-db-fault": (502, "The population database refused or failed the look-up"),
     "population-db-unavailable": (502, "The population database could not be reached"),
@@ -142,9 +142,9 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
 
 async def store_unavailable_handler(request: Request, exc: Exception) -> Response:
     """The store could not take the message (database or writer process down): 503, send again."""
-    log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return answer(request, Problem("store-unavailable", "the hub could not store the message now; nothing was stored, "
-                                                        "send it again", headers={"Retry-After": "1"}))
+    log.warning("store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return answer(request, Problem("store-unavailable", "the hub's store is unavailable now; nothing was stored, "
+                                                        "send the request again", headers={"Retry-After": "1"}))
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -87,7 +87,7 @@ def test_records_of_known_callers_made_while_the_database_is_down_all_arrive_onc
             elif i % 3 == 1:
                 r = motcua.get(f"/v1/messages/m-{i}", headers={"X-Request-Id": rid})
             else:
-                r = httpx.post(f"{server.url}/v1/auth/login", json={"username": "nobody", "password": "x" * 12},
+                r = httpx.post(f"{server.url}/v1/auth/login", json={"username": f"nobody{i}", "password": "x" * 12},
                                headers={"X-Request-Id": rid})
             assert r.status_code >= 500, (i, r.status_code, r.text)  # the store is down: 503/500 problem+json
             assert r.headers["content-type"] == "application/problem+json"
