@@ -227,10 +227,33 @@ class Settings(BaseSettings):
 
     @property
     def effective_key_pepper(self) -> str:
-        """The configured pepper, or the development one under ``keys_dir`` (created if missing)."""
+        """The configured pepper, or ``keys_dir/api-key-pepper``: created if missing in the sandbox
+        profile; in production the file must have been placed (:class:`MissingKey` otherwise)."""
         if self.key_pepper:
             return self.key_pepper
-        return generated_secret(self.keys_dir / "api-key-pepper", lambda: secrets.token_urlsafe(32).encode()).decode().strip()
+        return key_file(self, self.keys_dir / PEPPER_FILE, lambda: secrets.token_urlsafe(32).encode(),
+                        "LIENTHONG_KEY_PEPPER").decode().strip()
+
+
+PEPPER_FILE = "api-key-pepper"
+
+
+class MissingKey(RuntimeError):
+    """A key the production profile must be given is missing. Names the setting and the file, never a value."""
+
+
+def key_file(settings: Settings, path: Path, make: Callable[[], bytes], setting: str) -> bytes:
+    """The key stored at ``path`` (used when ``setting`` is empty).
+
+    Sandbox profile: a development key, generated with ``make()`` on first use (:func:`generated_secret`).
+    Production profile: never generated; a missing file raises :class:`MissingKey` naming both, so
+    that replicas can only ever run on the key set the operator placed (docs/OPERATIONS.md).
+    """
+    if settings.profile == "production" and not path.exists():
+        raise MissingKey(f"{setting} is empty and {path} does not exist: in production keys are never generated; "
+                         f"create the key set once with 'lienthong keyset init' and share it with every replica "
+                         f"(docs/OPERATIONS.md, 'Sharing the key set between replicas')")
+    return generated_secret(path, make)
 
 
 def generated_secret(path: Path, make: Callable[[], bytes]) -> bytes:
