@@ -32,9 +32,12 @@ class Settings(BaseSettings):
         "process", description="Where intake writes to the database: process (a child of each API process) or thread."
     )
     batch_max: int = Field(50, description="Most messages in one batch call (regulation: 50 dossiers per batch).")
-    keys_dir: Path = Field(ROOT / "keys", description="Key material; development keys are generated here on first run.")
+    keys_dir: Path = Field(ROOT / "keys", description="Key material. Sandbox profile: development keys are "
+                                         "generated here on first run; production: the operator's key set "
+                                         "('lienthong keyset init'), never generated.")
     key_pepper: str = Field(
-        "", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper, generated on first run."
+        "", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper (generated on first run in "
+           "the sandbox profile only)."
     )
 
     trusted_proxies: list[str] = Field(
@@ -76,8 +79,8 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(60.0, description="...or this many seconds, when there is something new.")
     review_days: int = Field(90, description="Keys and accounts unused this many days are listed by the review.")
     vault_master_key: str = Field(
-        "", description="Base64 of 32 bytes: the credential vault's master key; empty: keys/vault-master.key, "
-                        "generated on first run."
+        "", description="Base64 of 32 bytes: the credential vault's master key; empty: keys/vault-master.key "
+                        "(generated on first run in the sandbox profile only)."
     )
     document_hosts: list[str] = Field(
         ["127.0.0.1", "localhost"],

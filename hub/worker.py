@@ -31,7 +31,8 @@ def _exit(signum: int, _frame: object) -> None:
 def run_worker(settings: Settings, burst: bool = False) -> None:
     """Deliver until stopped (SIGTERM/SIGINT finish the current job first).
 
-    Refuses to start like the API (hub/safety.py). Runs jobs in-process (RQ's SimpleWorker): a fork per job would cost more than the delivery.
+    Refuses to start like the API (hub/safety.py). Runs jobs in-process (RQ's SimpleWorker): a fork
+    per job would cost more than the delivery.
     If Redis goes away the worker waits and reconnects; the relay keeps sweeping meanwhile.
     """
     engine = engine_for(settings)

@@ -130,6 +130,13 @@ def test_production_with_a_full_safe_configuration_starts_and_answers_healthz(
                                                    "audit_index_key", "audit_checkpoint_key", "hub_signing_keys"}
 
 
+def test_production_refuses_when_it_cannot_check_its_key_set_against_the_database(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    settings = production(f"sqlite:///{tmp_path / 'not-migrated.db'}", redis_server.url, tmp_path, keyset(tmp_path))
+    with pytest.raises(StartRefused, match="key_fingerprints is missing: run 'lienthong db upgrade'"):
+        create_app(settings)
+
+
 @pytest.mark.parametrize("setting,value", [
     ("dvc_password", "sandbox-password"),
     ("population_db_client_secret", "sandbox-population-secret"),
