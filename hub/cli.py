@@ -29,9 +29,10 @@ sim_app = typer.Typer(help="Partner simulators for the sandbox and the tests.", 
 limits_app = typer.Typer(help="Rate-limit policies (in force on every hub process within seconds).", no_args_is_help=True)
 accounts_app = typer.Typer(help="People's accounts: admin, operator, auditor.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail: access records, hash chain, alerts.", no_args_is_help=True)
+keyset_app = typer.Typer(help="The hub's own key set, shared by every replica (keys/README.md).", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "routes"), (partners_app, "partners"),
                   (keys_app, "keys"), (schemas_app, "schemas"), (sim_app, "simulator"), (limits_app, "limits"),
-                  (accounts_app, "accounts"), (audit_app, "audit")):
+                  (accounts_app, "accounts"), (audit_app, "audit"), (keyset_app, "keyset")):
     app.add_typer(sub, name=name)
 app.add_typer(officers_app, name="officers")
 app.add_typer(credentials_app, name="credentials")
@@ -68,9 +69,12 @@ def _print(data: object) -> None:
 
 @app.command()
 def api(host: str = "127.0.0.1", port: int = 8000, workers: int = typer.Option(1, help="uvicorn worker processes")) -> None:
-    """Serve the HTTP API (the edge)."""
+    """Serve the HTTP API (the edge); refuses to start on unsafe production settings or another key set."""
     import uvicorn
 
+    from hub.safety import check_or_exit
+
+    check_or_exit(get_settings(), "api")  # every reason on stderr, exit 2 (each uvicorn worker checks again)
     # proxy_headers=False: the hub reads forwarding headers itself (hub/access/forwarded.py), only from
     # LIENTHONG_TRUSTED_PROXIES (uvicorn would otherwise believe them from any loopback peer).
     uvicorn.run("hub.edge.app:create_app", factory=True, host=host, port=port, workers=workers,
@@ -79,10 +83,12 @@ def api(host: str = "127.0.0.1", port: int = 8000, workers: int = typer.Option(1
 
 @app.command()
 def worker(burst: bool = typer.Option(False, help="Stop when the queues are empty.")) -> None:
-    """Deliver queued messages to partners (and run the relay)."""
+    """Deliver queued messages to partners (and run the relay); refuses to start like ``api``."""
+    from hub.safety import check_or_exit
     from hub.worker import run_worker
 
     _logging()
+    check_or_exit(get_settings(), "worker")
     run_worker(get_settings(), burst=burst)
 
 
@@ -509,11 +515,55 @@ def audit_key(jwk: bool = typer.Option(False, help="Print the public key as a JW
 def audit_rotate_key(new_key: Optional[Path] = typer.Option(None, "--from", help="Install this Ed25519 PEM instead of "
                                                                                   "generating one.")) -> None:
     """Retire the audit signing key (its public key is kept to verify old checkpoints) and start a new one."""
+    from hub.access.actions import cli_actor
     from hub.audit.keys import retired_dir, rotate
+    from hub.keyset import audit_checkpoint_fingerprint
+    from hub.store.fingerprints import record_rotation
 
     settings = get_settings()
     old, new = _audit_guard(lambda: rotate(settings, new_key))
+    with _engine().begin() as conn:  # every hub process must bring the new key from now on (hub/safety.py)
+        record_rotation(conn, "audit_checkpoint_key", audit_checkpoint_fingerprint(settings), cli_actor())
     typer.echo(f"retired {old} (public key kept in {retired_dir(settings)}); now signing with {new}")
+
+
+@keyset_app.command("init")
+def keyset_init(folder: Path = typer.Argument(..., help="The folder to write into (LIENTHONG_KEYS_DIR of every "
+                                                         "replica); created mode 0700.")) -> None:
+    """Write a full production key set (pepper, vault master key, audit keys, hub signing ring), mode 0600.
+
+    Run once; refuses if any key of the set is already there. Prints file names and fingerprints, never a key.
+    """
+    from hub.keyset import KeysetExists, fingerprints, init
+
+    settings = get_settings()
+    try:
+        written = init(folder, settings)
+    except (KeysetExists, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for path in written:
+        typer.echo(path)
+    shared = settings.model_copy(update={"keys_dir": folder, "key_pepper": "", "vault_master_key": "",
+                                         "audit_content_key": "", "audit_index_key": "", "audit_key_file": "",
+                                         "profile": "production"})
+    _print({"fingerprints": fingerprints(shared)})
+
+
+@keyset_app.command("check")
+def keyset_check() -> None:
+    """The start-up check on its own: every reason the settings are unsafe (production), and whether this
+    process's keys match the fingerprints the database records. Exit 0 when the hub would start."""
+    from hub.keyset import fingerprints
+    from hub.safety import check_or_exit, production_problems
+    from hub.store.fingerprints import recorded
+
+    settings = get_settings()
+    check_or_exit(settings, "keyset-check")
+    if settings.profile != "production":
+        for reason in production_problems(settings):
+            typer.echo(f"in production: {reason}")
+    _print({"this process": fingerprints(settings), "database": _audit_guard(lambda: recorded(_engine()))})
 
 
 @schemas_app.command("export")
@@ -532,13 +582,17 @@ def schemas_export(check: bool = typer.Option(False, help="Only report drift; ex
 
 @sim_app.command("national-dvc")
 def simulator_national_dvc(host: str = "127.0.0.1", port: int = 8101,
-                           jwks_url: str = typer.Option("", help=JWKS_HELP)) -> None:
+                           jwks_url: str = typer.Option("", help=JWKS_HELP),
+                           password: str = typer.Option("sandbox-password", envvar="DVC_SIM_PASSWORD",
+                                                        help="The account's password (from the environment, so "
+                                                             "that it is not on the command line).")) -> None:
     """The national public-service portal adapter simulator."""
     import uvicorn
 
     from connectors.national_dvc.simulator import create_app
 
-    uvicorn.run(create_app(jwks_url=jwks_url or None), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(password=password, jwks_url=jwks_url or None), host=host, port=port, log_level="warning",
+                access_log=False)
 
 
 @app.command()

@@ -33,9 +33,12 @@ class Settings(BaseSettings):
         "process", description="Where intake writes to the database: process (a child of each API process) or thread."
     )
     batch_max: int = Field(50, description="Most messages in one batch call (regulation: 50 dossiers per batch).")
-    keys_dir: Path = Field(ROOT / "keys", description="Key material; development keys are generated here on first run.")
+    keys_dir: Path = Field(ROOT / "keys", description="Key material. Sandbox profile: development keys are "
+                                         "generated here on first run; production: the operator's key set "
+                                         "('lienthong keyset init'), never generated.")
     key_pepper: str = Field(
-        "", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper, generated on first run."
+        "", description="Secret mixed into API-key hashes (HMAC key); empty: keys/api-key-pepper (generated on first run in "
+           "the sandbox profile only)."
     )
 
     # Client address behind reverse proxies (hub/access/forwarded.py, docs/security/forwarded.md): the
@@ -135,8 +138,8 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(60.0, description="...or this many seconds, when there is something new.")
     review_days: int = Field(90, description="Keys and accounts unused this many days are listed by the review.")
     vault_master_key: str = Field(
-        "", description="Base64 of 32 bytes: the credential vault's master key; empty: keys/vault-master.key, "
-                        "generated on first run."
+        "", description="Base64 of 32 bytes: the credential vault's master key; empty: keys/vault-master.key "
+                        "(generated on first run in the sandbox profile only)."
     )
     # Result documents (hub/documents.py, docs/security/documents.md). The URL comes from a partner's
     # message, so the hub fetches only from allowed hosts whose every address is public or in an
@@ -328,10 +331,33 @@ class Settings(BaseSettings):
 
     @property
     def effective_key_pepper(self) -> str:
-        """The configured pepper, or the development one under ``keys_dir`` (created if missing)."""
+        """The configured pepper, or ``keys_dir/api-key-pepper``: created if missing in the sandbox
+        profile; in production the file must have been placed (:class:`MissingKey` otherwise)."""
         if self.key_pepper:
             return self.key_pepper
-        return generated_secret(self.keys_dir / "api-key-pepper", lambda: secrets.token_urlsafe(32).encode()).decode().strip()
+        return key_file(self, self.keys_dir / PEPPER_FILE, lambda: secrets.token_urlsafe(32).encode(),
+                        "LIENTHONG_KEY_PEPPER").decode().strip()
+
+
+PEPPER_FILE = "api-key-pepper"
+
+
+class MissingKey(RuntimeError):
+    """A key the production profile must be given is missing. Names the setting and the file, never a value."""
+
+
+def key_file(settings: Settings, path: Path, make: Callable[[], bytes], setting: str) -> bytes:
+    """The key stored at ``path`` (used when ``setting`` is empty).
+
+    Sandbox profile: a development key, generated with ``make()`` on first use (:func:`generated_secret`).
+    Production profile: never generated; a missing file raises :class:`MissingKey` naming both, so
+    that replicas can only ever run on the key set the operator placed (docs/OPERATIONS.md).
+    """
+    if settings.profile == "production" and not path.exists():
+        raise MissingKey(f"{setting} is empty and {path} does not exist: in production keys are never generated; "
+                         f"create the key set once with 'lienthong keyset init' and share it with every replica "
+                         f"(docs/OPERATIONS.md, 'Sharing the key set between replicas')")
+    return generated_secret(path, make)
 
 
 def generated_secret(path: Path, make: Callable[[], bytes]) -> bytes:

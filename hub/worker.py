@@ -18,6 +18,7 @@ from hub.queue.deliverer import Deliverer
 from hub.queue.relay import Relay
 from hub.queue.signal import queue_name
 from hub.runtime import engine_for, redis_for, routes_for
+from hub.safety import check_startup
 
 log = logging.getLogger(__name__)
 MAX_REDIS_WAIT_SECONDS = 2
@@ -30,10 +31,12 @@ def _exit(signum: int, _frame: object) -> None:
 def run_worker(settings: Settings, burst: bool = False) -> None:
     """Deliver until stopped (SIGTERM/SIGINT finish the current job first).
 
-    Runs jobs in-process (RQ's SimpleWorker): a fork per job would cost more than the delivery.
+    Refuses to start like the API (hub/safety.py). Runs jobs in-process (RQ's SimpleWorker): a fork
+    per job would cost more than the delivery.
     If Redis goes away the worker waits and reconnects; the relay keeps sweeping meanwhile.
     """
     engine = engine_for(settings)
+    check_startup(settings, engine, "worker")  # production safety and the shared key set, before any work
     redis = redis_for(settings)
     destinations = sorted(routes_for(settings).all_destinations())
     deliverer = Deliverer(settings, engine, redis, lambda name: registry.build(name, settings))

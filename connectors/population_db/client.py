@@ -59,7 +59,7 @@ from connectors.population_db.wsse import (
     dev_identity,
     identity_paths,
 )
-from hub.config import Settings
+from hub.config import MissingKey, Settings
 
 log = logging.getLogger(__name__)
 # zeep's transport logs whole envelopes (citizen data) at DEBUG: keep that logger above DEBUG.
@@ -117,6 +117,9 @@ def signer_from_settings(settings: Settings) -> WsseSigner | None:
     if settings.population_db_wsse_key_file and settings.population_db_wsse_cert_file:
         key_pem = Path(settings.population_db_wsse_key_file).read_bytes()
         cert_pem = Path(settings.population_db_wsse_cert_file).read_bytes()
+    elif settings.profile == "production":  # the self-signed development identity is never made in production
+        raise MissingKey("LIENTHONG_POPULATION_DB_WSSE_KEY_FILE and LIENTHONG_POPULATION_DB_WSSE_CERT_FILE must name "
+                         "the province's WS-Security key and certificate in production")
     else:
         key_pem, cert_pem = dev_identity(directory, HUB_IDENTITY)
     partner: Path | None = None

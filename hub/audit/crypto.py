@@ -8,7 +8,8 @@
   alone reveals nothing (a 12-digit ID space is small: an unkeyed hash would be reversible).
 
 Keys: ``LIENTHONG_AUDIT_CONTENT_KEY`` / ``LIENTHONG_AUDIT_INDEX_KEY`` (base64 of 32 bytes), or the
-development files ``keys/audit-content.key`` / ``keys/audit-index.key`` generated on first use.
+development files ``keys/audit-content.key`` / ``keys/audit-index.key`` generated on first use (in the
+production profile never generated: a missing file is :class:`hub.config.MissingKey`).
 """
 
 from __future__ import annotations
@@ -25,31 +26,48 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hub.config import Settings, generated_secret
+from hub.config import Settings, key_file
 
 VERSION = "v1:"
 _NOT_DIGITS = re.compile(r"\D")
 
 
-def _key(configured: str, path: Path) -> bytes:
-    raw = configured.encode() if configured else generated_secret(path, lambda: base64.b64encode(os.urandom(32)))
-    key = base64.b64decode(raw.strip())
+CONTENT_FILE, INDEX_FILE = "audit-content.key", "audit-index.key"
+
+
+def _key(settings: Settings, configured: str, path: Path, setting: str) -> bytes:
+    raw = configured.encode() if configured else key_file(settings, path, lambda: base64.b64encode(os.urandom(32)),
+                                                          setting)
+    try:
+        key = base64.b64decode(raw.strip())
+    except ValueError:
+        key = b""
     if len(key) != 32:
-        raise ValueError(f"audit key {path.name}: expected base64 of 32 bytes")
+        raise ValueError(f"audit key {path.name if not configured else setting}: expected base64 of 32 bytes")
     return key
 
 
+def audit_keys(settings: Settings) -> tuple[bytes, bytes]:
+    """The raw (content key, index key), each from its setting or its file under ``keys_dir``."""
+    folder = settings.keys_dir
+    return (_key(settings, settings.audit_content_key, folder / CONTENT_FILE, "LIENTHONG_AUDIT_CONTENT_KEY"),
+            _key(settings, settings.audit_index_key, folder / INDEX_FILE, "LIENTHONG_AUDIT_INDEX_KEY"))
+
+
 @lru_cache(maxsize=8)
-def _keys(content: str, index: str, keys_dir: str) -> tuple[AESGCM, bytes]:
-    folder = Path(keys_dir)
-    return AESGCM(_key(content, folder / "audit-content.key")), _key(index, folder / "audit-index.key")
+def _keys(content: str, index: str, keys_dir: str, profile: str) -> tuple[AESGCM, bytes]:
+    settings = Settings.model_construct(audit_content_key=content, audit_index_key=index, keys_dir=Path(keys_dir),
+                                        profile=profile)
+    content_key, index_key = audit_keys(settings)
+    return AESGCM(content_key), index_key
 
 
 class CitizenData:
     """Encrypts look-up content and computes blind indexes under the settings' audit keys."""
 
     def __init__(self, settings: Settings) -> None:
-        self._aead, self._index_key = _keys(settings.audit_content_key, settings.audit_index_key, str(settings.keys_dir))
+        self._aead, self._index_key = _keys(settings.audit_content_key, settings.audit_index_key, str(settings.keys_dir),
+                                            settings.profile)
 
     def blind_index(self, citizen_id: str) -> str:
         """The keyed hash auditors search by; the same for ``"0010 9500 1234"`` and ``"001095001234"``."""

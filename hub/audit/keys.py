@@ -3,7 +3,8 @@
 Files, next to the private key (``LIENTHONG_AUDIT_KEY_FILE``, default ``keys/audit-ed25519.pem``):
 
 - ``audit-ed25519.pem``: the private key, PKCS8 PEM, mode 0600. Generated on first use when the
-  setting is empty; a key file named by the setting must exist (production provides it);
+  setting is empty (sandbox profile only); a key file named by the setting must exist, and in the
+  production profile the default file must too (production provides it);
 - ``audit-ed25519.pub.d/<key_id>.pem``: the public keys of retired keys (``lienthong audit
   rotate-key`` moves the current key's public part there), so that the checkpoints they signed
   stay verifiable after a rotation.
@@ -22,7 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hub.config import Settings, generated_secret
+from hub.config import Settings, key_file
 from hub.private_files import private_dir
 
 KEY_FILE = "audit-ed25519.pem"
@@ -73,11 +74,12 @@ def _parse_private(pem: bytes, where: Path) -> Ed25519PrivateKey:
 
 
 def load_key(settings: Settings) -> AuditKey:
-    """The current signing key; generated (atomically, mode 0600) on first use at the default path."""
+    """The current signing key; generated (atomically, mode 0600) on first use at the default path in
+    the sandbox profile; :class:`hub.config.MissingKey` in production."""
     path = key_path(settings)
     if settings.audit_key_file and not path.exists():
         raise FileNotFoundError(f"LIENTHONG_AUDIT_KEY_FILE names {path}, which does not exist")
-    pem = generated_secret(path, lambda: _private_pem(Ed25519PrivateKey.generate()))
+    pem = key_file(settings, path, lambda: _private_pem(Ed25519PrivateKey.generate()), "LIENTHONG_AUDIT_KEY_FILE")
     private = _parse_private(pem, path)
     return AuditKey(private, key_id_of(private.public_key()))
 

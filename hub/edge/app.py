@@ -48,6 +48,7 @@ from hub.messages import MESSAGE_TYPES
 from hub.queue.metrics import refresh_delivery_gauges
 from hub.queue.signal import Notifier
 from hub.runtime import engine_for, redis_for, routes_for
+from hub.safety import check_startup
 from hub.signatures.hub_keys import HubKeyRing
 from hub.signatures.verifier import Verifier
 from hub.store.writers import ProcessWriter, StoreUnavailable, ThreadWriter
@@ -74,7 +75,11 @@ def tune_gc() -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """A ready application; the database must already be migrated (``lienthong db upgrade``)."""
+    """A ready application; the database must already be migrated (``lienthong db upgrade``).
+
+    Refuses to start (:class:`hub.safety.StartRefused`, every reason listed) on unsafe production
+    settings, and in every profile (:class:`hub.store.fingerprints.KeysDiffer`) when this process's
+    keys differ from the ones the database records."""
     settings = settings or get_settings()
     install_log_mask()  # also in uvicorn's worker processes, which import only this factory
 
@@ -102,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems = app.state.routes.check(accepted_types(), MESSAGE_TYPES)
     if problems:  # refuse to start rather than accept messages no worker can deliver
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
+    check_startup(settings, app.state.engine, "api")  # before anything serves: production safety, shared keys
     app.state.notifier = Notifier(app.state.redis)
     policies = PolicyBook(app.state.engine, parse_defaults(settings.rate_limits_default))
     app.state.access_log = AccessLog(app.state.engine, settings.audit_flush_seconds, periodic=[policies.refresh_if_stale],

@@ -130,7 +130,9 @@ def hub_keys_list() -> None:
 def hub_keys_rotate() -> None:
     """Add a new hub key: published now, signing after LIENTHONG_SIGNING_PUBLISH_LEAD_SECONDS."""
     from hub.access.actions import cli_actor, record
+    from hub.keyset import hub_ring_fingerprint
     from hub.signatures.hub_keys import HubKeyRing
+    from hub.store.fingerprints import record_rotation
 
     settings = get_settings()
     ring = HubKeyRing.for_settings(settings)
@@ -138,4 +140,6 @@ def hub_keys_rotate() -> None:
     added = _guard(ring.rotate)
     with _engine().begin() as conn:
         record(conn, cli_actor(), "hub_signing_key.rotate", f"hub_signing_key:{added['kid']}", before, ring.describe())
+        # the ring every hub process must bring from now on (checked at start-up, hub/safety.py)
+        record_rotation(conn, "hub_signing_keys", hub_ring_fingerprint(settings), cli_actor())
     _print(added)

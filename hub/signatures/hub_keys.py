@@ -11,7 +11,9 @@ Each key has ``kid``, ``created``, ``activates_at`` and, once a successor is act
 
 ``rotate`` adds a ``next`` key that becomes active ``signing_publish_lead_seconds`` later, so a
 partner that caches the JWKS for less than that always knows a key before it signs anything. The
-first run generates one active key. Processes re-read the ring when the file changes.
+first run generates one active key (sandbox profile only: in production a missing ring is
+:class:`hub.config.MissingKey`; ``lienthong keyset init`` writes it). Processes re-read the ring when
+the file changes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
 
-from hub.config import Settings, generated_secret
+from hub.config import MissingKey, Settings, generated_secret
 from hub.private_files import write_private
 from hub.signatures.jwk import hub_jwk
 
@@ -60,8 +62,8 @@ class HubKey:
 class HubKeyRing:
     """The ring in ``directory``; safe to share between threads of one process."""
 
-    def __init__(self, directory: Path, lead_seconds: int, lifetime_seconds: int) -> None:
-        self.directory, self.lead, self.lifetime = directory, lead_seconds, lifetime_seconds
+    def __init__(self, directory: Path, lead_seconds: int, lifetime_seconds: int, generate: bool = True) -> None:
+        self.directory, self.lead, self.lifetime, self.generate = directory, lead_seconds, lifetime_seconds, generate
         self.path = directory / "ring.json"
         self._lock = threading.Lock()
         self._seen: tuple[float, list[HubKey]] | None = None
@@ -70,13 +72,17 @@ class HubKeyRing:
     @classmethod
     def for_settings(cls, settings: Settings) -> "HubKeyRing":
         return cls(settings.keys_dir / "hub-signing", settings.signing_publish_lead_seconds,
-                   settings.signing_signature_lifetime_seconds)
+                   settings.signing_signature_lifetime_seconds, generate=settings.profile != "production")
 
     # -- reading ------------------------------------------------------------------------------
 
     def keys(self) -> list[HubKey]:
-        """Every key in the ring, oldest first; the first call on an empty directory makes one."""
+        """Every key in the ring, oldest first; the first call on an empty directory makes one
+        (unless made with ``generate=False``: then :class:`MissingKey`)."""
         if not self.path.exists():
+            if not self.generate:
+                raise MissingKey(f"{self.path} does not exist: in production the hub's signing keys are never "
+                                 f"generated; create the key set once with 'lienthong keyset init'")
             self._create_first()
         mtime = self.path.stat().st_mtime
         seen = self._seen

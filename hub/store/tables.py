@@ -260,6 +260,21 @@ vault_secrets = Table(
     Column("updated_by", String(80), nullable=False),
 )
 
+key_fingerprints = Table(
+    # The keys every hub process must share (hub/keyset.py): one row per key, SHA-256 of its material
+    # truncated to 16 hex digits (never the key). The first process to start records each; every later
+    # one compares and refuses to start on a difference. Rotations (vault rewrap, audit rotate-key,
+    # hub-keys rotate) replace the row and say who did it in ``changed_by``.
+    "key_fingerprints",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("first_by", String(120), nullable=False),
+    Column("changed_at", UtcDateTime),
+    Column("changed_by", String(120)),
+)
+
 officers = Table(
     # Officers (MaCanBo) a partner's system may look citizens up for (seed 002 Đ10, 001 Đ11):
     # registered per partner, with a tier, a validity and a state; hub/citizens/officers.py.

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hub.config import Settings, generated_secret
+from hub.config import Settings, key_file
 
 MASTER_FILE = "vault-master.key"
 NONCE = 12
@@ -56,11 +56,11 @@ def parse_master(raw: bytes | str, where: str) -> bytes:
 
 def master_key(settings: Settings) -> bytes:
     """The configured master key (``LIENTHONG_VAULT_MASTER_KEY``), or ``keys/vault-master.key``
-    (generated on first run for development)."""
+    (generated on first run in the sandbox profile; in production :class:`hub.config.MissingKey`)."""
     if settings.vault_master_key:
         return parse_master(settings.vault_master_key, "LIENTHONG_VAULT_MASTER_KEY")
     path = settings.keys_dir / MASTER_FILE
-    return parse_master(generated_secret(path, new_master), str(path))
+    return parse_master(key_file(settings, path, new_master, "LIENTHONG_VAULT_MASTER_KEY"), str(path))
 
 
 def new_master() -> bytes:

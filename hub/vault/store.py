@@ -20,6 +20,7 @@ from hub.access import actions
 from hub.config import Settings
 from hub.runtime import engine_for
 from hub.store.engine import reading
+from hub.store.fingerprints import record_rotation
 from hub.store.tables import vault_secrets
 from hub.vault.envelope import Sealed, WrongMasterKey, key_id, master_key, rewrap, seal, unseal
 from hub.vault.names import WELL_KNOWN, check_name
@@ -124,7 +125,8 @@ class Vault:
     def rewrap(self, new_master: bytes, *, actor: str) -> int:
         """Re-wrap every data key under ``new_master`` (32 bytes) in one transaction; the values'
         ciphertexts are untouched. Returns how many were re-wrapped (rows already under the new key
-        are skipped, so a repeated run is harmless). This vault uses the new key afterwards."""
+        are skipped, so a repeated run is harmless). This vault uses the new key afterwards, and so
+        must every hub process at its next start: the stored fingerprint becomes the new key's."""
         if len(new_master) != 32:
             raise ValueError("new master key: expected 32 bytes")
         new_id = key_id(new_master)
@@ -144,6 +146,9 @@ class Vault:
                 count += 1
             actions.record(conn, actor, "vault.rewrap", "vault", {"master_key_id": self.master_key_id},
                            {"master_key_id": new_id, "rewrapped": count})
+            # The hub's processes compare their master key with this at start-up (hub/safety.py): the
+            # new key is the one they must bring now. (The fingerprint is the key id.)
+            record_rotation(conn, "vault_master_key", new_id, actor)
         log.info("vault: %d data keys re-wrapped from master key %s to %s by %s", count, self.master_key_id, new_id, actor)
         self._master, self.master_key_id = new_master, new_id
         return count
