@@ -20,9 +20,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # A failed statement's parameters (citizen IDs, message bodies, key hashes) stay out of the
     # exception text, and so out of every log line that quotes it.
     kwargs.setdefault("hide_parameters", True)
+    pooled = "poolclass" not in kwargs  # a NullPool takes no pool sizes
     if parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        if pooled:
+            kwargs.setdefault("pool_size", 10)
+            kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
     if parsed.database and parsed.database != ":memory:":
@@ -33,8 +35,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             os.close(os.open(database, os.O_WRONLY | os.O_CREAT, FILE_MODE))
     # Keep enough pooled connections for the API's thread pool: a fresh SQLite connection costs
     # the PRAGMAs below.
-    kwargs.setdefault("pool_size", 40)
-    kwargs.setdefault("max_overflow", 10)
+    if pooled:
+        kwargs.setdefault("pool_size", 40)
+        kwargs.setdefault("max_overflow", 10)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from hub.access import actions
 from hub.config import Settings
 from hub.runtime import engine_for
-from hub.store.engine import reading
+from hub.store.engine import make_engine, reading
 from hub.store.fingerprints import record_rotation
 from hub.store.tables import vault_secrets
 from hub.vault.envelope import Sealed, WrongMasterKey, key_id, master_key, rewrap, seal, unseal
@@ -172,7 +173,9 @@ def _engine(settings: Settings) -> Engine | None:
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             if not Path(parsed.database).exists():  # do not create an empty database file
                 return None
-        engine = _engines.get(url) or _engines.setdefault(url, engine_for(settings))
+        # No pool: vault reads are rare (a client's set-up, a callback), and a process that meets many
+        # databases (the tests, a CLI) must not keep a connection open to each.
+        engine = _engines.get(url) or _engines.setdefault(url, make_engine(url, poolclass=NullPool))
         if not inspect(engine).has_table(vault_secrets.name):
             return None
         _migrated.add(url)

@@ -26,6 +26,7 @@ from connectors.population_db.simulator import NAMESPACE, SOAP_ENV, envelope
 from hub.access.keys import issue_key
 from hub.audit.records import cli_record
 from hub.edge.app import create_app
+from hub.edge.rules import RULES, public
 from hub.log_mask import mask
 from hub.store.tables import access_records
 from tests.conftest import Hub, client
@@ -68,8 +69,9 @@ def test_the_mask_hides_citizen_ids_keys_tokens_and_authorization_values() -> No
 
 
 @pytest.fixture
-def failing(hub: Hub) -> Iterator[str]:
+def failing(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The app plus a route that makes the database refuse an insert whose parameters carry a citizen ID and a key."""
+    monkeypatch.setitem(RULES, ("POST", "/v1/_test/db-error"), public())  # every route declares its rule
     app = create_app(hub.settings)
 
     @app.post("/v1/_test/db-error")
@@ -136,12 +138,13 @@ def look_up(base: str, key: str) -> httpx.Response:
 
 
 def test_connector_errors_carrying_a_citizen_id_are_logged_masked(
-        hub: Hub, partner: str, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+        hub: Hub, partner: str, caplog: pytest.LogCaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.DEBUG)
     wired = hub.settings.model_copy(update={"population_db_url": f"{partner}/dancuquocgia",
                                             "population_db_token_url": f"{partner}/oauth/token"})
     key = issue_key(hub.engine, "motcua", wired.effective_key_pepper, "look-ups", scopes=LOOKUP_SCOPES)
     officer(hub, "CB-ALL")
+    monkeypatch.setitem(RULES, ("GET", "/v1/_test/fetch"), public())
     app = create_app(wired)
 
     @app.get("/v1/_test/fetch")  # a partner call that fails with the ID and a key in its URL
