@@ -63,15 +63,18 @@ class MessageSigner(httpx.Auth):
 
     def sign(self, request: httpx.Request, *, created: datetime | None = None, nonce: str | None = None,
              covered: tuple[str, ...] = COVERED) -> None:
-        """Add Content-Digest (if absent), Signature-Input and Signature to ``request`` in place."""
+        """Add Content-Digest (if absent, and only for a request with a body), Signature-Input and
+        Signature to ``request`` in place. A request without a body signs without ``content-digest``."""
         keyid, key = self.current_key()
         created = created or datetime.now(timezone.utc).replace(microsecond=0)
-        components = [c for c in covered if c.startswith("@") or c == "content-digest" or c in request.headers]
+        body = request.content or None
+        components = [c for c in covered if c.startswith("@") or (c == "content-digest" and body is not None)
+                      or (c != "content-digest" and c in request.headers)]
         signer = HTTPMessageSigner(signature_algorithm=ALGORITHMS[self.alg], key_resolver=_Key(key))
         signer.sign(OutgoingRequest(request.method, str(request.url), request.headers), key_id=keyid,
                     created=created, expires=created + timedelta(seconds=self.lifetime),
                     nonce=nonce or secrets.token_urlsafe(16), label=self.label, covered_component_ids=components,
-                    body=request.content, use_existing_digest="content-digest" in request.headers)
+                    body=body, use_existing_digest="content-digest" in request.headers)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         self.sign(request)
