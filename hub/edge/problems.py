@@ -131,6 +131,9 @@ async def http_exception_handler(request: Request, exc: StarletteHTTPException) 
 
 async def request_validation_handler(request: Request, exc: RequestValidationError) -> Response:
     errs = field_errors(exc.errors(), strip_tag=False)
+    for e in errs:  # a body field is named as in the body ("reason"); query and path ones keep their place
+        if e["field"].startswith("body."):
+            e["field"] = e["field"][len("body."):]
     return answer(request, Problem("validation", "the request's parameters break a rule", errs))
 
 
