@@ -22,6 +22,7 @@ from hub.access.tokens import digest
 from hub.audit import alerts
 from hub.edge.gate import CHALLENGE
 from hub.edge.guard import GuardedRoute
+from hub.edge.params import MAX_ID, After, RowId
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
 from hub.partners import PARTNER_KINDS, add_partner, get_partner, list_partners, update_partner
@@ -74,12 +75,12 @@ class Rotation(BaseModel):
 
 class PolicyIn(BaseModel):
     counter: Literal["key", "partner"] = "key"
-    partner: str | None = None
-    key_id: int | None = None
-    route_class: str = "*"
-    name: str
-    quota: int = Field(ge=1)
-    window_seconds: int = Field(ge=1)
+    partner: str | None = Field(None, max_length=40)
+    key_id: int | None = Field(None, ge=0, le=MAX_ID)
+    route_class: str = Field("*", max_length=20)
+    name: str = Field(max_length=30)
+    quota: int = Field(ge=1, le=1_000_000_000)
+    window_seconds: int = Field(ge=1, le=366 * 86_400)
 
 
 class AccountIn(BaseModel):
@@ -209,14 +210,14 @@ async def admin_list_keys(request: Request, partner: str | None = None) -> Respo
 
 @router.patch("/v1/admin/keys/{key_id}", tags=["admin"],
               summary="Change a key's label, scopes, allowlist or expiry")
-async def admin_update_key(request: Request, key_id: int, body: KeyChange) -> Response:
+async def admin_update_key(request: Request, key_id: RowId, body: KeyChange) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(keys.update_key, request.app.state.engine, key_id, changes_of(body), actor=actor, client_ip=ip))
 
 
 @router.post("/v1/admin/keys/{key_id}:rotate", tags=["admin"], status_code=201,
              summary="Issue a successor; the old key works for the grace period")
-async def admin_rotate_key(request: Request, key_id: int, body: Rotation) -> Response:
+async def admin_rotate_key(request: Request, key_id: RowId, body: Rotation) -> Response:
     actor, ip = actor_of(request)
     secret, view = await run_store(keys.rotate_key, request.app.state.engine, key_id,
                                    request.app.state.settings.effective_key_pepper, body.grace_seconds, actor=actor, client_ip=ip)
@@ -225,7 +226,7 @@ async def admin_rotate_key(request: Request, key_id: int, body: Rotation) -> Res
 
 @router.post("/v1/admin/keys/{key_id}:revoke", tags=["admin"],
              summary="Stop a key now (every hub process within a second)")
-async def admin_revoke_key(request: Request, key_id: int) -> Response:
+async def admin_revoke_key(request: Request, key_id: RowId) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(keys.revoke_key, request.app.state.engine, key_id, actor=actor, client_ip=ip))
 
@@ -252,7 +253,7 @@ async def admin_set_limit(request: Request, body: PolicyIn) -> Response:
 
 
 @router.delete("/v1/admin/limits/{policy_id}", tags=["admin"], summary="Remove a policy")
-async def admin_delete_limit(request: Request, policy_id: int) -> Response:
+async def admin_delete_limit(request: Request, policy_id: RowId) -> Response:
     actor, ip = actor_of(request)
     row = await run_store(policies.delete_policy, request.app.state.engine, policy_id, actor=actor, client_ip=ip)
     request.app.state.gate.policies.refresh()
@@ -281,14 +282,14 @@ async def admin_update_account(request: Request, username: str, body: AccountCha
 
 
 @router.get("/v1/admin/review", tags=["admin"], summary="Keys and accounts unused for N days")
-async def admin_review(request: Request, days: int | None = Query(None, ge=1)) -> Response:
+async def admin_review(request: Request, days: int | None = Query(None, ge=1, le=3650)) -> Response:
     days = days or request.app.state.settings.review_days
     return json_response({"days": days, **await run_store(review.unused, request.app.state.engine, days)})
 
 
 @router.post("/v1/admin/review:disable", tags=["admin"],
              summary="Revoke the keys and disable the accounts the review lists")
-async def admin_review_disable(request: Request, days: int | None = Query(None, ge=1)) -> Response:
+async def admin_review_disable(request: Request, days: int | None = Query(None, ge=1, le=3650)) -> Response:
     actor, ip = actor_of(request)
     days = days or request.app.state.settings.review_days
     return json_response({"days": days, **await run_store(review.disable_unused, request.app.state.engine, days,
@@ -300,7 +301,7 @@ async def admin_review_disable(request: Request, days: int | None = Query(None, 
 
 @router.get("/v1/audit/admin-actions", tags=["audit"],
             summary="Admin actions: who, what, before, after")
-async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+async def audit_actions(request: Request, after: After = 0, limit: int = Query(100, ge=1, le=1000),
                         actor: str | None = None) -> Response:
     items = await run_store(actions.list_actions, request.app.state.engine, after, limit, actor)
     return page_response(items, limit)
@@ -309,13 +310,13 @@ async def audit_actions(request: Request, after: int = Query(0, ge=0), limit: in
 @router.get("/v1/audit/alerts", tags=["audit"],
             summary="Alerts raised by the detection rules (docs/AUDIT.md)")
 async def audit_alerts(request: Request, state: Literal["open", "acknowledged"] | None = None, rule: str | None = None,
-                       after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> Response:
+                       after: After = 0, limit: int = Query(100, ge=1, le=1000)) -> Response:
     items = await run_store(alerts.list_alerts, request.app.state.engine, after, limit, state, rule)
     return page_response(items, limit)
 
 
 @router.post("/v1/audit/alerts/{alert_id}:acknowledge", tags=["audit"],
              summary="Acknowledge an alert (recorded as an admin action)")
-async def audit_acknowledge_alert(request: Request, alert_id: int) -> Response:
+async def audit_acknowledge_alert(request: Request, alert_id: RowId) -> Response:
     actor, ip = actor_of(request)
     return json_response(await run_store(alerts.acknowledge, request.app.state.engine, alert_id, actor=actor, client_ip=ip))

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -33,6 +33,7 @@ from hub.edge.guard import GuardedRoute
 from hub.edge.health import Health, Throttle
 from hub.edge.problems import (
     Problem,
+    data_error_handler,
     document_problems,
     http_exception_handler,
     problem_handler,
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StoreUnavailable, store_unavailable_handler)
     for unreachable in (OperationalError, InterfaceError):  # the database is down: 503, not 500
         app.add_exception_handler(unreachable, store_unavailable_handler)
+    app.add_exception_handler(DataError, data_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
     for module in (intake, views, documents, ops, admin, officers, citizens, vault, audit, docs):
         app.include_router(module.router)

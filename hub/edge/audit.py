@@ -16,6 +16,7 @@ from hub.audit.search import Filters, decrypt, export
 from hub.audit.search import search as recorded
 from hub.edge.gate import admitted
 from hub.edge.guard import GuardedRoute
+from hub.edge.params import MAX_ID, After, OptionalId, OptionalStatus, RowId
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
 from hub.edge.views import only_one
@@ -33,17 +34,17 @@ class Search(BaseModel):
     since: datetime | None = Field(None, description="records at or after (ISO 8601)")
     until: datetime | None = Field(None, description="records before (ISO 8601)")
     partner: str | None = None
-    key_id: int | None = None
+    key_id: int | None = Field(None, ge=0, le=MAX_ID)
     account: str | None = Field(None, description="the person: account or officer code")
     ip: str | None = Field(None, description="the calling client's address")
     officer_ip: str | None = Field(None, description="a look-up's officer's own address, as the one-stop system reported it")
     route: str | None = Field(None, description="route template, e.g. /v1/messages")
-    status: int | None = None
+    status: int | None = Field(None, ge=100, le=599)
     outcome: str | None = None
     kind: str | None = None
     citizen_id: str | None = Field(None, max_length=20, description="a citizen ID number")
     request_id: str | None = Field(None, max_length=100, description="the hub's request id or the caller's X-Request-Id")
-    after: int = Field(0, ge=0)
+    after: int = Field(0, ge=0, le=MAX_ID)
     limit: int = Field(100, ge=1, le=1000)
 
     def filters(self) -> Filters:
@@ -63,10 +64,10 @@ async def _page(request: Request, search: Search) -> Response:
 
 @router.get("/v1/audit/records", summary="List the access records")
 async def records(request: Request, since: datetime | None = None, until: datetime | None = None,
-                  partner: str | None = None, key_id: int | None = None, account: str | None = None,
-                  ip: str | None = None, route: str | None = None, status: int | None = None,
+                  partner: str | None = None, key_id: OptionalId = None, account: str | None = None,
+                  ip: str | None = None, route: str | None = None, status: OptionalStatus = None,
                   outcome: str | None = None, kind: str | None = None,
-                  request_id: str | None = Query(None, max_length=100), after: int = Query(0, ge=0),
+                  request_id: str | None = Query(None, max_length=100), after: After = 0,
                   limit: int = Query(100, ge=1, le=1000)) -> Response:
     """Oldest first, paged by id (``next_after``). To search by citizen ID use ``POST /v1/audit/records:search``.
     Look-up content stays encrypted: see ``/content``."""
@@ -81,7 +82,9 @@ async def search_records(request: Request, search: Search) -> Response:
     return await _page(request, search)
 
 
-@router.post("/v1/audit/records:export", summary="Export the matching records (CSV or JSON Lines)")
+@router.post("/v1/audit/records:export", summary="Export the matching records (CSV or JSON Lines)",
+             responses={200: {"description": "the records, streamed", "content": {
+                 "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}})
 async def export_records(request: Request, search: Export) -> Response:
     """Every matching record (``after``/``limit`` ignored), streamed; look-up content is never exported in clear."""
     request.scope["state"]["summary"] = f"audit export {search.format}"
@@ -92,7 +95,7 @@ async def export_records(request: Request, search: Export) -> Response:
 
 
 @router.get("/v1/audit/records/{record_id}/content", summary="Decrypt a look-up's content (itself audited)")
-async def record_content(request: Request, record_id: int, who: Principal = Depends(admitted)) -> Response:
+async def record_content(request: Request, record_id: RowId, who: Principal = Depends(admitted)) -> Response:
     """The decrypted content of one look-up record. The decryption is recorded twice: as this
     request's access record (kind ``decrypt``) and as an admin action naming the record."""
     state = request.scope["state"]

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hub.edge.guard import GuardedRoute
+from hub.edge.params import MAX_ID, After, RowId
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
 from hub.store import outbox, queries
@@ -27,14 +28,14 @@ async def get_flows(request: Request) -> Response:
 
 @router.get("/v1/dead-letters", summary="Dead deliveries, oldest first")
 async def get_dead_letters(request: Request, destination: str | None = None,
-                           after: int = Query(0, ge=0, description="page after this delivery id"),
+                           after: After = 0,
                            limit: int = Query(100, ge=1, le=1000)) -> Response:
     items = await run_in_threadpool(queries.dead_letters, request.app.state.engine, destination, after, limit)
     return page_response(items, limit)
 
 
 @router.get("/v1/deliveries/{delivery_id}", summary="One delivery, its message and every attempt")
-async def get_delivery(request: Request, delivery_id: int) -> Response:
+async def get_delivery(request: Request, delivery_id: RowId) -> Response:
     found = await run_in_threadpool(queries.delivery_detail, request.app.state.engine, delivery_id)
     if found is None:
         raise Problem("not-found", f"no delivery {delivery_id}")
@@ -47,22 +48,26 @@ def _replay(request: Request, ids: list[int] | None, destination: str | None) ->
     return replayed
 
 
-@router.post("/v1/deliveries/{delivery_id}:replay", summary="Send one dead delivery again")
-async def replay_one(request: Request, delivery_id: int) -> Response:
+@router.post("/v1/deliveries/{delivery_id}:replay", status_code=202, summary="Send one dead delivery again")
+async def replay_one(request: Request, delivery_id: RowId) -> Response:
     replayed = await run_in_threadpool(_replay, request, [delivery_id], None)
     if not replayed:
         raise Problem("not-found", f"no dead delivery {delivery_id}")
     return json_response({"replayed": [i for i, _ in replayed]}, 202)
 
 
-@router.post("/v1/dead-letters:replay", summary="Send dead deliveries again, by id or by destination")
+@router.post("/v1/dead-letters:replay", status_code=202, summary="Send dead deliveries again, by id or by destination")
 async def replay_many(request: Request, body: dict[str, Any] = Body(..., examples=[{"destination": "national_dvc"}])) -> Response:
     ids, destination = body.get("ids"), body.get("destination")
     if ids is None and destination is None:
         raise Problem("validation", "name the deliveries to replay",
                       [{"field": "ids", "rule": "ids_or_destination", "message": "give ids, destination, or both"}])
-    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
-        raise Problem("validation", "ids must be a list of delivery ids",
+    if ids is not None and not (isinstance(ids, list) and len(ids) <= 1000
+                                and all(type(i) is int and 0 <= i <= MAX_ID for i in ids)):
+        raise Problem("validation", "ids must be a list of at most 1000 delivery ids",
                       [{"field": "ids", "rule": "list_of_int", "message": "e.g. [12, 13]"}])
+    if destination is not None and not (isinstance(destination, str) and len(destination) <= 40):
+        raise Problem("validation", "destination must be a partner code",
+                      [{"field": "destination", "rule": "partner_code", "message": "e.g. national_dvc"}])
     replayed = await run_in_threadpool(_replay, request, ids, destination)
     return json_response({"replayed": [i for i, _ in replayed]}, 202)

@@ -182,4 +182,13 @@ def document_problems(schema: dict[str, Any]) -> None:
             responses = op.setdefault("responses", {})
             for status, title in sorted(statuses.items()):
                 entry = responses.setdefault(str(status), {"description": title})
-                entry.setdefault("content", content)
+                entry["content"] = content  # also FastAPI's own 422: the hub answers it as a problem
+
+
+async def data_error_handler(request: Request, exc: Exception) -> Response:
+    """A value the database refuses to store as given (too long, out of range): 422, not 500. Each
+    such answer is a missing bound on a model field; the log says which route, never the value."""
+    log.warning("the database refused a value on %s %s (%s): bound the field", request.method, request.url.path,
+                type(exc).__name__)
+    return answer(request, Problem("validation", "a value is longer or larger than the hub stores",
+                                   [{"field": "(body)", "rule": "storable", "message": "shorten or reduce the value"}]))

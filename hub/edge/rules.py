@@ -221,3 +221,19 @@ def check_routes(routes: Iterable[BaseRoute]) -> None:
             rule = rule_for(method, path)
             if rule.needs_credential and not isinstance(route, GuardedRoute):
                 raise LookupError(f"route {method} {path} needs a credential but is not a guarded route")
+
+
+MATRIX_BEGIN, MATRIX_END = "<!-- access-matrix:begin -->", "<!-- access-matrix:end -->"
+
+
+def matrix_markdown() -> str:
+    """The rule table as docs/ACCESS.md shows it: one row per route, one column per kind of caller."""
+    head = "| method | route | class | body | " + " | ".join(CALLERS) + " |"
+    lines = [head, "|" + " --- |" * (4 + len(CALLERS))]
+    for (method, path), rule in RULES.items():
+        body = {"none": "—", "json": "JSON", "raw": "JSON", "callback": "partner format"}[rule.body]
+        if rule.body != "none":
+            body += f" ≤ {rule.max_bytes // 1024} KiB" if rule.max_bytes else " ≤ LIENTHONG_MAX_BODY_BYTES"
+        lines.append(f"| {method} | `{path}` | {rule.route_class} | {body} | "
+                     + " | ".join(rule.cell(c) for c in CALLERS) + " |")
+    return "\n".join(lines)

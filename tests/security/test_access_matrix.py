@@ -104,3 +104,14 @@ def test_a_key_whose_stored_scopes_name_admin_still_cannot_reach_admin_routes(ed
         assert forged.get("/v1/admin/partners").status_code == 403
         assert forged.post("/v1/auth/logout").status_code == 403
         assert forged.get("/v1/audit/alerts").status_code == 403
+
+
+def test_docs_access_matrix_is_the_rule_table() -> None:
+    """docs/ACCESS.md shows the matrix generated from RULES; a changed rule must change the doc."""
+    from pathlib import Path
+
+    from hub.edge.rules import MATRIX_BEGIN, MATRIX_END, matrix_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ACCESS.md").read_text(encoding="utf-8")
+    shown = doc.split(MATRIX_BEGIN, 1)[1].split(MATRIX_END, 1)[0].strip()
+    assert shown == matrix_markdown(), "regenerate: python -c 'from hub.edge.rules import matrix_markdown; print(matrix_markdown())'"
