@@ -42,7 +42,9 @@ async def enter(request: Request, rule: Rule) -> Principal | None:
     else:
         limit = rule.max_bytes or request.app.state.settings.max_body_bytes
         try:
-            body = await read_body(request, limit) if _has_body(request) else b""
+            # A json route may take no body at all (FastAPI then says which field is missing); raw
+            # routes (intake, look-ups) always read, sparing the hot path the header look-ups.
+            body = await read_body(request, limit) if rule.body == "raw" or _has_body(request) else b""
         except Problem:
             if caller is not None and rule.charge == "handler":
                 await gate.limit(request, caller, rule.route_class)  # bad input is charged too
