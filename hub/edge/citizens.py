@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -44,6 +45,7 @@ router = APIRouter(tags=["citizens"], route_class=GuardedRoute)
 LOOKUPS = Counter("lienthong_citizen_lookups_total", "Population-database look-ups at the edge, by operation and outcome",
                   ["operation", "outcome"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_LONG_NUMBER = re.compile(r"\d{9,}")
 _SAFE_FAULT_CODE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")
 _building = threading.Lock()
 
@@ -107,6 +109,12 @@ def _admit_and_ask(request: Request, partner: str, body: CitizenQueryIn, op: str
     return _ask(request, op, query)
 
 
+def plain_fault_code(code: str) -> bool:
+    """May the partner's fault code be passed to the caller? Only a plain code (letters, digits,
+    ``_.:-``) with no run of 9 digits or more: such a run may be an ID number from the request."""
+    return bool(code) and set(code) <= _SAFE_FAULT_CODE and not _LONG_NUMBER.search(code)
+
+
 def _ask(request: Request, op: str, query: CitizenQuery) -> dict[str, Any]:
     """Call the database and build the answer; every failure becomes a problem without the partner's
     internals or personal data (an unexpected error is logged by its type only: its text may hold both)."""
@@ -118,7 +126,7 @@ def _ask(request: Request, op: str, query: CitizenQuery) -> dict[str, Any]:
                       headers=NO_STORE) from None
     except PopulationFault as fault:
         code = str(fault.code)[:40]
-        extra = {"fault_code": code} if code and set(code) <= _SAFE_FAULT_CODE else {}
+        extra = {"fault_code": code} if plain_fault_code(code) else {}
         raise Problem("population-db-fault", "the population database refused or failed the look-up",
                       headers=NO_STORE, **extra) from None
     except PopulationUnavailable:
