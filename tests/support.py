@@ -345,3 +345,18 @@ class Portal:
 
     def faults(self, **faults: object) -> None:
         httpx.post(f"{self.url}/_sim/faults", json=faults, timeout=5).raise_for_status()
+
+
+def access_record(engine: Any, caller_request_id: str, timeout: float = 10) -> Any:
+    """The one access record of the request the caller tagged ``X-Request-Id: caller_request_id``."""
+    from sqlalchemy import select
+
+    from hub.store.engine import reading
+    from hub.store.tables import access_records
+
+    def found() -> list[Any]:
+        with reading(engine) as conn:
+            return list(conn.execute(select(access_records)
+                                     .where(access_records.c.caller_request_id == caller_request_id)).all())
+    [row] = wait_until(found, timeout, what=f"the access record of {caller_request_id}")
+    return row

@@ -22,11 +22,11 @@ from hub.access.keys import issue_key
 from hub.citizens.officers import change, register, revoke
 from hub.edge.app import create_app
 from hub.store.engine import reading
-from hub.store.tables import access_records, officers
+from hub.store.tables import officers
 from tests.conftest import Hub, seed_hub
 from tests.factories import status_changed, submitted
 from tests.population import PopulationSim
-from tests.support import ThreadedServer, client, wait_until
+from tests.support import ThreadedServer, access_record, client
 
 PASSWORD = "correct horse battery"
 AGENCY = "000.00.00.H49"
@@ -59,13 +59,7 @@ class Lookups:
         return r
 
     def record(self, response: httpx.Response) -> Any:
-        rid = response.request_id  # type: ignore[attr-defined]
-
-        def found() -> list[Any]:
-            with reading(self.hub.engine) as conn:
-                return conn.execute(select(access_records).where(access_records.c.caller_request_id == rid)).all()
-        [row] = wait_until(found, 10, what=f"the access record of {rid}")
-        return row
+        return access_record(self.hub.engine, response.request_id)  # type: ignore[attr-defined]
 
     def send(self, message: dict[str, Any]) -> None:
         with client(self.url, self.hub.keys["motcua"]) as c:

@@ -43,7 +43,7 @@ from hub.store.tables import access_records
 from tests.conftest import Hub, seed_hub
 from tests.factories import status_changed, submitted
 from tests.population import PopulationSim
-from tests.support import ThreadedServer, client, wait_until
+from tests.support import ThreadedServer, access_record, client
 
 AGENCY = "000.00.00.H49"
 OTHER_AGENCY = "000.00.01.H49"
@@ -74,13 +74,7 @@ class Desk:
         return r
 
     def record(self, response: httpx.Response) -> Any:
-        rid = response.request_id  # type: ignore[attr-defined]
-
-        def found() -> list[Any]:
-            with reading(self.hub.engine) as conn:
-                return conn.execute(select(access_records).where(access_records.c.caller_request_id == rid)).all()
-        [row] = wait_until(found, 10, what=f"the access record of {rid}")
-        return row
+        return access_record(self.hub.engine, response.request_id)  # type: ignore[attr-defined]
 
     def send(self, message: dict[str, Any], path: str = "/v1/messages") -> httpx.Response:
         with client(self.url, self.hub.keys["motcua"]) as c:
