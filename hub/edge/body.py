@@ -1,4 +1,8 @@
-"""Reading a JSON request body under the edge's rules: media type, size limit, NFC."""
+"""Reading a JSON request body under the edge's rules: media type, size limit, UTF-8, NFC.
+
+The one body reader: the guard (``hub/edge/guard.py``) reads every route's body with these, after
+the caller is admitted; the payment callback, which answers in its partner's format, calls
+:func:`read_body` itself."""
 
 from __future__ import annotations
 
@@ -9,11 +13,6 @@ from fastapi import Request
 
 from hub.edge.problems import Problem
 from hub.messages.codes import nfc, nfc_deep
-
-
-async def read_json(request: Request, max_bytes: int) -> Any:
-    """The decoded, NFC-normalised body; 415, 413 or 400 problems when it breaks a rule."""
-    return decode_json(await read_body(request, max_bytes))
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
