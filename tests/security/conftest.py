@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -56,13 +58,17 @@ def start_edge(hub: Hub, **overrides: object) -> tuple[ThreadedServer, Edge]:
 
 
 @pytest.fixture(scope="module")
-def edge(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
-    """The hub (SQLite: access does not depend on the store), shared by a module's tests, with limits
-    high enough that a walk over every route is never rate limited. Tests must leave it as they
-    found it (they change nothing that exists: their paths name nothing that exists)."""
+def edge(request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    """The hub, shared by a module's tests, with limits high enough that a walk over every route is
+    never rate limited. Tests must leave it as they found it (their paths name nothing that exists).
+    SQLite, as access does not depend on the store; ``LIENTHONG_EDGE_DB=postgresql`` runs the
+    same tests (the fuzz above all: PostgreSQL refuses over-long values) on PostgreSQL."""
     tmp = tmp_path_factory.mktemp("edge")
     redis_server.flush()
-    settings = make_settings(f"sqlite:///{tmp / 'hub.db'}", redis_server.url, tmp,
+    url = f"sqlite:///{tmp / 'hub.db'}"
+    if os.environ.get("LIENTHONG_EDGE_DB") == "postgresql":
+        url = request.getfixturevalue("pg_server").create_database(f"edge_{uuid.uuid4().hex[:12]}")
+    settings = make_settings(url, redis_server.url, tmp,
                              rate_limits_default="per-second=100000/1", unauthenticated_quota=100000,
                              metrics_scrape_networks=[])
     hub = seed_hub(settings, tmp)
