@@ -154,13 +154,22 @@ class AccessLog:
                           self.max_held, self.shed)
 
     def _run(self) -> None:
+        failing: set[str] = set()  # tasks whose failure was logged: once per outage, not every interval
         while not self._stop.wait(self.interval):
             self.flush()
             for task in self.periodic:
+                name = getattr(task, "__name__", repr(task))
                 try:
                     task()
                 except Exception as exc:  # noqa: BLE001 - a periodic task failing must not stop the others
-                    log.warning("periodic task %s failed: %s", getattr(task, "__name__", task), type(exc).__name__)
+                    if name not in failing:
+                        failing.add(name)
+                        log.warning("periodic task %s failed: %s (logged once until it succeeds)", name,
+                                    type(exc).__name__)
+                else:
+                    if name in failing:
+                        failing.discard(name)
+                        log.info("periodic task %s works again", name)
 
 
 def write_records(engine: Engine, records: list[dict[str, Any]]) -> None:
