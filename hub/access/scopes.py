@@ -17,12 +17,9 @@ KEY_ROUTE_CLASSES = ("intake", "read", "ops", "lookup")
 LOOKUPS = ("lookup", "verify", "household", "residence")
 ROLES = ("admin", "operator", "auditor")
 
-#: What each person's role may call.
-ROLE_ROUTES: dict[str, tuple[str, ...]] = {
-    "admin": ("admin", "ops", "read"),
-    "operator": ("ops", "read"),
-    "auditor": ("audit",),  # access records, admin actions, alerts: never partners' message bodies
-}
+#: Roles that see every partner's messages and run operations (the ``read`` and ``ops`` routes of
+#: ``hub/edge/rules.py``); auditors do not: they read the audit trail.
+OPERATOR_ROLES = ("operator", "admin")
 
 #: Scopes a new key gets when the admin does not say, by partner kind.
 DEFAULT_ENDPOINTS: dict[str, tuple[str, ...]] = {

@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 from starlette.routing import BaseRoute
 
 from hub.access.principal import Principal
-from hub.access.scopes import KEY_ROUTE_CLASSES, ROLES
+from hub.access.scopes import KEY_ROUTE_CLASSES, OPERATOR_ROLES, ROLES
 
 #: Columns of the access matrix, in the order docs/ACCESS.md shows them.
 CALLERS = ("anonymous", "key", "operator", "auditor", "admin")
@@ -103,9 +103,9 @@ ADMIN = people("admin", "admin")
 ADMIN_BODY = people("admin", "admin", body="json")
 AUDIT = people("audit", "auditor")
 AUDIT_BODY = people("audit", "auditor", body="json")
-READ = partner("read", "operator", "admin")
-OPS = partner("ops", "operator", "admin")
-LOOKUP = partner("lookup", body="raw", charge="guard")
+READ = partner("read", *OPERATOR_ROLES)
+OPS = partner("ops", *OPERATOR_ROLES)
+LOOKUP = partner("lookup", body="raw")
 
 #: (method, path template) -> rule. Every route of the app, and only those.
 RULES: dict[tuple[str, str], Rule] = {
@@ -119,7 +119,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/problems/{slug}"): public(),
     ("GET", "/.well-known/jwks.json"): public(),
     ("GET", "/healthz"): public(),
-    ("GET", "/metrics"): Rule("ops", keys=True, roles=frozenset({"operator", "admin"}), scrape=True),
+    ("GET", "/metrics"): Rule("ops", keys=True, roles=frozenset(OPERATOR_ROLES), scrape=True),
     # partners' messages
     ("POST", "/v1/messages"): partner("intake", body="raw", charge="handler"),
     ("POST", "/v1/messages:batch"): partner("intake", body="raw"),
@@ -131,7 +131,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/dead-letters"): OPS,
     ("GET", "/v1/deliveries/{delivery_id}"): OPS,
     ("POST", "/v1/deliveries/{delivery_id}:replay"): OPS,
-    ("POST", "/v1/dead-letters:replay"): partner("ops", "operator", "admin", body="json", max_bytes=SMALL_BODY),
+    ("POST", "/v1/dead-letters:replay"): partner("ops", *OPERATOR_ROLES, body="json", max_bytes=SMALL_BODY),
     # citizen look-ups (the officer is checked by hub/citizens/tiers.py)
     ("POST", "/v1/citizens/lookup"): LOOKUP,
     ("POST", "/v1/citizens/verify"): LOOKUP,
