@@ -45,8 +45,6 @@ bench: system-deps venv
 
 schemas: venv
 	$(VENV)/bin/lienthong schemas export
-	$(PY) -m connectors.national_dvc.wire
-	$(PY) -m connectors.national_dvc.payment.wire
 
 check-routes: venv
 	$(VENV)/bin/lienthong routes check

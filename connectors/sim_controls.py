@@ -1,8 +1,9 @@
 """The control endpoints every simulator of a partner offers: ``POST /_sim/faults`` and ``POST /_sim/reset``;
-and the faults they share (latency, down, the next N calls failing).
+the faults they share (latency, down, the next N calls failing); and their JSON answers.
 
 ``target`` is the simulator's state: it has ``faults`` (a dataclass whose fields the patch sets) and
-``reset()``. Only the fields given in a patch change; the answer is every fault in force.
+``reset()``, and may have ``set_faults(patch)`` for patch fields that are actions rather than faults
+(forget every session...). Only the fields given in a patch change; the answer is every fault in force.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from connectors.national_dvc.simulator import json_response
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    """``content`` as a JSON response."""
+    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
 
 
 def add_controls(app: FastAPI, target: Any, patch_model: type[BaseModel]) -> None:
@@ -27,8 +32,11 @@ def add_controls(app: FastAPI, target: Any, patch_model: type[BaseModel]) -> Non
             patch = patch_model.model_validate_json(await request.body())
         except ValidationError as exc:
             return json_response({"detail": exc.errors(include_url=False, include_context=False)}, 422)
-        for name, value in patch.model_dump(exclude_none=True).items():
-            setattr(target.faults, name, value)
+        if hasattr(target, "set_faults"):
+            target.set_faults(patch)
+        else:
+            for name, value in patch.model_dump(exclude_none=True).items():
+                setattr(target.faults, name, value)
         return json_response(asdict(target.faults))
 
     @app.post("/_sim/reset")

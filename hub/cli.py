@@ -10,11 +10,9 @@ from typing import Optional
 
 import typer
 
-from connectors.population_db.cli import app as population_db_simulator
-from connectors.sim_signatures import JWKS_HELP
-from connectors.simulators import simulators
 from hub.citizens.cli import app as officers_app
 from hub.config import get_settings
+from hub.plugins import manifests
 from hub.signatures.cli import app as signing_app
 from hub.vault.cli import app as credentials_app
 
@@ -37,8 +35,11 @@ for sub, name in ((db_app, "db"), (messages_app, "messages"), (routes_app, "rout
 app.add_typer(officers_app, name="officers")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(signing_app, name="signing")
-sim_app.add_typer(simulators)  # payment, motcua
-sim_app.add_typer(population_db_simulator)  # population-db
+for _m in manifests():  # each partner brings its simulator and its own commands
+    if _m.simulator is not None:
+        sim_app.command(_m.simulator.name)(_m.simulator.command)
+    if _m.commands is not None:
+        app.add_typer(_m.commands(), name=_m.code.replace("_", "-"))
 
 
 @app.callback()
@@ -130,9 +131,9 @@ def db_upgrade(revision: str = "head") -> None:
 @routes_app.command("check")
 def routes_check() -> None:
     """Check the routing table against the connectors, message types and partners."""
-    from connectors.registry import accepted_types
     from hub.messages import MESSAGE_TYPES
     from hub.partners import list_partners
+    from hub.plugins import destinations
     from hub.runtime import routes_for
 
     table = routes_for(get_settings())
@@ -140,7 +141,7 @@ def routes_check() -> None:
         partners = [p["code"] for p in list_partners(_engine())]
     except Exception:  # noqa: BLE001 - the database may not exist yet; skip the partner check
         partners = None
-    problems = table.check(accepted_types(), MESSAGE_TYPES, partners)
+    problems = table.check(destinations(), MESSAGE_TYPES, partners)
     for p in problems:
         typer.echo(f"ERROR {p}")
     typer.echo(f"{len(table.rules)} rules, {len(problems)} problems")
@@ -568,8 +569,8 @@ def keyset_check() -> None:
 
 @schemas_app.command("export")
 def schemas_export(check: bool = typer.Option(False, help="Only report drift; exit 1 if any.")) -> None:
-    """Write schemas/ from the models (or check it is current)."""
-    from hub.messages import schema_export
+    """Write schemas/ from the models: the messages' and every partner's (or check it is current)."""
+    from hub import schemas as schema_export
 
     if check:
         drifted = schema_export.drift()
@@ -578,29 +579,6 @@ def schemas_export(check: bool = typer.Option(False, help="Only report drift; ex
         raise typer.Exit(1 if drifted else 0)
     for path in schema_export.export():
         typer.echo(path)
-
-
-@sim_app.command("national-dvc")
-def simulator_national_dvc(host: str = "127.0.0.1", port: int = 8101,
-                           jwks_url: str = typer.Option("", help=JWKS_HELP),
-                           password: str = typer.Option("sandbox-password", envvar="DVC_SIM_PASSWORD",
-                                                        help="The account's password (from the environment, so "
-                                                             "that it is not on the command line).")) -> None:
-    """The national public-service portal adapter simulator."""
-    import uvicorn
-
-    from connectors.national_dvc.simulator import create_app
-
-    uvicorn.run(create_app(password=password, jwks_url=jwks_url or None), host=host, port=port, log_level="warning",
-                access_log=False)
-
-
-@app.command()
-def demo(count: int = 5, url: str = "http://127.0.0.1:8000", interval: float = 0.0) -> None:
-    """Send demo messages as the one-stop system, with the sandbox credentials in var/sandbox.json."""
-    from hub.demo import send
-
-    send(get_settings(), url, count, interval)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""Configuration: environment variables prefixed ``LIENTHONG_``, with embedded defaults that run as is."""
+"""Configuration: environment variables prefixed ``LIENTHONG_``, with embedded defaults that run as is.
+
+These are the hub's own settings. Each partner has its own settings class in its folder
+(``connectors/<partner>/``, prefix ``LIENTHONG_<PARTNER>_``), named by its manifest."""
 
 from __future__ import annotations
 
@@ -28,6 +31,10 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite (WAL) at var/lienthong.db.")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for queues, circuit breakers and flags.")
     routes_file: Path = Field(ROOT / "hub" / "routes.yaml", description="Routing table (YAML).")
+    plugins: list[str] = Field(
+        [], description="More partner manifests, by module path (JSON list), beside every connectors/<partner>/manifest.py "
+                        "(hub/plugins.py; each partner's own settings have the prefix LIENTHONG_<PARTNER>_)."
+    )
     max_body_bytes: int = Field(1_000_000, description="Largest request body accepted at the edge.")
     intake_writer: Literal["process", "thread"] = Field(
         "process", description="Where intake writes to the database: process (a child of each API process) or thread."
@@ -230,77 +237,6 @@ class Settings(BaseSettings):
     claim_batch: int = Field(50, description="Deliveries a worker claims per round.")
     breaker_threshold: int = Field(5, description="Consecutive transient failures that open a destination's circuit.")
     breaker_open_seconds: float = Field(10.0, description="How long an open circuit holds a destination's deliveries.")
-
-    dvc_adapter_url: str = Field("http://127.0.0.1:8101", description="National portal (DVCQG) adapter base URL.")
-    dvc_username: str = Field("lienthong", description="Account on the national portal adapter.")
-    dvc_password: str = Field("sandbox-password", description="Password on the national portal adapter.")
-    dvc_madonvi: str = Field("000.00.00.H49", description="Province agency code sent as madonvi.")
-    dvc_timeout: float = Field(5.0, description="Seconds before a call to the national portal counts as timed out.")
-    dvc_sign_requests: bool = Field(
-        False, description="Sign calls to the national portal with the hub's key (HTTP Message Signatures, RFC 9421)."
-    )
-
-    # National payment platform (connectors/national_dvc/payment) and its callback (POST /v1/payments/callback).
-    payment_url: str = Field("http://127.0.0.1:8102", description="National payment platform base URL (INIT, QUERY).")
-    payment_partner_code: str = Field("000.00.00.H49", description="MaDoiTac: the province's code at the payment platform.")
-    payment_secret: str = Field(
-        "", description="Shared secret of the MaXacThuc checksums, used when vault credential payment.secret is not "
-                        "set. No default: without either, every callback is refused (MaLoi 99, HTTP 503)."
-    )
-    payment_timeout: float = Field(5.0, description="Seconds before a call to the payment platform counts as timed out.")
-    payment_source: str = Field("national_payment", description="Partner code the hub gives the platform's callbacks "
-                                                                "(source of payment.confirmed).")
-    payment_callback_networks: list[str] = Field(
-        ["127.0.0.1/32", "::1/128"], description="Networks the payment platform's callbacks may come from (JSON list)."
-    )
-    # Payment callbacks bound to what the hub knows (connectors/national_dvc/payment/records.py): a callback's
-    # ThoiGianGD (covered by its checksum) must be this close to the hub's clock, so an old genuine callback
-    # cannot be replayed later; a resend of a payment already recorded as paid is answered "00" whatever its age.
-    payment_callback_window_seconds: int = Field(
-        900, ge=1, le=7 * 86400, description="Seconds a callback's ThoiGianGD may be before or after the hub's clock "
-                                             "(else refused: MaLoi 06, outcome payment_refused:outside_window)."
-    )
-
-    # Population database (connectors/population_db): SOAP 1.1 behind an OAuth client_credentials token.
-    population_db_url: str = Field("http://127.0.0.1:8104/dancuquocgia",
-                                   description="Population database SOAP endpoint (overrides the WSDL's address).")
-    population_db_token_url: str = Field("", description="OAuth token endpoint (client_credentials, Basic auth); "
-                                                         "empty: /oauth/token on the database's host.")
-    population_db_timeout: float = Field(5.0, description="Seconds before a population database call counts as timed out.")
-    population_db_concurrency: int = Field(8, ge=1, le=64, description="Look-ups one API process sends to the population "
-                                           "database at once; more wait their turn (within the timeout's budget).")
-    population_db_client_id: str = Field("lienthong", description="OAuth client id (fallback of vault credential "
-                                                                  "population_db.client_id; the simulator's).")
-    population_db_client_secret: str = Field("sandbox-population-secret", description="OAuth client secret (fallback of "
-                                             "vault credential population_db.client_secret; the simulator's).")
-    population_db_ma_dvc: str = Field("000.00.00.H49", description="MaDVC (fallback of vault credential "
-                                                                   "population_db.ma_dvc; the simulator's).")
-    population_db_ma_tich_hop: str = Field("LGSP-SANDBOX-01", description="MaTichHop (fallback of vault credential "
-                                                                          "population_db.ma_tich_hop; the simulator's).")
-    population_db_wsse: Literal["off", "sign", "sign_and_verify"] = Field(
-        "off", description="WS-Security: off, sign (requests signed with the hub's key) or sign_and_verify (answers "
-                           "must carry the database's valid XML signature too)."
-    )
-    population_db_wsse_key_file: str = Field(
-        "", description="The hub's WS-Security RSA key (PEM); empty: keys/wsse/hub-key.pem, generated on first run."
-    )
-    population_db_wsse_cert_file: str = Field(
-        "", description="The hub's WS-Security certificate (PEM); empty: keys/wsse/hub-cert.pem, generated on first run."
-    )
-    population_db_wsse_partner_cert: str = Field(
-        "", description="Certificate (PEM) the database signs its answers with; empty: the simulator's, "
-                        "keys/wsse/population-db-sim-cert.pem."
-    )
-
-    # The one-stop system's own endpoint, for messages routed to it (connectors/motcua).
-    motcua_callback_url: str = Field(
-        "http://127.0.0.1:8103/lienthong/messages", description="Where the hub posts messages routed to the one-stop "
-                                                                "system (motcua)."
-    )
-    motcua_timeout: float = Field(5.0, description="Seconds before a post to the one-stop system counts as timed out.")
-    motcua_sign_requests: bool = Field(
-        False, description="Sign posts to the one-stop system with the hub's key (HTTP Message Signatures, RFC 9421)."
-    )
 
     # HTTP message signatures (hub/signatures, docs/SIGNATURES.md).
     signature_max_skew_seconds: int = Field(

@@ -1,6 +1,7 @@
 """The partner registry: the systems that call the hub or receive from it.
 
-A partner has a code (also the ``source`` of its messages), a name, an agency identifier, a kind,
+A partner has a code (also the ``source`` of its messages), a name, an agency identifier, a kind
+(one of :func:`hub.plugins.kinds`: those its manifests declare, and the hub's ``operator``),
 contacts, an IP allowlist and a state (``active`` or ``suspended``; a suspended partner's keys
 all stop working). Every change is recorded as an admin action.
 """
@@ -15,10 +16,10 @@ from sqlalchemy import Engine, insert, select, update
 
 from hub.access import actions
 from hub.access.networks import parse_networks
+from hub.plugins import kinds as partner_kinds
 from hub.store.engine import reading
 from hub.store.tables import partners
 
-PARTNER_KINDS = ("one_stop", "national_portal", "payment_platform", "postal", "population_db", "ministry_app", "operator")
 PARTNER_STATES = ("active", "suspended")
 SIGNATURE_POLICIES = ("off", "optional", "required")  # HTTP message signatures: hub/signatures, docs/SIGNATURES.md
 
@@ -33,8 +34,8 @@ def add_partner(engine: Engine, code: str, name: str, kind: str, agency_id: str 
                 contacts: list[dict[str, str]] | None = None, allowed_ips: list[str] | None = None,
                 actor: str = "system", client_ip: str = "") -> dict[str, Any]:
     """Register a partner; ValueError for a bad kind, code or allowlist, AlreadyExists if the code is taken."""
-    if kind not in PARTNER_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(PARTNER_KINDS)}")
+    if kind not in partner_kinds():
+        raise ValueError(f"kind must be one of {', '.join(partner_kinds())}")
     if not code or not code.replace("_", "").isalnum() or code != code.lower():
         raise ValueError("code: lower-case letters, digits and _ only")
     parse_networks(allowed_ips or [])

@@ -27,6 +27,7 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
@@ -36,10 +37,9 @@ from hub.config import PEPPER_FILE, ROOT, MissingKey, Settings
 
 log = logging.getLogger(__name__)
 
-#: Secret-bearing settings: none may equal its embedded default or a known sandbox value in production.
-#: (Fields another change may remove, such as ``payment_secret``, are skipped when absent.)
-SECRET_SETTINGS = ("key_pepper", "vault_master_key", "audit_content_key", "audit_index_key", "dvc_password",
-                   "payment_secret", "population_db_client_secret", "postal_client_secret")
+#: The hub's secret-bearing settings: none may equal its embedded default or a known sandbox value in
+#: production. Each partner names its own in its manifest (``secret_settings``).
+SECRET_SETTINGS = ("key_pepper", "vault_master_key", "audit_content_key", "audit_index_key")
 #: Values this repository ships for the sandbox, the simulators, the tests and the examples.
 KNOWN_SANDBOX_VALUES = frozenset({
     "sandbox-password", "sandbox-payment-secret", "sandbox-population-secret", "change-me", "changeme",
@@ -71,11 +71,24 @@ def _env(field: str) -> str:
     return f"LIENTHONG_{field.upper()}"
 
 
+def _secret_fields(settings: Settings) -> list[tuple[Any, str, str]]:
+    """(settings object, field, environment variable) of every secret-bearing setting: the hub's and
+    each partner's."""
+    from hub.context import context
+    from hub.plugins import manifests
+
+    found: list[tuple[Any, str, str]] = [(settings, name, _env(name)) for name in SECRET_SETTINGS]
+    for m in manifests():
+        ctx = context(m.code, settings)
+        found += [(ctx.settings, name, f"LIENTHONG_{m.code.upper()}_{name.upper()}") for name in m.secret_settings]
+    return found
+
+
 def _sandbox_values(settings: Settings) -> set[str]:
     """The known sandbox values plus every non-empty embedded default of a secret-bearing setting."""
     values = set(KNOWN_SANDBOX_VALUES)
-    for name in SECRET_SETTINGS:
-        field = type(settings).model_fields.get(name)
+    for obj, name, _ in _secret_fields(settings):
+        field = type(obj).model_fields.get(name)
         if field is not None and isinstance(field.default, str) and field.default:
             values.add(field.default)
     return values
@@ -133,22 +146,23 @@ def _key_reasons(settings: Settings, sandbox: set[str]) -> list[str]:
     elif not ring.is_file():
         reasons.append(f"the hub signing key ring is missing: {ring} does not exist (in production keys are never "
                        f"generated)")
-    if settings.population_db_wsse != "off":
-        if not (settings.population_db_wsse_key_file and settings.population_db_wsse_cert_file):
-            reasons.append("LIENTHONG_POPULATION_DB_WSSE is on but LIENTHONG_POPULATION_DB_WSSE_KEY_FILE / _CERT_FILE "
-                           "are not set: the self-signed development identity is not used in production")
-        if settings.population_db_wsse == "sign_and_verify" and not settings.population_db_wsse_partner_cert:
-            reasons.append("LIENTHONG_POPULATION_DB_WSSE_PARTNER_CERT is not set: answers would be checked against "
-                           "the simulator's certificate")
     return reasons
+
+
+def _partner_reasons(settings: Settings) -> list[str]:
+    """What each partner's manifest says is unsafe in production (its ``safety`` check)."""
+    from hub.context import context
+    from hub.plugins import manifests
+
+    return [reason for m in manifests() if m.safety is not None for reason in m.safety(context(m.code, settings))]
 
 
 def _secret_reasons(settings: Settings, sandbox: set[str]) -> list[str]:
     reasons = []
-    for name in SECRET_SETTINGS:
-        value = getattr(settings, name, None)
+    for obj, name, env in _secret_fields(settings):
+        value = getattr(obj, name, None)
         if isinstance(value, str) and value and value in sandbox:
-            reasons.append(f"{_env(name)} is a built-in sandbox secret; put the real value in the vault "
+            reasons.append(f"{env} is a built-in sandbox secret; put the real value in the vault "
                            f"('lienthong credentials set ...') or the setting, never a shipped one")
     if settings.database_url:
         try:
@@ -163,24 +177,32 @@ def _secret_reasons(settings: Settings, sandbox: set[str]) -> list[str]:
 # -- networks --------------------------------------------------------------------------------------
 
 def _network_reasons(settings: Settings) -> list[str]:
-    reasons = []
-    for field, who, allow_loopback in (("people_allowed_ips", "people (admin, operator, auditor)", False),
-                                       ("payment_callback_networks", "payment callbacks", False),
-                                       ("trusted_proxies", "trusted proxies", True)):
-        if field not in settings.model_fields_set:
-            reasons.append(f"{_env(field)} is not set: in production the networks of {who} are configured "
+    from hub.context import context
+    from hub.plugins import manifests
+
+    reasons: list[str] = []
+    checks: list[tuple[Any, str, str, str, bool]] = [
+        (settings, "people_allowed_ips", _env("people_allowed_ips"), "people (admin, operator, auditor)", False),
+        (settings, "trusted_proxies", _env("trusted_proxies"), "trusted proxies", True)]
+    for m in manifests():
+        partner = context(m.code, settings).settings
+        checks += [(partner, field, f"LIENTHONG_{m.code.upper()}_{field.upper()}", who, False)
+                   for field, who in m.networks.items()]
+    for obj, field, env, who, allow_loopback in checks:
+        if field not in obj.model_fields_set:
+            reasons.append(f"{env} is not set: in production the networks of {who} are configured "
                            f"explicitly (JSON list of CIDR blocks{'; [] for no proxy' if allow_loopback else ''}), "
                            f"never defaulted")
             continue
-        for entry in getattr(settings, field):
+        for entry in getattr(obj, field):
             try:
                 net = ipaddress.ip_network(entry, strict=False)
             except ValueError:
-                reasons.append(f"{_env(field)}: {entry!r} is not a CIDR block")
+                reasons.append(f"{env}: {entry!r} is not a CIDR block")
                 continue
             why = _too_open(net, allow_loopback)
             if why:
-                reasons.append(f"{_env(field)}: {entry} admits {why}")
+                reasons.append(f"{env}: {entry} admits {why}")
     return reasons
 
 
@@ -218,17 +240,19 @@ def production_problems(settings: Settings) -> list[str]:
     """Every reason ``settings`` are unsafe for production (empty: safe). Reads key files, never prints them."""
     sandbox = _sandbox_values(settings)
     return (_key_reasons(settings, sandbox) + _secret_reasons(settings, sandbox) + _network_reasons(settings)
-            + _document_reasons(settings))
+            + _document_reasons(settings) + _partner_reasons(settings))
 
 
 def _vault_reasons(settings: Settings, engine: Engine) -> list[str]:
     """Vault credentials (the sandbox seeds them) that hold a built-in sandbox value."""
+    from hub.plugins import manifests
     from hub.vault.envelope import VaultError
-    from hub.vault.names import WELL_KNOWN
     from hub.vault.store import Vault
 
     sandbox, vault, reasons = _sandbox_values(settings), Vault(engine, settings), []
-    for name in (n for n, known in WELL_KNOWN.items() if known.setting in SECRET_SETTINGS):  # not the ids and codes
+    secret = [f"{m.code}.{what}" for m in manifests() for what, (_, field) in m.credentials.items()
+              if field in m.secret_settings or what in m.secret_settings]  # not the ids and codes
+    for name in secret:
         try:
             value = vault.get(name)
         except VaultError as exc:

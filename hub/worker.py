@@ -1,4 +1,5 @@
-"""``lienthong worker``: an RQ worker on every destination's queue, plus the relay and detector threads."""
+"""``lienthong worker``: an RQ worker on every destination's queue, plus the relay, sealer, detector and
+the partners' scheduled pulls (threads)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import time
 from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
 
-from connectors import registry
 from hub.audit.detector import Detector
 from hub.audit.seal import Sealer
 from hub.config import Settings
+from hub.context import connector, context
+from hub.plugins import manifests
 from hub.queue import jobs
 from hub.queue.deliverer import Deliverer
+from hub.queue.pulls import Puller
 from hub.queue.relay import Relay
 from hub.queue.signal import queue_name
 from hub.runtime import engine_for, redis_for, routes_for
@@ -39,7 +42,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     check_startup(settings, engine, "worker")  # production safety and the shared key set, before any work
     redis = redis_for(settings)
     destinations = sorted(routes_for(settings).all_destinations())
-    deliverer = Deliverer(settings, engine, redis, lambda name: registry.build(name, settings))
+    deliverer = Deliverer(settings, engine, redis, lambda name: connector(name, settings))
     jobs.DELIVERER = deliverer
     relay = Relay(engine, deliverer.notifier, settings.relay_interval)
     relay.start()
@@ -47,6 +50,8 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     sealer.start()
     detector = Detector(engine, settings)
     detector.start()
+    pulls = Puller(redis, [(context(m.code, settings), job) for m in manifests() for job in m.jobs])
+    pulls.start()
     queues = [queue_name(d) for d in destinations]
     log.info("worker listening on %s", ", ".join(queues))
     try:
@@ -68,4 +73,5 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         relay.stop()
         sealer.stop()
         detector.stop()
+        pulls.stop()
         deliverer.close()

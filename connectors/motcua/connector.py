@@ -1,6 +1,6 @@
 """``MotcuaConnector``: delivers canonical messages to the one-stop system's endpoint.
 
-Each message is one ``POST {motcua_callback_url}`` of its canonical JSON (the same document the
+Each message is one ``POST {LIENTHONG_MOTCUA_CALLBACK_URL}`` of its canonical JSON (the same document the
 hub's API takes, ``/schemas/messages/message.json``), with ``X-Message-Id`` for the receiver's
 deduplication, and signed with the hub's key (RFC 9421) when ``LIENTHONG_MOTCUA_SIGN_REQUESTS``.
 
@@ -16,11 +16,8 @@ from typing import Any, ClassVar, Sequence
 
 import httpx
 
-from connectors.base import Outcome
 from connectors.http import post_json
-from hub.config import Settings
-from hub.messages.models import Envelope
-from hub.signatures.signer import hub_signer
+from hub.seam import Context, Envelope, Outcome
 
 DUPLICATE = 409
 
@@ -42,8 +39,6 @@ class PermanentError(DeliveryError):
 class MotcuaConnector:
     """The one-stop system, one message per POST."""
 
-    name: ClassVar[str] = "motcua"
-    accepts: ClassVar[frozenset[str]] = frozenset({"payment.confirmed"})
     max_batch: ClassVar[int] = 20
 
     def __init__(self, url: str, timeout: float = 5.0, *, auth: httpx.Auth | None = None,
@@ -53,9 +48,9 @@ class MotcuaConnector:
                                   headers={"Accept": "application/json"})
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "MotcuaConnector":
-        auth = hub_signer(settings) if settings.motcua_sign_requests else None
-        return cls(settings.motcua_callback_url, settings.motcua_timeout, auth=auth)
+    def from_context(cls, ctx: Context) -> "MotcuaConnector":
+        s = ctx.settings
+        return cls(s.callback_url, s.timeout, auth=ctx.signer() if s.sign_requests else None)
 
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
         """Post ``messages`` in order; one outcome per message, same order."""

@@ -24,8 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.national_dvc.simulator import json_response
-from connectors.sim_controls import add_controls, outage
+from connectors.sim_controls import add_controls, json_response, outage
 from connectors.sim_signatures import SignatureGate
 from hub.messages.models import MESSAGE_ADAPTER
 

@@ -17,14 +17,10 @@ import logging
 from itertools import groupby
 from typing import ClassVar, Sequence
 
-from connectors.base import Outcome
 from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
 from connectors.national_dvc.mapping import WireItem, to_wire
 from connectors.national_dvc.wire import ServiceAnswer
-from hub.config import Settings
-from hub.messages.models import Envelope
-from hub.signatures.signer import hub_signer
-from hub.vault import credential
+from hub.seam import Context, Envelope, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +30,18 @@ Slot = tuple[int, WireItem]  # position in the input list, and its wire record
 class NationalDvcConnector:
     """The national public-service portal, fed through its adapter in chunks of 10."""
 
-    name: ClassVar[str] = "national_dvc"
-    accepts: ClassVar[frozenset[str]] = frozenset(
-        {"dossier.submitted", "dossier.updated", "status.changed", "result.issued", "fee.notice"}
-    )
     max_batch: ClassVar[int] = 10
 
     def __init__(self, client: DvcClient) -> None:
         self.client = client
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "NationalDvcConnector":
-        """The adapter account: ``LIENTHONG_DVC_USERNAME``, the password from the vault
-        (``national_dvc.password``), else ``LIENTHONG_DVC_PASSWORD`` (the sandbox's)."""
-        return cls(
-            DvcClient(
-                settings.dvc_adapter_url,
-                settings.dvc_username,
-                credential(settings, "national_dvc.password", settings.dvc_password) or "",
-                settings.dvc_madonvi,
-                settings.dvc_timeout,
-                auth=hub_signer(settings) if settings.dvc_sign_requests else None,
-            )
-        )
+    def from_context(cls, ctx: Context) -> "NationalDvcConnector":
+        """The adapter account: ``LIENTHONG_NATIONAL_DVC_USERNAME``, the password from the vault
+        (``national_dvc.password``), else ``LIENTHONG_NATIONAL_DVC_PASSWORD`` (the sandbox's)."""
+        s = ctx.settings
+        return cls(DvcClient(s.adapter_url, s.username, ctx.credential("password", s.password) or "", s.madonvi,
+                             s.timeout, auth=ctx.signer() if s.sign_requests else None))
 
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
         """Send ``messages`` in order; return exactly one outcome per message, same order."""

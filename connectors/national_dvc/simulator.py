@@ -21,7 +21,6 @@ signatures (``connectors/sim_signatures.py``). Run it with::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
@@ -39,7 +38,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.national_dvc.wire import SCHEMA_DIR
-from connectors.sim_signatures import JWKS_HELP, SignatureGate
+from connectors.sim_controls import add_controls, json_response
+from connectors.sim_signatures import SignatureGate
 
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
 
@@ -250,10 +250,6 @@ class Adapter:
         }
 
 
-def json_response(content: Any, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
-
-
 def create_app(username: str = "lienthong", password: str = "sandbox-password", session_ttl: float = 3600.0,
                jwks_url: str | None = None) -> FastAPI:
     """The simulator as an ASGI app; state lives in ``app.state.adapter``. With ``jwks_url``, every
@@ -325,33 +321,6 @@ def create_app(username: str = "lienthong", password: str = "sandbox-password", 
             return json_response({"detail": f"no dossier {ma_ho_so}"}, 404)
         return json_response(found)
 
-    @app.post("/_sim/faults")
-    async def faults(patch: FaultsPatch) -> Response:
-        return json_response(asdict(adapter.set_faults(patch)))
-
-    @app.post("/_sim/reset")
-    async def reset() -> Response:
-        adapter.reset()
-        return json_response({"reset": True})
-
+    add_controls(app, adapter, FaultsPatch)
     return app
 
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: serve the simulator with uvicorn (log level warning)."""
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description="DVCQG adapter simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8101)
-    parser.add_argument("--username", default="lienthong")
-    parser.add_argument("--password", default="sandbox-password")
-    parser.add_argument("--session-ttl", type=float, default=3600.0, help="seconds a session stays valid")
-    parser.add_argument("--jwks-url", default=None, help=JWKS_HELP)
-    args = parser.parse_args(argv)
-    app = create_app(args.username, args.password, args.session_ttl, args.jwks_url)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=1)
-
-
-if __name__ == "__main__":
-    main()

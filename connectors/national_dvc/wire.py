@@ -22,11 +22,10 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from connectors.wire import AnswerModel, WireModel
-from hub.config import ROOT
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 WIRE_DATE_FORMAT = "%Y%m%d%H%M%S"
-SCHEMA_ROOT = ROOT / "schemas"
+SCHEMA_ROOT = Path(__file__).resolve().parents[2] / "schemas"  #: the repository's schemas/
 SCHEMA_SUBDIR = "national_dvc"
 SCHEMA_DIR = SCHEMA_ROOT / SCHEMA_SUBDIR  #: where the checked-in schema files live
 OK = "00"
@@ -292,6 +291,6 @@ def export_schemas(directory: Path = SCHEMA_ROOT, models: dict[str, type[BaseMod
     return written
 
 
-if __name__ == "__main__":
-    for written_path in export_schemas():
-        print(written_path.relative_to(ROOT))
+def schema_files() -> dict[str, dict[str, Any]]:
+    """Path under ``schemas/`` -> schema, for ``lienthong schemas export`` (the manifest's ``schemas``)."""
+    return {f"{SCHEMA_SUBDIR}/{name}.json": schema for name, schema in schema_documents().items()}

@@ -7,7 +7,7 @@
   (``client_credentials``, HTTP Basic auth), is cached until shortly before it expires, and is
   fetched again once when the database answers 401.
 * ``MaDVC``, ``MaTichHop`` and the OAuth account come from the credential vault (names
-  ``population_db.*``; fallback: the sandbox values in Settings), never from the caller.
+  ``population_db.*``; fallback: the sandbox values of its settings), never from the caller.
 * WS-Security (``LIENTHONG_POPULATION_DB_WSSE``): ``sign`` signs each request with the hub's key;
   ``sign_and_verify`` also refuses an answer without the database's valid signature.
 * Errors (:mod:`.errors`): SOAP Fault -> :class:`PopulationFault`; no answer in time ->
@@ -59,7 +59,7 @@ from connectors.population_db.wsse import (
     dev_identity,
     identity_paths,
 )
-from hub.config import MissingKey, Settings
+from hub.seam import Context, MissingKey
 
 log = logging.getLogger(__name__)
 # zeep's transport logs whole envelopes (citizen data) at DEBUG: keep that logger above DEBUG.
@@ -96,35 +96,34 @@ class Credentials:
     ma_tich_hop: str = field(repr=False)
 
 
-def vault_credentials(settings: Settings) -> Credentials:
-    """The four ``population_db.*`` credentials from the vault; Settings' sandbox values where unset."""
-    from hub.vault.store import credential
+def vault_credentials(ctx: Context) -> Credentials:
+    """The four ``population_db.*`` credentials from the vault; the settings' sandbox values where unset."""
+    s = ctx.settings
 
-    def get(name: str, fallback: str) -> str:
-        return credential(settings, f"population_db.{name}", fallback) or fallback
+    def get(name: str) -> str:
+        fallback = getattr(s, name)
+        return ctx.credential(name, fallback) or fallback
 
-    return Credentials(get("client_id", settings.population_db_client_id),
-                       get("client_secret", settings.population_db_client_secret),
-                       get("ma_dvc", settings.population_db_ma_dvc),
-                       get("ma_tich_hop", settings.population_db_ma_tich_hop))
+    return Credentials(get("client_id"), get("client_secret"), get("ma_dvc"), get("ma_tich_hop"))
 
 
-def signer_from_settings(settings: Settings) -> WsseSigner | None:
+def signer_from_settings(ctx: Context) -> WsseSigner | None:
     """The WS-Security plugin ``LIENTHONG_POPULATION_DB_WSSE`` asks for, or None when off."""
-    if settings.population_db_wsse == "off":
+    s = ctx.settings
+    if s.wsse == "off":
         return None
-    directory = settings.keys_dir / "wsse"
-    if settings.population_db_wsse_key_file and settings.population_db_wsse_cert_file:
-        key_pem = Path(settings.population_db_wsse_key_file).read_bytes()
-        cert_pem = Path(settings.population_db_wsse_cert_file).read_bytes()
-    elif settings.profile == "production":  # the self-signed development identity is never made in production
+    directory = ctx.hub.keys_dir / "wsse"
+    if s.wsse_key_file and s.wsse_cert_file:
+        key_pem = Path(s.wsse_key_file).read_bytes()
+        cert_pem = Path(s.wsse_cert_file).read_bytes()
+    elif ctx.hub.profile == "production":  # the self-signed development identity is never made in production
         raise MissingKey("LIENTHONG_POPULATION_DB_WSSE_KEY_FILE and LIENTHONG_POPULATION_DB_WSSE_CERT_FILE must name "
                          "the province's WS-Security key and certificate in production")
     else:
         key_pem, cert_pem = dev_identity(directory, HUB_IDENTITY)
     partner: Path | None = None
-    if settings.population_db_wsse == "sign_and_verify":
-        partner = Path(settings.population_db_wsse_partner_cert or identity_paths(directory, SIM_IDENTITY)[1])
+    if s.wsse == "sign_and_verify":
+        partner = Path(s.wsse_partner_cert or identity_paths(directory, SIM_IDENTITY)[1])
     return WsseSigner(key_pem, cert_pem, partner)
 
 
@@ -210,11 +209,11 @@ class SoapPopulationClient:
         self.service = self.zeep.create_service(BINDING, url)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SoapPopulationClient":
+    def from_context(cls, ctx: Context) -> "SoapPopulationClient":
         """A client for ``LIENTHONG_POPULATION_DB_*``, its account and codes from the vault."""
-        token_url = settings.population_db_token_url or urljoin(settings.population_db_url, "/oauth/token")
-        return cls(settings.population_db_url, token_url, vault_credentials(settings), settings.population_db_timeout,
-                   signer=signer_from_settings(settings))
+        s = ctx.settings
+        token_url = s.token_url or urljoin(s.url, "/oauth/token")
+        return cls(s.url, token_url, vault_credentials(ctx), s.timeout, signer=signer_from_settings(ctx))
 
     def __repr__(self) -> str:
         return f"SoapPopulationClient({self.url!r}, client_id={self.credentials.client_id!r})"

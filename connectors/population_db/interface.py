@@ -18,17 +18,17 @@ is ``connectors.population_db.client``, the simulator ``connectors.population_db
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Protocol, runtime_checkable
 
 from pydantic import Field
 
 from connectors.wire import AnswerModel, WireModel
-from hub.config import ROOT
 from hub.messages.codes import Text
 
 NAMESPACE = "http://dancuquocgia.bca"
 SOAP_VERSION = "1.1"
-WSDL_PATH = ROOT / "schemas" / "population_db" / "dancuquocgia.wsdl"
+WSDL_PATH = Path(__file__).resolve().parents[2] / "schemas" / "population_db" / "dancuquocgia.wsdl"
 
 #: Canonical messages the connector takes from the queue: none. Look-ups are synchronous (the edge
 #: calls the client and answers at once), so no routing rule may name this destination.

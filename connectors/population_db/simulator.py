@@ -16,12 +16,11 @@ signs its answers (its own development identity under ``<keys_dir>/wsse/``).
 
 Inspection and faults under ``/_sim/``: ``GET /_sim/state`` (counters, faults, the last requests'
 MaYeuCau and operation: never citizen data), ``POST /_sim/faults``, ``POST /_sim/reset``. Run it
-with ``lienthong simulator population-db`` or ``python -m connectors.population_db.simulator``.
+with ``lienthong simulator population-db`` (``cli.py``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import re
@@ -41,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.population_db import population
 from connectors.population_db.interface import NAMESPACE, WSDL_PATH, Citizen, Operation
+from connectors.population_db.settings import PopulationDbSettings
 from connectors.population_db.wsse import (
     SIM_IDENTITY,
     SOAP_ENV,
@@ -49,7 +49,7 @@ from connectors.population_db.wsse import (
     sign_envelope,
     verify_envelope,
 )
-from hub.config import Settings
+from connectors.sim_controls import add_controls
 
 SERVICE_PATH = "/dancuquocgia"
 XML = "text/xml; charset=utf-8"
@@ -297,11 +297,10 @@ class Database:
                 "tokens": sum(1 for expiry in self.tokens.values() if expiry > now), "recent": list(self.recent)}
 
 
-def sandbox_account(settings: Settings | None = None) -> Account:
+def sandbox_account(settings: PopulationDbSettings | None = None) -> Account:
     """The account the sandbox hub uses: its settings' fallbacks of the vault credentials."""
-    s = settings or Settings()
-    return Account(s.population_db_client_id, s.population_db_client_secret, s.population_db_ma_dvc,
-                   s.population_db_ma_tich_hop)
+    s = settings or PopulationDbSettings()
+    return Account(s.client_id, s.client_secret, s.ma_dvc, s.ma_tich_hop)
 
 
 def create_app(
@@ -321,7 +320,9 @@ def create_app(
     under ``keys_dir/wsse/`` (created on first use)."""
     db = Database(population.shared(size, seed), account or sandbox_account(), token_ttl)
     trusted = client_cert.read_bytes() if client_cert else None
-    identity = dev_identity((keys_dir or Settings().keys_dir) / "wsse", SIM_IDENTITY) if sign_answers else None
+    if sign_answers and keys_dir is None:
+        raise ValueError("sign_answers needs keys_dir (where the simulator's wsse/ identity lives)")
+    identity = dev_identity(keys_dir / "wsse", SIM_IDENTITY) if sign_answers and keys_dir else None
     wsdl = WSDL_PATH.read_text(encoding="utf-8")
     app = FastAPI(title="Population database simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db = db
@@ -402,46 +403,7 @@ def create_app(
     async def state() -> Response:
         return JSONResponse(db.state())
 
-    @app.post("/_sim/faults")
-    async def set_faults(patch: FaultsPatch) -> Response:
-        return JSONResponse(asdict(db.set_faults(patch)))
-
-    @app.post("/_sim/reset")
-    async def reset() -> Response:
-        db.reset()
-        return JSONResponse({"reset": True})
-
+    add_controls(app, db, FaultsPatch)
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8104, *, seed: int = population.DEFAULT_SEED,
-          size: int = population.DEFAULT_SIZE, token_ttl: float = 3600.0, keys_dir: Path | None = None,
-          sign_answers: bool = False, client_cert: Path | None = None) -> None:
-    """Serve the simulator with uvicorn until stopped; the account is the hub's settings' (sandbox) one."""
-    import uvicorn
-
-    settings = Settings()
-    app = create_app(sandbox_account(settings), seed=seed, size=size, token_ttl=token_ttl,
-                     keys_dir=keys_dir or settings.keys_dir, sign_answers=sign_answers, client_cert=client_cert)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line (``python -m``); ``lienthong simulator population-db`` takes the same options."""
-    parser = argparse.ArgumentParser(description="Population database (CSDLQG về dân cư) simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8104)
-    parser.add_argument("--seed", type=int, default=population.DEFAULT_SEED, help="population seed")
-    parser.add_argument("--size", type=int, default=population.DEFAULT_SIZE, help="number of citizens")
-    parser.add_argument("--token-ttl", type=float, default=3600.0, help="seconds an access token stays valid")
-    parser.add_argument("--keys-dir", type=Path, default=None, help="where wsse/ keys live (default: LIENTHONG_KEYS_DIR)")
-    parser.add_argument("--sign-answers", action="store_true", help="sign every answer (WS-Security)")
-    parser.add_argument("--client-cert", type=Path, default=None,
-                        help="require requests signed by this certificate's key (WS-Security)")
-    args = parser.parse_args(argv)
-    serve(args.host, args.port, seed=args.seed, size=args.size, token_ttl=args.token_ttl, keys_dir=args.keys_dir,
-          sign_answers=args.sign_answers, client_cert=args.client_cert)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,6 @@
-"""Citizen look-ups in the population database: the officer registry, rights tiers and the answers.
+"""Who may look citizens up: the officer registry (``officers.py``) and the rights tiers (``tiers.py``).
 
-The edge endpoints are in ``hub/edge/citizens.py`` (look-ups) and ``hub/edge/officers.py`` (admin).
+The look-up shapes are canonical (``hub/messages/lookups.py``); the look-up routes are built by the
+edge (``hub/edge/lookups.py``) from the partners that offer look-ups (``connectors/population_db``);
+the officers' admin routes are in ``hub/edge/officers.py``.
 """

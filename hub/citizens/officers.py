@@ -18,13 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from hub.access import actions
-from hub.messages.codes import AGENCY_PATTERN, nfc
+from hub.messages.codes import AGENCY_PATTERN, OFFICER_CODE_PATTERN, nfc
 from hub.store.engine import reading
 from hub.store.tables import officers, partners
 
 TIERS = ("own_dossiers", "own_unit", "whole_agency")
 STATES = ("active", "disabled", "revoked")
-OFFICER_CODE_PATTERN = r"^[A-Za-z0-9._@-]{1,60}$"
 _CODE = re.compile(OFFICER_CODE_PATTERN)
 _AGENCY = re.compile(AGENCY_PATTERN)
 CHANGEABLE = ("full_name", "agency_id", "unit", "tier", "valid_from", "valid_until", "state", "reason")

@@ -25,7 +25,7 @@ from hub.edge.guard import GuardedRoute
 from hub.edge.params import MAX_ID, After, RowId
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
-from hub.partners import PARTNER_KINDS, add_partner, get_partner, list_partners, update_partner
+from hub.partners import add_partner, get_partner, list_partners, partner_kinds, update_partner
 
 router = APIRouter(route_class=GuardedRoute)
 T = TypeVar("T")
@@ -39,7 +39,7 @@ class Login(BaseModel):
 class PartnerIn(BaseModel):
     code: str = Field(pattern=r"^[a-z0-9_]{2,40}$")
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal[PARTNER_KINDS]  # type: ignore[valid-type]
+    kind: Literal[partner_kinds()]  # type: ignore[valid-type] # the kinds the partners' manifests declare
     agency_id: str | None = Field(None, max_length=20)
     contacts: list[dict[str, str]] = []
     allowed_ips: list[str] = []

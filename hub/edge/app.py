@@ -17,7 +17,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from connectors.registry import accepted_types
 from hub.access.policies import PolicyBook, parse_defaults
 from hub.access.signin import SignInGuard, SignInRules
 from hub.audit.alerts import refresh_gauge
@@ -25,7 +24,8 @@ from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
-from hub.edge import admin, audit, citizens, docs, documents, intake, officers, ops, payments, signing, vault, views
+from hub.context import context
+from hub.edge import admin, audit, docs, documents, inbound, intake, lookups, officers, ops, signing, vault, views
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
@@ -46,6 +46,7 @@ from hub.edge.rules import check_routes
 from hub.limits.limiter import RateLimiter
 from hub.log_mask import install as install_log_mask
 from hub.messages import MESSAGE_TYPES
+from hub.plugins import destinations, manifests
 from hub.queue.metrics import refresh_delivery_gauges
 from hub.queue.signal import Notifier
 from hub.runtime import engine_for, redis_for, routes_for
@@ -88,11 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.committer.writer.start()
         app.state.access_log.attach(asyncio.get_running_loop(), app.state.committer.writer.store_records)
-        await run_in_threadpool(payments.warn_if_missing, settings)  # once: callbacks refused without a secret
+        for m in manifests():  # once per process: e.g. the payment platform warns that it has no secret
+            if m.start is not None:
+                await run_in_threadpool(m.start, context(m.code, settings))
         yield
         await app.state.access_log.aclose()  # write the last access records
         await app.state.committer.aclose()
-        await run_in_threadpool(citizens.close_population_client, app)
+        await run_in_threadpool(lookups.close_lookups, app)
         app.state.signatures.close()
         if app.state.gate.limiter is not None:
             await app.state.gate.limiter.aclose()  # also leaves the degraded gauge to live limiters
@@ -100,12 +103,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = HubApp(title="lienthong – cổng liên thông tỉnh", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.router.route_class = GuardedRoute  # the app's own routes pass the guard too (hub/edge/rules.py)
     app.fast_routes = {("POST", "/v1/messages"): intake.post_message}
-    app.fast_routes.update(citizens.FAST_ROUTES)
+    app.fast_routes.update(lookups.fast_routes())
     app.state.settings = settings
     app.state.engine = engine_for(settings)
     app.state.redis = redis_for(settings)
     app.state.routes = routes_for(settings)
-    problems = app.state.routes.check(accepted_types(), MESSAGE_TYPES)
+    problems = app.state.routes.check(destinations(), MESSAGE_TYPES)
     if problems:  # refuse to start rather than accept messages no worker can deliver
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
     check_startup(settings, app.state.engine, "api")  # before anything serves: production safety, shared keys
@@ -132,13 +135,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(unreachable, store_unavailable_handler)
     app.add_exception_handler(DataError, data_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
-    for module in (intake, views, documents, ops, admin, officers, citizens, vault, audit, docs):
+    for module in (intake, views, documents, ops, admin, officers, vault, audit, docs):
         app.include_router(module.router)
-    app.include_router(payments.router)
+    app.include_router(lookups.router())  # the partners' look-ups and inbound routes, from their manifests
+    app.include_router(inbound.router())
     app.include_router(signing.router)
 
     health = Health(app.state.engine, app.state.redis)
-    health.extra["payment_callbacks"] = lambda: payments.payment_callbacks_state(settings)  # informative only
+    for m in manifests():  # each partner's own state, informative only (e.g. payment callbacks refused)
+        if m.health is not None:
+            health.extra[m.code] = (lambda m=m: m.health(context(m.code, settings)))  # type: ignore[misc]
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies (a reading at most a second old)")
     async def healthz(request: Request) -> Response:
@@ -169,7 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for path, ops in schema["paths"].items():
                 if path.startswith("/v1/"):
                     for op in ops.values():
-                        op.setdefault("security", [{"ApiKey": []}])  # the payment callback declares none
+                        op.setdefault("security", [{"ApiKey": []}])  # a public partner route declares none
             document_problems(schema)
             app.openapi_schema = schema
         return app.openapi_schema

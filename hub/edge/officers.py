@@ -18,6 +18,7 @@ from hub.edge.admin import actor_of, changes_of, run_store
 from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
+from hub.messages.codes import OFFICER_CODE_PATTERN
 
 router = APIRouter(tags=["officers"], route_class=GuardedRoute)
 Tier = Literal["own_dossiers", "own_unit", "whole_agency"]
@@ -26,7 +27,7 @@ Tier = Literal["own_dossiers", "own_unit", "whole_agency"]
 class OfficerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     partner: str = Field(min_length=2, max_length=40, description="the partner (one-stop system) calling for them")
-    officer_code: str = Field(pattern=officers.OFFICER_CODE_PATTERN, description="MaCanBo")
+    officer_code: str = Field(pattern=OFFICER_CODE_PATTERN, description="MaCanBo")
     full_name: str = Field(min_length=1, max_length=200)
     agency_id: str = Field(max_length=20, examples=["000.00.00.H49"])
     unit: str = Field("", max_length=300, description="handling unit (department), as dossiers name it")

@@ -17,10 +17,13 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from hub.plugins import problem_types
+
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
-#: type slug -> (status, title). The /problems/{slug} page explains each.
+#: type slug -> (status, title). The /problems/{slug} page explains each. The hub's own, then each
+#: partner's (its manifest's ``problems``), added when the module loads.
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "malformed-json": (400, "The body is not valid JSON"),
     "bad-request": (400, "The request could not be read"),
@@ -45,11 +48,15 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "method-not-allowed": (405, "Method not allowed"),
     "store-unavailable": (503, "The hub's store is unavailable now; send the request again"),
     "signature-unverifiable": (503, "The hub cannot check message signatures now; send it again"),
-    "population-db-fault": (502, "The population database refused or failed the look-up"),
-    "population-db-unavailable": (502, "The population database could not be reached"),
-    "population-db-timeout": (504, "The population database did not answer in time"),
     "internal": (500, "The hub failed; the request was not stored"),
 }
+
+PROBLEM_TYPES.update({slug: spec for slug, spec in problem_types().items() if slug not in PROBLEM_TYPES})
+
+
+def problem_type(slug: str) -> tuple[int, str]:
+    """(status, title) of problem type ``slug``: the hub's, or a partner's (also one loaded later)."""
+    return PROBLEM_TYPES.get(slug) or problem_types()[slug]
 
 
 class Problem(Exception):
@@ -68,12 +75,12 @@ class Problem(Exception):
 
     @property
     def status(self) -> int:
-        return PROBLEM_TYPES[self.slug][0]
+        return problem_type(self.slug)[0]
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "type": f"/problems/{self.slug}",
-            "title": PROBLEM_TYPES[self.slug][1],
+            "title": problem_type(self.slug)[1],
             "status": self.status,
             "detail": self.detail,
         }

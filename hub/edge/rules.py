@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 
 from hub.access.principal import Principal
 from hub.access.scopes import KEY_ROUTE_CLASSES, OPERATOR_ROLES, ROLES
+from hub.plugins import manifests
 
 #: Columns of the access matrix, in the order docs/ACCESS.md shows them.
 CALLERS = ("anonymous", "key", "operator", "auditor", "admin")
@@ -107,7 +108,8 @@ READ = partner("read", *OPERATOR_ROLES)
 OPS = partner("ops", *OPERATOR_ROLES)
 LOOKUP = partner("lookup", body="raw")
 
-#: (method, path template) -> rule. Every route of the app, and only those.
+#: (method, path template) -> rule: every route of the hub's own. The partners' routes (inbound
+#: callbacks, look-ups) have theirs from their manifests (:func:`partner_rules`).
 RULES: dict[tuple[str, str], Rule] = {
     # published documents and liveness
     ("GET", "/openapi.json"): public(),
@@ -132,13 +134,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/deliveries/{delivery_id}"): OPS,
     ("POST", "/v1/deliveries/{delivery_id}:replay"): OPS,
     ("POST", "/v1/dead-letters:replay"): partner("ops", *OPERATOR_ROLES, body="json", max_bytes=SMALL_BODY),
-    # citizen look-ups (the officer is checked by hub/citizens/tiers.py)
-    ("POST", "/v1/citizens/lookup"): LOOKUP,
-    ("POST", "/v1/citizens/verify"): LOOKUP,
-    ("POST", "/v1/citizens/household"): LOOKUP,
-    ("POST", "/v1/citizens/residence"): LOOKUP,
-    # the payment platform: no key; MaXacThuc and the callback networks are its proof
-    ("POST", "/v1/payments/callback"): public(body="callback", max_bytes=SMALL_BODY),
     # people
     ("POST", "/v1/auth/login"): public(body="json", max_bytes=4096),
     ("POST", "/v1/auth/logout"): people("people", "operator", "auditor", "admin"),
@@ -186,13 +181,43 @@ RULES: dict[tuple[str, str], Rule] = {
 }
 
 
+def partner_rules() -> dict[tuple[str, str], Rule]:
+    """The rule of every partner route: an inbound route's from its declaration (public, or partner
+    keys of its route class); a look-up's: partner keys of class ``lookup`` (the officer is then
+    checked by hub/citizens/tiers.py)."""
+    rules: dict[tuple[str, str], Rule] = {}
+    for m in manifests():
+        for route in m.routes:
+            rules[(route.method, route.path)] = (
+                public(body=route.body, max_bytes=route.max_bytes) if route.route_class is None
+                else partner(route.route_class, body=route.body, max_bytes=route.max_bytes))
+        if m.lookups is not None:
+            for op in m.lookups.operations:
+                rules[("POST", f"{m.lookups.prefix}/{op.name}")] = LOOKUP
+    return rules
+
+
+def all_rules() -> dict[tuple[str, str], Rule]:
+    """The hub's rules and its partners' (a partner may not redefine one of the hub's routes)."""
+    merged = dict(RULES)
+    for key, rule in partner_rules().items():
+        if key in RULES:
+            raise LookupError(f"a partner declares {key[0]} {key[1]}, a route of the hub's own")
+        merged[key] = rule
+    return merged
+
+
 def rule_for(method: str, path: str) -> Rule:
     """The rule of a route; LookupError (refusing to build the route) when none is declared."""
     try:
         return RULES[(method, path)]
     except KeyError:
-        raise LookupError(f"route {method} {path} has no access rule: declare who may call it in hub/edge/rules.py") \
-            from None
+        pass
+    try:
+        return partner_rules()[(method, path)]
+    except KeyError:
+        raise LookupError(f"route {method} {path} has no access rule: declare who may call it in hub/edge/rules.py "
+                          f"(or, for a partner's route, in its manifest)") from None
 
 
 def leaf_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
@@ -230,7 +255,7 @@ def matrix_markdown() -> str:
     """The rule table as docs/ACCESS.md shows it: one row per route, one column per kind of caller."""
     head = "| method | route | class | body | " + " | ".join(CALLERS) + " |"
     lines = [head, "|" + " --- |" * (4 + len(CALLERS))]
-    for (method, path), rule in RULES.items():
+    for (method, path), rule in all_rules().items():
         body = {"none": "—", "json": "JSON", "raw": "JSON", "callback": "partner format"}[rule.body]
         if rule.body != "none":
             body += f" ≤ {rule.max_bytes // 1024} KiB" if rule.max_bytes else " ≤ LIENTHONG_MAX_BODY_BYTES"

@@ -18,8 +18,8 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from prometheus_client import Gauge
 import hiredis
+from prometheus_client import Gauge
 
 from hub.limits.connection import LeanRedis
 from hub.limits.gcra import REFUND_SCRIPT, SCRIPT, LocalGCRA, params

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 AGENCY_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 DOSSIER_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4}$"
+OFFICER_CODE_PATTERN = r"^[A-Za-z0-9._@-]{1,60}$"  #: MaCanBo: an officer's code at their partner
 PROCEDURE_PATTERN = r"^\d\.\d{6}(\.\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})?$"
 _DOSSIER_RE = re.compile(DOSSIER_PATTERN)
 

@@ -10,11 +10,11 @@ from typing import Callable
 from redis import Redis
 from sqlalchemy import Engine
 
-from connectors.base import Connector, Outcome
 from hub.config import Settings
 from hub.messages.models import MESSAGE_ADAPTER
 from hub.queue.breaker import Breaker
 from hub.queue.signal import Notifier, flag_key
+from hub.seam import Connector, Outcome
 from hub.store import outbox
 from hub.store.outbox import Claimed
 
@@ -70,21 +70,21 @@ class Deliverer:
                 if held_until:
                     outbox.release(self.engine, batch[start:], datetime.fromtimestamp(held_until, timezone.utc))
                     return done
-                self._send(connector, breaker, chunk, batch[start + len(chunk) :])
+                self._send(destination, connector, breaker, chunk, batch[start + len(chunk) :])
                 done += len(chunk)
         self.notifier.notify([destination])
         return done
 
-    def _send(self, connector: Connector, breaker: Breaker, chunk: list[Claimed], waiting: list[Claimed]) -> None:
+    def _send(self, destination: str, connector: Connector, breaker: Breaker, chunk: list[Claimed], waiting: list[Claimed]) -> None:
         """Deliver one chunk and settle it; ``waiting`` (claimed, not yet sent) get a fresh lease."""
         started = time.perf_counter()
         try:
             envelopes = [MESSAGE_ADAPTER.validate_json(c.body) for c in chunk]
             outcomes = connector.deliver(envelopes)
             if len(outcomes) != len(chunk):
-                raise RuntimeError(f"connector {connector.name} returned {len(outcomes)} outcomes for {len(chunk)} messages")
+                raise RuntimeError(f"connector {destination} returned {len(outcomes)} outcomes for {len(chunk)} messages")
         except Exception as exc:  # a connector bug must not strand the lease: count it as transient
-            log.exception("connector %s failed", connector.name)
+            log.exception("connector %s failed", destination)
             outcomes = [Outcome.transient(f"hub error: {type(exc).__name__}")] * len(chunk)
         ms = int((time.perf_counter() - started) * 1000)
         if any(o.kind == "transient" for o in outcomes):
@@ -99,7 +99,7 @@ class Deliverer:
             still_held=waiting,
             lease_seconds=self.settings.lease_seconds,
         )
-        log.info("destination=%s delivered=%d retrying=%d dead=%d ms=%d", connector.name,
+        log.info("destination=%s delivered=%d retrying=%d dead=%d ms=%d", destination,
                  counts["delivered"], counts["retrying"], counts["dead"], ms)
 
     def close(self) -> None:

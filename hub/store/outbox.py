@@ -16,7 +16,7 @@ from typing import Sequence
 from sqlalchemy import Engine, and_, bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
-from connectors.base import Outcome
+from hub.messages.outcome import Outcome
 from hub.store.engine import is_sqlite, reading
 from hub.store.tables import (
     DEAD,

@@ -275,6 +275,17 @@ key_fingerprints = Table(
     Column("changed_by", String(120)),
 )
 
+partner_cursors = Table(
+    # Where each partner's scheduled pull stands in its feed (hub/seam.py ``Cursor``): the last id or
+    # time read, so that a restart resumes where it stopped. One row per (partner, cursor name).
+    "partner_cursors",
+    metadata,
+    Column("partner_code", String(40), primary_key=True),
+    Column("name", String(60), primary_key=True),
+    Column("value", String(400), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 officers = Table(
     # Officers (MaCanBo) a partner's system may look citizens up for (seed 002 Đ10, 001 Đ11):
     # registered per partner, with a tier, a validity and a state; hub/citizens/officers.py.

@@ -37,8 +37,8 @@ from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from hub.queue.signal import BackgroundNotifier, Notifier
 from hub.audit.log import write_records
+from hub.queue.signal import BackgroundNotifier, Notifier
 from hub.store.intake import IntakeResult, Prepared, Receipt, accept
 from hub.store.tables import access_records
 

@@ -24,7 +24,7 @@ from hub.store.engine import make_engine, reading
 from hub.store.fingerprints import record_rotation
 from hub.store.tables import vault_secrets
 from hub.vault.envelope import Sealed, WrongMasterKey, key_id, master_key, rewrap, seal, unseal
-from hub.vault.names import WELL_KNOWN, check_name
+from hub.vault.names import check_name, well_known
 
 log = logging.getLogger(__name__)
 MAX_VALUE = 8192
@@ -40,7 +40,7 @@ class VaultMissing(LookupError):
 
 
 def _metadata(row: Any) -> dict[str, Any]:
-    known = WELL_KNOWN.get(row.name)
+    known = well_known().get(row.name)
     return {"name": row.name, "version": row.version, "master_key_id": row.master_key_id,
             "updated_at": row.updated_at.isoformat(), "updated_by": row.updated_by,
             "description": known.description if known else ""}
@@ -109,7 +109,7 @@ class Vault:
     def missing(self) -> list[dict[str, str]]:
         """The well-known credentials not set yet, with what each is for."""
         stored = {m["name"] for m in self.list()}
-        return [{"name": n, "description": k.description} for n, k in WELL_KNOWN.items() if n not in stored]
+        return [{"name": n, "description": k.description} for n, k in well_known().items() if n not in stored]
 
     def delete(self, name: str, *, actor: str, client_ip: str = "") -> dict[str, Any]:
         """Remove credential ``name``; returns the metadata it had. :class:`VaultMissing` if absent."""
@@ -204,15 +204,17 @@ def credential(settings: Settings, name: str, fallback: str | None = None) -> st
 
 
 def seed_defaults(settings: Settings, actor: str = "sandbox") -> list[str]:
-    """Put each well-known credential that is not set yet and has a default in Settings into the
-    vault (the sandbox's first run); returns the names it set."""
+    """Put each well-known credential that is not set yet and has a sandbox fallback in its partner's
+    settings into the vault (the sandbox's first run); returns the names it set."""
+    from hub.context import context
+
     engine = engine_for(settings)
     try:
         vault = Vault(engine, settings)
         stored = {m["name"] for m in vault.list()}
         done = []
-        for name, known in WELL_KNOWN.items():
-            value = getattr(settings, known.setting, None)
+        for name, known in well_known().items():
+            value = getattr(context(known.partner, settings).settings, known.setting, None) if known.setting else None
             if name not in stored and isinstance(value, str) and value:
                 vault.put(name, value, actor=actor)
                 done.append(name)

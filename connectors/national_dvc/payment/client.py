@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine
 
 from connectors.http import json_answer, post_json
 from connectors.national_dvc.payment import checksum
@@ -45,7 +44,7 @@ from connectors.national_dvc.payment.wire import (
 from connectors.national_dvc.wire import dump, to_wire_date
 
 if TYPE_CHECKING:
-    from hub.config import Settings
+    from hub.seam import Context
 
 TRANSIENT_CODES = frozenset({INTERNAL_ERROR, CHECKSUM_MISMATCH})
 Answer = TypeVar("Answer", InitAnswer, QueryAnswer)
@@ -73,7 +72,7 @@ class PaymentClient:
     def __init__(self, base_url: str, partner_code: str, secret: str, timeout: float = 5.0, *,
                  transport: httpx.BaseTransport | None = None, ledger: Ledger | None = None) -> None:
         if not secret:
-            raise ValueError("no payment secret: set vault credential payment.secret")
+            raise ValueError("no payment secret: set vault credential national_payment.secret")
         self.partner_code = partner_code
         self._secret = secret
         self._ledger = ledger
@@ -81,13 +80,13 @@ class PaymentClient:
                                   headers={"Accept": "application/json"})
 
     @classmethod
-    def for_hub(cls, settings: "Settings", engine: Engine, base_url: str | None = None) -> "PaymentClient":
-        """The hub's client: URL, ``MaDoiTac`` and timeout from ``settings``, the secret from the
-        vault (``ValueError`` when there is none), every INIT recorded in ``engine``."""
+    def for_hub(cls, ctx: "Context", base_url: str | None = None) -> "PaymentClient":
+        """The hub's client: URL, ``MaDoiTac`` and timeout from the platform's settings, the secret
+        from the vault (``ValueError`` when there is none), every INIT recorded in the hub's database."""
         from connectors.national_dvc.payment.secret import payment_secret
 
-        return cls(base_url or settings.payment_url, settings.payment_partner_code, payment_secret(settings),
-                   settings.payment_timeout, ledger=Ledger(engine, settings.payment_source))
+        s = ctx.settings
+        return cls(base_url or s.url, s.partner_code, payment_secret(ctx), s.timeout, ledger=Ledger(ctx.engine, ctx.code))
 
     def __repr__(self) -> str:
         return f"PaymentClient({str(self._http.base_url)!r}, MaDoiTac={self.partner_code!r})"

@@ -1,7 +1,7 @@
 """The payments the hub knows of (table ``payments``): what a platform callback is bound to.
 
 A payment is known by its reference ``MaThamChieu``, unique per payment partner (the hub's code
-for the platform, ``Settings.payment_source``), with the dossier ``MaHoSo``, agency ``MaDonVi``,
+for the platform, ``national_payment``), with the dossier ``MaHoSo``, agency ``MaDonVi``,
 procedure ``MaTTHC`` and amount ``SoTien`` it was opened for. The hub learns of one
 
 * when it opens it: :class:`PaymentClient <.client.PaymentClient>` given a :class:`Ledger`
@@ -23,8 +23,9 @@ from typing import Any, Literal, Mapping
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.store.engine import reading
-from hub.store.tables import payments
+from hub.seam import reading, tables
+
+payments = tables.payments
 
 OPEN, PAID = "open", "paid"
 Origin = Literal["init", "bill"]
@@ -115,7 +116,7 @@ class Ledger:
     """Where :class:`PaymentClient <.client.PaymentClient>` records each INIT before sending it."""
 
     engine: Engine
-    partner: str  #: the payment partner's code at the hub (``Settings.payment_source``)
+    partner: str  #: the payment partner's code at the hub (``national_payment``)
 
     def opened(self, init: Mapping[str, Any]) -> PaymentRecord:
         """Record the payment an INIT (wire dict, validated) opens; :class:`ReferenceTaken` on a clash."""

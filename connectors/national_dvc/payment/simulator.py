@@ -51,9 +51,8 @@ from connectors.national_dvc.payment.wire import (
     Lookup,
     QueryRequest,
 )
-from connectors.national_dvc.simulator import json_response
 from connectors.national_dvc.wire import to_wire_date
-from connectors.sim_controls import add_controls, outage
+from connectors.sim_controls import add_controls, json_response, outage
 
 DEFAULT_CALLBACK_URL = "http://127.0.0.1:8000/v1/payments/callback"
 CALLBACK_TYPE = "CONFIRM"  #: LoaiBanTin of the callback (an assumption: the specification's value is not public)

@@ -7,7 +7,7 @@ the payment page's URL), ``QUERY`` (a payment's state: ``TrangThaiGD`` 1 paid, 3
 ``MaXacThuc`` checksum (:mod:`.checksum`). Amounts (``SoTien``) are whole đồng, sent as digit
 strings (numbers are accepted); dates are ``yyyyMMddHHmmss`` in Asia/Ho_Chi_Minh.
 
-``python -m connectors.national_dvc.payment.wire`` regenerates ``schemas/national_payment/``; a
+``lienthong schemas export`` (``make schemas``) regenerates ``schemas/national_payment/``; a
 test fails when they drift from these models.
 """
 
@@ -18,9 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from connectors.national_dvc.wire import SCHEMA_ROOT, ErrorCode, WireDate, export_schemas
+from connectors.national_dvc.wire import SCHEMA_ROOT, ErrorCode, WireDate, export_schemas, schema_documents
 from connectors.wire import AnswerModel, WireModel
-from hub.config import ROOT
 
 PHIEN_BAN = "1.0.6"
 SCHEMA_SUBDIR = "national_payment"
@@ -218,6 +217,6 @@ def export(directory: Path = SCHEMA_ROOT) -> list[Path]:
     return export_schemas(directory, SCHEMA_MODELS, SCHEMA_SUBDIR)
 
 
-if __name__ == "__main__":
-    for written_path in export():
-        print(written_path.relative_to(ROOT))
+def schema_files() -> dict[str, dict[str, Any]]:
+    """Path under ``schemas/`` -> schema, for ``lienthong schemas export`` (the manifest's ``schemas``)."""
+    return {f"{SCHEMA_SUBDIR}/{name}.json": schema for name, schema in schema_documents(SCHEMA_MODELS).items()}

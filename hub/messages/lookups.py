@@ -1,7 +1,7 @@
-"""The look-up API's own shapes: what an officer's system sends, and the canonical citizen it gets back.
+"""The canonical look-up shapes: what an officer's system sends, and the canonical citizen it gets back.
 
-Requests and answers are JSON with English field names; the population database's SOAP/XML
-(``CongdanCollection/CongDan``) never reaches a caller. Dates are ISO 8601: ``1990-04-12``, or
+Requests and answers are JSON with English field names; a partner's own format (the population
+database's SOAP/XML ``CongdanCollection/CongDan``) never reaches a caller: its connector maps it. Dates are ISO 8601: ``1990-04-12``, or
 ``1948`` when only the birth year is registered.
 
 A request may carry ``officer_context``: the officer's own client address and device as the
@@ -14,20 +14,15 @@ the access record beside the server's address (``officer_*`` columns, hash-chain
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from connectors.population_db.interface import Citizen, CongdanCollection, RelatedPerson, Residence, VerifyResult
-from hub.citizens.officers import OFFICER_CODE_PATTERN
-from hub.messages.codes import DossierCode, Text
+from hub.messages.codes import OFFICER_CODE_PATTERN, DossierCode, Text
 
 BirthDate = Annotated[str, Field(pattern=r"^\d{4}(-\d{2}-\d{2})?$", description="YYYY-MM-DD, or YYYY if only the year is known",
                                  examples=["1990-04-12"])]
-GENDERS = {"1": "male", "2": "female"}
-_YYYYMMDD = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
 
 def _ip(value: str) -> str:
@@ -128,56 +123,3 @@ class VerifyOut(BaseModel):
     """The answer of verify: whether the data matches one citizen, and nothing else."""
 
     match: bool
-
-
-def partner_birth_date(iso: str | None) -> str | None:
-    """``1990-04-12`` -> ``19900412`` (the database's ``NgayThangNam``); a year stays a year."""
-    return iso.replace("-", "") if iso else None
-
-
-def _birth_date(c: Citizen) -> str | None:
-    born = c.NgayThangNamSinh
-    if born is None:
-        return None
-    full = _YYYYMMDD.match(born.NgayThangNam or "")
-    return "-".join(full.groups()) if full else born.Nam or born.NgayThangNam
-
-
-def _name(parts: list[str | None]) -> str:
-    return " ".join(p for p in parts if p)
-
-
-def _address(r: Residence | None) -> dict[str, str | None] | None:
-    if r is None:
-        return None
-    return {"province_code": r.MaTinhThanh, "district_code": r.MaQuanHuyen, "ward_code": r.MaPhuongXa, "detail": r.ChiTiet}
-
-
-def _person(p: RelatedPerson | None) -> dict[str, str | None] | None:
-    if p is None:
-        return None
-    name = p.HoVaTen
-    return {"id_number": p.SoDinhDanh, "old_id_number": p.SoCMND,
-            "full_name": _name([name.Ho, name.ChuDem, name.Ten]) if name else None}
-
-
-def citizen(c: Citizen) -> dict[str, object]:
-    """``CongDan`` as :class:`CitizenOut` (a plain dict, ready for JSON)."""
-    name = c.HoVaTen
-    return {
-        "id_number": c.SoDinhDanh, "old_id_number": c.SoCMND, "full_name": _name([name.Ho, name.ChuDem, name.Ten]),
-        "family_name": name.Ho, "middle_name": name.ChuDem, "given_name": name.Ten,
-        "gender": GENDERS.get(c.GioiTinh or "", c.GioiTinh), "birth_date": _birth_date(c),
-        "permanent_address": _address(c.ThuongTru), "current_address": _address(c.NoiOHienTai),
-        "household_head": _person(c.ChuHo), "father": _person(c.Cha), "mother": _person(c.Me), "spouse": _person(c.VoChong),
-    }
-
-
-def citizens(answer: CongdanCollection) -> dict[str, object]:
-    """The answer of lookup, household and residence."""
-    return {"citizens": [citizen(c) for c in answer.CongDan]}
-
-
-def verified(answer: CongdanCollection) -> dict[str, object]:
-    """The answer of verify: the database's verdict (``KetQuaXacThuc``), and nothing about the citizen."""
-    return {"match": bool(answer.KetQuaXacThuc) if isinstance(answer, VerifyResult) else bool(answer.CongDan)}

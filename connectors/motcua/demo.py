@@ -1,0 +1,75 @@
+"""Demo traffic of the sandbox's one-stop system: it files dossiers and moves them along (its
+manifest's ``seed.demo``; ``lienthong motcua demo`` sends a few at once)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+
+HANOI = timezone(timedelta(hours=7))
+NAMES = ["Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Cường", "Phạm Thu Dung", "Võ Minh Đức", "Đặng Ngọc Hà"]
+STEPS = [
+    (2, "Tiếp nhận hồ sơ", "Bộ phận Một cửa"),
+    (4, "Chuyển phòng chuyên môn thẩm định", "Phòng Tư pháp"),
+    (9, "Hoàn thành giải quyết", "Phòng Tư pháp"),
+]
+
+
+def dossier_messages(seq: int, now: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The messages of one demo dossier's life: submitted, three status changes."""
+    now = now or datetime.now(HANOI)
+    code = dossier_code(seq, now)
+    base = {"source": "motcua", "dossier_code": code}
+    yield {
+        **base, "message_id": str(uuid.uuid4()), "type": "dossier.submitted", "occurred_at": now.isoformat(),
+        "payload": {
+            "agency_id": "000.00.00.H49", "procedure_code": "2.000477", "procedure_name": "Cấp bản sao trích lục hộ tịch",
+            "applicant": {"name": NAMES[seq % len(NAMES)], "subject_type": 1, "phone": "0912345678"},
+            "received_at": now.isoformat(), "due_at": (now + timedelta(days=3)).isoformat(), "status": 1, "channel": 2,
+            "summary": "Đề nghị cấp bản sao trích lục khai sinh",
+        },
+    }
+    for i, (status, content, dept) in enumerate(STEPS, 1):
+        at = now + timedelta(seconds=i)
+        yield {
+            **base, "message_id": str(uuid.uuid4()), "type": "status.changed", "occurred_at": at.isoformat(),
+            "payload": {"agency_id": "000.00.00.H49", "status": status, "handled_at": at.isoformat(),
+                        "handler_name": "Trần Văn Bình", "handler_title": "Chuyên viên", "department": dept, "content": content},
+        }
+
+
+def dossier_code(seq: int, now: datetime | None = None) -> str:
+    """The demo dossier code of sequence ``seq`` today (seed 000 Đ6.3: agency, YYMMDD, 4 digits)."""
+    return f"000.00.00.H49-{(now or datetime.now(HANOI)):%y%m%d}-{seq:04d}"
+
+
+def feed(base_url: str, api_key: str, interval: float = 5.0, first_seq: int = 1001, limit: int = 500) -> None:
+    """Post one demo dossier's messages every ``interval`` seconds (at most ``limit`` dossiers)."""
+    headers = {"Authorization": f"ApiKey {api_key}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+        for seq in itertools.islice(itertools.count(first_seq), limit):
+            for msg in dossier_messages(seq):
+                try:
+                    client.post("/v1/messages", json=msg)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(interval)
+
+
+def send(var_dir: Path, url: str, count: int, interval: float) -> None:
+    """``lienthong motcua demo``: send ``count`` demo dossiers with the sandbox's one-stop key."""
+    creds = json.loads((var_dir / "sandbox.json").read_text())
+    key = creds["partners"]["motcua"]["api_key"]
+    with httpx.Client(base_url=url, headers={"Authorization": f"ApiKey {key}"}, timeout=10) as client:
+        for seq in range(count):
+            for msg in dossier_messages(2001 + seq + int(time.time()) % 5000):
+                r = client.post("/v1/messages", json=msg)
+                print(r.status_code, msg["type"], msg["dossier_code"])
+            time.sleep(interval)

@@ -1,0 +1,51 @@
+"""The national public-service portal (Cổng Dịch vụ công quốc gia, DVCQG) as a partner of the hub.
+
+The hub mirrors the one-stop system's dossiers, progress, results and fees to the portal's adapter
+(outbound, in chunks of 10). The portal's payment platform is a partner of its own, in ``payment/``;
+this module exports both (``MANIFESTS``).
+"""
+
+from __future__ import annotations
+
+from connectors.national_dvc.cli import portal_simulator
+from connectors.national_dvc.payment.manifest import MANIFEST as PAYMENT
+from connectors.national_dvc.settings import NationalDvcSettings
+from hub.seam import Context, Manifest, SandboxSeed, SeedPartner, Simulator
+
+
+def _connector(ctx: Context):  # noqa: ANN202 - a NationalDvcConnector
+    from connectors.national_dvc.connector import NationalDvcConnector
+
+    return NationalDvcConnector.from_context(ctx)
+
+
+def _schemas() -> dict[str, dict]:
+    from connectors.national_dvc.wire import schema_files
+
+    return schema_files()
+
+
+PORTAL = Manifest(
+    code="national_dvc",
+    name="Cổng Dịch vụ công quốc gia",
+    kind="national_portal",
+    settings=NationalDvcSettings,
+    accepts=frozenset({"dossier.submitted", "dossier.updated", "status.changed", "result.issued", "fee.notice"}),
+    connector=_connector,
+    credentials={"password": ("Password of the hub's account on the national portal (DVCQG) adapter", "password")},
+    schemas=_schemas,
+    simulator=Simulator(
+        name="national-dvc", command=portal_simulator, port=8101, title="Portal sim",
+        hub_env=lambda url: {"LIENTHONG_NATIONAL_DVC_ADAPTER_URL": url},
+        args=lambda info: (["--jwks-url", f"{info.api_url}/.well-known/jwks.json"]
+                           if info.flag("LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS") else []),
+    ),
+    seed=SandboxSeed(
+        partners=(SeedPartner("national_dvc", "Cổng Dịch vụ công quốc gia", "national_portal"),),
+        # the hub signs what it sends to the portal, and its simulator checks it against the hub's keys
+        env={"LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS": "true"},
+    ),
+    secret_settings=("password",),
+)
+
+MANIFESTS = (PORTAL, PAYMENT)

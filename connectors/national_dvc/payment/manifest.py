@@ -1,0 +1,76 @@
+"""The national payment platform (Nền tảng thanh toán trên Cổng DVC quốc gia): its callbacks reach the hub.
+
+Its one name is ``national_payment`` (partner code, source of ``payment.confirmed``, settings prefix
+``LIENTHONG_NATIONAL_PAYMENT_``, vault ``national_payment.*``, ``schemas/national_payment/``). It lives
+in the national portal's folder because it is the portal's platform, and is exported by that
+folder's manifest module beside the portal.
+"""
+
+from __future__ import annotations
+
+from connectors.national_dvc.cli import payment_simulator
+from connectors.national_dvc.payment.inbound import ROUTE
+from connectors.national_dvc.payment.settings import CODE, NationalPaymentSettings
+from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
+
+
+def _schemas() -> dict[str, dict]:
+    from connectors.national_dvc.payment.wire import schema_files
+
+    return schema_files()
+
+
+def _health(ctx: Context) -> str:
+    from connectors.national_dvc.payment.secret import payment_callbacks_state
+
+    return payment_callbacks_state(ctx)
+
+
+def _start(ctx: Context) -> None:
+    from connectors.national_dvc.payment.secret import warn_if_missing
+
+    warn_if_missing(ctx)
+
+
+def _setup(ctx: Context) -> None:
+    from connectors.national_dvc.payment.secret import seed_secret
+
+    seed_secret(ctx)  # the hub and the simulator read the same one
+
+
+def _demo(info: SandboxInfo, keys: dict[str, str]) -> None:
+    from connectors.national_dvc.payment.demo import demo
+
+    demo(info, keys)
+
+
+def _simulator_env(info: SandboxInfo) -> dict[str, str]:
+    from connectors.national_dvc.payment.secret import payment_secret
+
+    return {"PAYMENT_SIM_SECRET": payment_secret(info.ctx)}
+
+
+MANIFEST = Manifest(
+    code=CODE,
+    name="Nền tảng thanh toán trên Cổng DVC quốc gia",
+    kind="payment_platform",
+    settings=NationalPaymentSettings,
+    credentials={"secret": ("Shared secret of the national payment platform's MaXacThuc checksums", "")},
+    routes=(ROUTE,),
+    schemas=_schemas,
+    simulator=Simulator(
+        name="payment", command=payment_simulator, port=8102, title="Payment sim",
+        hub_env=lambda url: {"LIENTHONG_NATIONAL_PAYMENT_URL": url},
+        args=lambda info: ["--callback-url", f"{info.api_url}/v1/payments/callback",
+                           "--partner-code", info.ctx.settings.partner_code],
+        env=_simulator_env,
+    ),
+    seed=SandboxSeed(
+        partners=(SeedPartner(CODE, "Nền tảng thanh toán trên Cổng DVC quốc gia", "payment_platform", keyless=True),),
+        setup=_setup, demo=_demo,
+    ),
+    health=_health,
+    start=_start,
+    secret_settings=("secret",),
+    networks={"callback_networks": "payment callbacks"},
+)

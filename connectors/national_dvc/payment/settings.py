@@ -1,0 +1,43 @@
+"""Settings of the national payment platform: ``LIENTHONG_NATIONAL_PAYMENT_<NAME>``."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from hub.seam import PartnerSettings, partner_settings
+
+CODE = "national_payment"  #: the platform's one name: partner code, source of its messages, settings, vault, schemas
+
+
+class NationalPaymentSettings(PartnerSettings):
+    """The province's account at the payment platform, and what the hub believes of its callbacks."""
+
+    model_config = partner_settings(CODE)
+
+    url: str = Field("http://127.0.0.1:8102", description="National payment platform base URL (INIT, QUERY).")
+    partner_code: str = Field("000.00.00.H49", description="MaDoiTac: the province's code at the payment platform.")
+    secret: str = Field(
+        "", description="Shared secret of the MaXacThuc checksums, used when vault credential national_payment.secret is "
+                        "not set. No default: without either, every callback is refused (MaLoi 99, HTTP 503)."
+    )
+    timeout: float = Field(5.0, description="Seconds before a call to the payment platform counts as timed out.")
+    callback_networks: list[str] = Field(
+        ["127.0.0.1/32", "::1/128"], description="Networks the payment platform's callbacks may come from (JSON list)."
+    )
+    # A callback's ThoiGianGD (covered by its checksum) must be this close to the hub's clock, so an old
+    # genuine callback cannot be replayed later; a resend of a payment already recorded as paid is
+    # answered "00" whatever its age (records.py).
+    callback_window_seconds: int = Field(
+        900, ge=1, le=7 * 86400, description="Seconds a callback's ThoiGianGD may be before or after the hub's clock "
+                                             "(else refused: MaLoi 06, outcome payment_refused:outside_window)."
+    )
+
+    @field_validator("callback_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        try:
+            return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in value]
+        except ValueError as exc:
+            raise ValueError(f"callback_networks: {exc}") from None

@@ -1,0 +1,112 @@
+"""What the hub gives each partner (:class:`hub.seam.Context`): its settings, credentials, signer, cursors."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hub.config import Settings, get_settings
+from hub.plugins import manifest
+from hub.seam import Connector, Manifest
+from hub.store.engine import reading
+from hub.store.tables import partner_cursors
+
+MAX_CURSOR = 400
+_lock = threading.Lock()
+_contexts: dict[tuple[int, str], "PartnerContext"] = {}
+
+
+class DbCursor:
+    """A cursor row in ``partner_cursors``."""
+
+    def __init__(self, engine: Engine, partner: str, name: str) -> None:
+        self.engine, self.partner, self.name = engine, partner, name
+
+    def get(self) -> str | None:
+        with reading(self.engine) as conn:
+            return conn.execute(select(partner_cursors.c.value).where(
+                partner_cursors.c.partner_code == self.partner, partner_cursors.c.name == self.name)).scalar()
+
+    def set(self, value: str) -> None:
+        if len(value) > MAX_CURSOR:
+            raise ValueError(f"a cursor holds at most {MAX_CURSOR} characters")
+        now = datetime.now(timezone.utc)
+        where = (partner_cursors.c.partner_code == self.partner, partner_cursors.c.name == self.name)
+        with self.engine.begin() as conn:
+            if conn.execute(update(partner_cursors).where(*where).values(value=value, updated_at=now)).rowcount:
+                return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(partner_cursors.insert().values(partner_code=self.partner, name=self.name, value=value,
+                                                             updated_at=now))
+        except IntegrityError:  # another process created it meanwhile: ours is the later value
+            with self.engine.begin() as conn:
+                conn.execute(update(partner_cursors).where(*where).values(value=value, updated_at=now))
+
+
+class PartnerContext:
+    """One partner's :class:`~hub.seam.Context` under the hub's ``settings``. ``partner_settings``
+    overrides the partner's own (tests); otherwise they are read from the environment."""
+
+    def __init__(self, m: Manifest, settings: Settings, partner_settings: Any = None, engine: Engine | None = None) -> None:
+        self.manifest = m
+        self.code = m.code
+        self.hub = settings
+        self.settings = partner_settings if partner_settings is not None else m.settings()
+        self._engine = engine
+
+    @cached_property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from hub.runtime import engine_for
+
+            self._engine = engine_for(self.hub)
+        return self._engine
+
+    def credential(self, name: str, fallback: str | None = None) -> str | None:
+        from hub.vault.store import credential
+
+        return credential(self.hub, f"{self.code}.{name}", fallback)
+
+    def put_credential(self, name: str, value: str) -> None:
+        from hub.vault.store import Vault
+
+        Vault(self.engine, self.hub).put(f"{self.code}.{name}", value, actor="sandbox")
+
+    def signer(self) -> httpx.Auth:
+        from hub.signatures.signer import hub_signer
+
+        return hub_signer(self.hub)
+
+    def cursor(self, name: str) -> DbCursor:
+        return DbCursor(self.engine, self.code, name)
+
+
+def context(code: str, settings: Settings | None = None, **partner_settings: Any) -> PartnerContext:
+    """Partner ``code``'s context under ``settings`` (default: the process's). With keyword
+    arguments, a fresh context whose partner settings are built from them (tests); without, one
+    cached per settings object."""
+    settings = settings or get_settings()
+    m = manifest(code)
+    if partner_settings:
+        return PartnerContext(m, settings, m.settings(**partner_settings))
+    key = (id(settings), code)
+    with _lock:
+        ctx = _contexts.get(key)
+        if ctx is None or ctx.hub is not settings:
+            ctx = _contexts[key] = PartnerContext(m, settings)
+        return ctx
+
+
+def connector(code: str, settings: Settings) -> Connector:
+    """A ready outbound connector for destination ``code``; LookupError if that partner delivers nothing."""
+    m = manifest(code)
+    if m.connector is None:
+        raise LookupError(f"partner {code!r} takes no messages from the queue (its manifest has no connector)")
+    return m.connector(context(code, settings))

@@ -1,0 +1,115 @@
+"""The partners' inbound routes (``Manifest.routes``): each becomes a guarded route of the edge.
+
+The guard runs first under the route's rule (``hub/edge/rules.py``, :func:`partner_rules`); the
+partner's handler then gets an :class:`EdgeInbound` (``hub.seam.Inbound``): the client address as
+the hub sees it, the body under its limit, and :meth:`~EdgeInbound.submit`, the intake path that
+``POST /v1/messages`` takes (prepared, routed, group-committed). The handler answers with a
+``Reply`` in its partner's own format; what it :meth:`~EdgeInbound.note`\\s goes into the call's
+access record.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from hub.access.principal import Principal
+from hub.access.scopes import Scopes
+from hub.context import PartnerContext, context
+from hub.edge.body import read_body
+from hub.edge.guard import GuardedRoute
+from hub.edge.prepare import prepare
+from hub.edge.problems import Problem
+from hub.edge.responses import json_response
+from hub.partners import get_partner
+from hub.plugins import manifests
+from hub.seam import InboundRoute, Manifest, Refused, Reply, Unavailable
+from hub.store.writers import StoreUnavailable
+
+
+class EdgeInbound:
+    """One inbound call as a partner's handler sees it."""
+
+    def __init__(self, request: Request, ctx: PartnerContext, route: InboundRoute) -> None:
+        self.request, self.ctx, self.route = request, ctx, route
+        self.client_ip = request.app.state.gate.client(request)[0]
+        self.headers = request.headers
+        principal = request.scope["state"].get("principal")
+        self.partner_code = principal.partner_code if principal is not None else None
+
+    async def body(self, max_bytes: int | None = None) -> bytes:
+        if self.route.body == "raw":
+            return await self.request.body()  # read by the guard under the route's limit
+        limit = max_bytes or self.route.max_bytes or self.request.app.state.settings.max_body_bytes
+        try:
+            return await read_body(self.request, limit)
+        except Problem as problem:
+            raise Refused(problem.slug, problem.detail) from None
+
+    async def submit(self, message: dict[str, Any], *, source: str, types: Sequence[str]) -> str:
+        state = self.request.scope["state"]
+        caller = state.get("principal")
+        if caller is None:  # a public route: the partner vouched for by the handler's own proof
+            partner = await run_in_threadpool(get_partner, self.request.app.state.engine, source)
+            if partner is None:
+                raise Refused("unknown_partner", f"partner {source!r} is not registered")
+            if partner["state"] != "active":
+                raise Refused("partner_suspended", f"partner {source!r} is suspended")
+            caller = Principal(source, partner["kind"], scopes=Scopes(types=tuple(types), endpoints=("intake",)))
+            state["principal"] = caller
+        elif caller.partner_code != source:
+            raise Refused("forbidden", f"this key belongs to {caller.partner_code!r}, not {source!r}")
+        state["message_ids"] = (message.get("message_id"),)
+        try:
+            prepared = prepare(message, caller, self.request.app.state.routes)
+        except Problem as problem:  # the canonical model refuses it (validation), or no route sends it anywhere
+            raise Refused(problem.slug, problem.detail) from None
+        try:
+            [result] = await self.request.app.state.committer.submit([prepared])
+        except StoreUnavailable:
+            raise Unavailable("not stored") from None
+        return str(result.verdict)
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await run_in_threadpool(fn, *args)
+
+    def note(self, outcome: str, summary: str = "") -> None:
+        state = self.request.scope["state"]
+        state["outcome"], state["summary"] = outcome, summary[:300]
+        if "principal" not in state:  # the access record names the partner the call claims to be
+            state["attempt"] = {"partner_code": self.ctx.code, "key_id": None, "account": None}
+
+
+def _reply(reply: Reply) -> Response:
+    if isinstance(reply.body, bytes):
+        return Response(reply.body, reply.status, dict(reply.headers), media_type=reply.media_type)
+    response = json_response(reply.body, reply.status)
+    response.headers.update(reply.headers)
+    return response
+
+
+def _endpoint(m: Manifest, route: InboundRoute) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        ctx = context(m.code, request.app.state.settings)
+        return _reply(await route.handler(EdgeInbound(request, ctx, route)))
+
+    endpoint.__name__ = f"{m.code}_{getattr(route.handler, '__name__', 'inbound')}"
+    return endpoint
+
+
+def router() -> APIRouter:
+    """Every partner's inbound routes, guarded."""
+    api = APIRouter(route_class=GuardedRoute)
+    for m in manifests():
+        for route in m.routes:
+            extra: dict[str, Any] = dict(route.openapi)
+            if route.route_class is None:
+                extra["security"] = []  # no API key: the partner's own proof
+            if route.own_errors:
+                extra["x-own-errors"] = True  # every answer in the partner's format, not problem+json
+            api.add_api_route(route.path, _endpoint(m, route), methods=[route.method], summary=route.summary,
+                              tags=[route.tag], openapi_extra=extra)
+    return api
