@@ -10,7 +10,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite (WAL) at var/lienthong.db.")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for queues, circuit breakers and flags.")
     routes_file: Path = Field(ROOT / "hub" / "routes.yaml", description="Routing table (YAML).")
+    partner_settings: dict[str, dict[str, Any]] = Field(
+        {}, description="Partners' settings as one JSON object ({\"<partner>\": {\"<field>\": value}}), over their own "
+                        "LIENTHONG_<PARTNER>_<FIELD> variables (a whole deployment in one variable; the tests)."
+    )
     plugins: list[str] = Field(
         [], description="More partner manifests, by module path (JSON list), beside every connectors/<partner>/manifest.py "
                         "(hub/plugins.py; each partner's own settings have the prefix LIENTHONG_<PARTNER>_)."

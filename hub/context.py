@@ -51,14 +51,16 @@ class DbCursor:
 
 
 class PartnerContext:
-    """One partner's :class:`~hub.seam.Context` under the hub's ``settings``. ``partner_settings``
-    overrides the partner's own (tests); otherwise they are read from the environment."""
+    """One partner's :class:`~hub.seam.Context` under the hub's ``settings``. Its own settings are
+    ``partner_settings`` if given, else read from the environment (``LIENTHONG_<PARTNER>_*``) with the
+    hub's ``LIENTHONG_PARTNER_SETTINGS`` entry for it over them."""
 
     def __init__(self, m: Manifest, settings: Settings, partner_settings: Any = None, engine: Engine | None = None) -> None:
         self.manifest = m
         self.code = m.code
         self.hub = settings
-        self.settings = partner_settings if partner_settings is not None else m.settings()
+        self.settings = (partner_settings if partner_settings is not None
+                         else m.settings(**settings.partner_settings.get(m.code, {})))
         self._engine = engine
 
     @cached_property
@@ -95,7 +97,8 @@ def context(code: str, settings: Settings | None = None, **partner_settings: Any
     settings = settings or get_settings()
     m = manifest(code)
     if partner_settings:
-        return PartnerContext(m, settings, m.settings(**partner_settings))
+        merged = {**settings.partner_settings.get(code, {}), **partner_settings}
+        return PartnerContext(m, settings, m.settings(**merged))
     key = (id(settings), code)
     with _lock:
         ctx = _contexts.get(key)

@@ -27,6 +27,7 @@ from tests.support import (
     ThreadedServer,
     client,
     settings_env,
+    with_fields,
 )
 
 PARTNERS = [
@@ -80,12 +81,13 @@ def make_settings(db_url: str, redis_url: str, tmp_path: Path, **overrides: obje
         relay_interval=0.2,
         breaker_threshold=3,
         breaker_open_seconds=1.0,
-        dvc_adapter_url="http://127.0.0.1:9",
-        dvc_timeout=2.0,
+        partner_settings={"national_dvc": {"adapter_url": "http://127.0.0.1:9", "timeout": 2.0}},
         # a Prometheus scraper on loopback, reading fresh gauges (tests/security/ checks the closed default)
         metrics_scrape_networks=["127.0.0.1/32"],
         metrics_refresh_seconds=0.0,
     )
+    for code, fields in dict(overrides.pop("partner_settings", None) or {}).items():  # type: ignore[call-overload]
+        values["partner_settings"] = with_fields(values["partner_settings"], code, fields)  # type: ignore[arg-type]
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -35,8 +35,8 @@ class PopulationSim:
         return f"{self.base_url}/oauth/token"
 
     def settings(self) -> dict[str, Any]:
-        """Settings fields that point the hub's client here (the token URL follows from the URL)."""
-        return {"population_db_url": self.url}
+        """The population database's settings that point the hub's client here (the token URL follows from the URL)."""
+        return {"url": self.url}
 
     def start(self) -> "PopulationSim":
         self.process.start()

@@ -240,6 +240,23 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
 
+def with_fields(partners: dict[str, dict[str, Any]], code: str, fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``partners`` (a ``partner_settings`` value) with partner ``code``'s ``fields`` set over its own."""
+    return {**partners, code: {**partners.get(code, {}), **fields}}
+
+
+def with_partner(settings: Settings, code: str, **fields: Any) -> Settings:
+    """A copy of ``settings`` whose partner ``code`` has ``fields`` set (``hub/context.py`` reads them)."""
+    return settings.model_copy(update={"partner_settings": with_fields(settings.partner_settings, code, fields)})
+
+
+def partner_ctx(settings: Settings, code: str) -> Any:
+    """Partner ``code``'s context (``hub.seam.Context``) under ``settings``."""
+    from hub.context import context
+
+    return context(code, settings)
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment variables that reproduce ``settings`` in a child process."""
     env = dict(os.environ)

@@ -21,7 +21,8 @@ def test_worker_killed_mid_delivery_loses_nothing_and_each_effect_happens_once(
     db_url: str, redis_server: RedisServer, portal: Portal, tmp_path: Path
 ) -> None:
     redis_server.flush()
-    settings = make_settings(db_url, redis_server.url, tmp_path, dvc_adapter_url=portal.url, lease_seconds=2.0,
+    settings = make_settings(db_url, redis_server.url, tmp_path, partner_settings={"national_dvc": {"adapter_url": portal.url}},
+                             lease_seconds=2.0,
                              retry_schedule=[0.3] * 20)
     hub = seed_hub(settings, tmp_path)
     server = ThreadedServer(create_app(settings)).start()
@@ -57,7 +58,8 @@ def test_redis_stopped_during_intake_still_accepts_and_delivers_after_it_returns
 ) -> None:
     redis = RedisServer()
     redis.start()
-    settings = make_settings(db_url, redis.url, tmp_path, dvc_adapter_url=portal.url, retry_schedule=[0.3] * 20)
+    settings = make_settings(db_url, redis.url, tmp_path, partner_settings={"national_dvc": {"adapter_url": portal.url}},
+                             retry_schedule=[0.3] * 20)
     hub = seed_hub(settings, tmp_path)
     server = ThreadedServer(create_app(settings)).start()
     try:

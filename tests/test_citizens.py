@@ -26,7 +26,7 @@ from hub.store.tables import officers
 from tests.conftest import Hub, seed_hub
 from tests.factories import status_changed, submitted
 from tests.population import PopulationSim
-from tests.support import ThreadedServer, access_record, client
+from tests.support import ThreadedServer, access_record, client, with_partner
 
 PASSWORD = "correct horse battery"
 AGENCY = "000.00.00.H49"
@@ -73,7 +73,7 @@ def officer(hub: Hub, code: str, tier: str = "whole_agency", **over: Any) -> Non
 
 @pytest.fixture
 def lookups(settings: Any, population_sim: PopulationSim, tmp_path: Path) -> Iterator[Lookups]:
-    wired = settings.model_copy(update={"population_db_url": population_sim.url, "population_db_timeout": 1.0})
+    wired = with_partner(settings, "population_db", url=population_sim.url, timeout=1.0)
     hub = seed_hub(wired, tmp_path)
     key = issue_key(hub.engine, "motcua", wired.effective_key_pepper, "look-ups", scopes=LOOKUP_SCOPES)
     officer(hub, "CB-ALL")

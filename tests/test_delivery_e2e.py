@@ -18,7 +18,7 @@ from tests.support import Portal, RedisServer, ThreadedServer, client, wait_unti
 def e2e(db_url: str, redis_server: RedisServer, portal: Portal, tmp_path: Path) -> Iterator[tuple[Hub, httpx.Client, httpx.Client]]:
     """A hub wired to the portal simulator, its API on loopback, a motcua and an ops client."""
     redis_server.flush()
-    settings = make_settings(db_url, redis_server.url, tmp_path, dvc_adapter_url=portal.url,
+    settings = make_settings(db_url, redis_server.url, tmp_path, partner_settings={"national_dvc": {"adapter_url": portal.url}},
                              retry_schedule=[0.3] * 40, breaker_open_seconds=0.5)
     hub = seed_hub(settings, tmp_path)
     server = ThreadedServer(create_app(settings)).start()

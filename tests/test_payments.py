@@ -32,7 +32,7 @@ from hub.store.tables import access_records, messages
 from hub.vault.store import Vault
 from tests.conftest import Hub, make_settings, seed_hub
 from tests.connectors.payment_samples import DOSSIER, PARTNER, SECRET, bien_lai, fresh, known
-from tests.support import RedisServer, ThreadedServer, wait_until
+from tests.support import RedisServer, ThreadedServer, wait_until, with_partner
 
 CALLBACK = "/v1/payments/callback"
 
@@ -144,7 +144,7 @@ def test_callbacks_of_a_suspended_payment_partner_are_refused(api: str, hub: Hub
 
 
 def test_callback_from_an_address_outside_the_allowlist_is_refused(hub: Hub) -> None:
-    settings = hub.settings.model_copy(update={"payment_callback_networks": ["10.20.30.0/24"]})
+    settings = with_partner(hub.settings, "national_payment", callback_networks=["10.20.30.0/24"])
     with ThreadedServer(create_app(settings)).start() as server:
         response, request_id = post(server.url, fresh())
         assert response.status_code == 403 and response.json()["MaLoi"] == "05"
@@ -154,7 +154,7 @@ def test_callback_from_an_address_outside_the_allowlist_is_refused(hub: Hub) -> 
 
 
 def test_forwarded_address_counts_only_from_a_trusted_proxy(hub: Hub) -> None:
-    settings = hub.settings.model_copy(update={"payment_callback_networks": ["203.0.113.0/24"]})
+    settings = with_partner(hub.settings, "national_payment", callback_networks=["203.0.113.0/24"])
     with ThreadedServer(create_app(settings)).start() as server:
         response, _ = post(server.url, fresh(), **{"X-Forwarded-For": "203.0.113.7"})
         assert response.status_code == 403, "an untrusted peer cannot claim an allowed address"

@@ -46,9 +46,9 @@ def test_check_reports_a_type_the_destination_cannot_take() -> None:
 
 
 def test_shipped_routing_table_is_consistent() -> None:
-    from connectors.registry import accepted_types
+    from hub.plugins import destinations
 
-    assert load(Settings().routes_file).check(accepted_types(), MESSAGE_TYPES) == []
+    assert load(Settings().routes_file).check(destinations(), MESSAGE_TYPES) == []
 
 
 def test_hub_refuses_to_start_with_a_route_to_an_unknown_partner(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -26,7 +26,7 @@ from hub.vault.envelope import key_id
 from hub.vault.names import WELL_KNOWN, check_name
 from hub.vault.store import seed_defaults
 from tests.conftest import Hub, client
-from tests.support import ROOT, Portal, ThreadedServer, settings_env, wait_until
+from tests.support import ROOT, Portal, ThreadedServer, settings_env, wait_until, with_partner
 from tests.test_access import PASSWORD, login
 
 SECRET = "Mật-khẩu-bí-mật-7f3a9c"  # non-ASCII on purpose: encoded bytes must not show either
@@ -185,7 +185,7 @@ def test_credential_before_migration_is_the_fallback_and_creates_no_database(set
 def test_national_dvc_connector_logs_in_with_the_vault_password(hub: Hub, portal: Portal) -> None:
     # The simulator's account is lienthong / sandbox-password; the settings carry a wrong password,
     # so only the vault's value can log in.
-    settings = hub.settings.model_copy(update={"dvc_adapter_url": portal.url, "dvc_password": "not-the-password"})
+    settings = with_partner(hub.settings, "national_dvc", adapter_url=portal.url, password="not-the-password")
     refused = NationalDvcConnector.from_settings(settings)
     with pytest.raises(TransientError, match="login refused"):
         refused.client.login()

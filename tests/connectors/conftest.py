@@ -9,6 +9,7 @@ import pytest
 
 from connectors.national_dvc.connector import NationalDvcConnector
 from hub.config import Settings
+from hub.context import context
 from tests.support import Portal
 
 
@@ -33,7 +34,7 @@ def dvc_connector(dvc_sim: str) -> Iterator[Callable[..., NationalDvcConnector]]
     made: list[NationalDvcConnector] = []
 
     def make(timeout: float = 3.0) -> NationalDvcConnector:
-        connector = NationalDvcConnector.from_settings(Settings(dvc_adapter_url=dvc_sim, dvc_timeout=timeout))
+        connector = NationalDvcConnector.from_context(context("national_dvc", Settings(), adapter_url=dvc_sim, timeout=timeout))
         made.append(connector)
         return connector
 

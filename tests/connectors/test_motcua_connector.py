@@ -15,8 +15,9 @@ import pytest
 
 from connectors.motcua.connector import MotcuaConnector
 from connectors.motcua.simulator import PATH, create_app
-from connectors.registry import accepted_types
+from hub.plugins import destinations
 from hub.config import Settings
+from hub.context import context
 from tests.connectors.payment_samples import confirmed
 from tests.support import ThreadedServer
 
@@ -30,7 +31,7 @@ def onestop() -> Iterator[str]:
 @pytest.fixture
 def connector(onestop: str) -> Iterator[MotcuaConnector]:
     httpx.post(f"{onestop}/_sim/reset").raise_for_status()
-    c = MotcuaConnector.from_settings(Settings(motcua_callback_url=f"{onestop}{PATH}", motcua_timeout=0.5))
+    c = MotcuaConnector.from_context(context("motcua", Settings(), callback_url=f"{onestop}{PATH}", timeout=0.5))
     yield c
     c.close()
 
@@ -77,4 +78,4 @@ def test_a_timeout_is_transient(connector: MotcuaConnector, onestop: str) -> Non
 
 
 def test_routing_knows_motcua_takes_payment_confirmations_only() -> None:
-    assert accepted_types()["motcua"] == frozenset({"payment.confirmed"})
+    assert destinations()["motcua"] == frozenset({"payment.confirmed"})

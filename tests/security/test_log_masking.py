@@ -30,7 +30,7 @@ from hub.edge.rules import RULES, public
 from hub.log_mask import mask
 from hub.store.tables import access_records
 from tests.conftest import Hub, client
-from tests.support import ThreadedServer, free_port, wait_port, wait_until
+from tests.support import ThreadedServer, free_port, wait_port, wait_until, with_partner
 from tests.test_citizens import LOOKUP_SCOPES, PURPOSE, dossier, officer
 
 CITIZEN = "001095001234"
@@ -140,8 +140,7 @@ def look_up(base: str, key: str) -> httpx.Response:
 def test_connector_errors_carrying_a_citizen_id_are_logged_masked(
         hub: Hub, partner: str, caplog: pytest.LogCaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.DEBUG)
-    wired = hub.settings.model_copy(update={"population_db_url": f"{partner}/dancuquocgia",
-                                            "population_db_token_url": f"{partner}/oauth/token"})
+    wired = with_partner(hub.settings, "population_db", url=f"{partner}/dancuquocgia", token_url=f"{partner}/oauth/token")
     key = issue_key(hub.engine, "motcua", wired.effective_key_pepper, "look-ups", scopes=LOOKUP_SCOPES)
     officer(hub, "CB-ALL")
     monkeypatch.setitem(RULES, ("GET", "/v1/_test/fetch"), public())
@@ -163,8 +162,8 @@ def test_connector_errors_carrying_a_citizen_id_are_logged_masked(
     # The same in a separate API process (`lienthong api`, as deployed): its log file.
     port = free_port()
     api = hub.spawn("-m", "hub.cli", "api", "--port", str(port), name="api-masked",
-                    LIENTHONG_POPULATION_DB_URL=wired.population_db_url,
-                    LIENTHONG_POPULATION_DB_TOKEN_URL=wired.population_db_token_url)
+                    LIENTHONG_POPULATION_DB_URL=f"{partner}/dancuquocgia",
+                    LIENTHONG_POPULATION_DB_TOKEN_URL=f"{partner}/oauth/token")
     wait_port(port, 60)
     assert look_up(f"http://127.0.0.1:{port}", key).status_code == 502
     wait_until(lambda: MASKED in api.output(), 10, what="the API process's log line of the fault")

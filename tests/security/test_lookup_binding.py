@@ -43,7 +43,7 @@ from hub.store.tables import access_records
 from tests.conftest import Hub, seed_hub
 from tests.factories import status_changed, submitted
 from tests.population import PopulationSim
-from tests.support import ThreadedServer, access_record, client
+from tests.support import ThreadedServer, access_record, client, with_partner
 
 AGENCY = "000.00.00.H49"
 OTHER_AGENCY = "000.00.01.H49"
@@ -91,7 +91,7 @@ def filed(seq: int, applicant: str, agency: str = AGENCY, **payload: Any) -> dic
 
 @pytest.fixture
 def desk(settings: Any, population_sim: PopulationSim, tmp_path: Path) -> Iterator[Desk]:
-    wired = settings.model_copy(update={"population_db_url": population_sim.url, "population_db_timeout": 2.0})
+    wired = with_partner(settings, "population_db", url=population_sim.url, timeout=2.0)
     hub = seed_hub(wired, tmp_path)
     key = issue_key(hub.engine, "motcua", wired.effective_key_pepper, "look-ups",
                     scopes={"endpoints": ["intake", "read", "lookup"], "lookups": ["*"]})
