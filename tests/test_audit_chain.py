@@ -463,7 +463,8 @@ def test_the_audit_commands_exit_0_when_intact_and_1_when_not(log: Hub, tmp_path
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from hub import cli
 
-    monkeypatch.setattr(cli, "get_settings", lambda: log.settings)
+    for module in ("hub.cli.helpers", "hub.cli.audit"):
+        monkeypatch.setattr(f"{module}.get_settings", lambda: log.settings)
     runner = CliRunner()
 
     def run(*argv: str) -> Any:

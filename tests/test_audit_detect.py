@@ -241,7 +241,8 @@ def test_detector_thread_raises_every_interval_and_the_gauge_shows_the_open_coun
 
 
 def test_audit_detect_cli_prints_the_findings_and_dry_run_raises_nothing(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("hub.cli.get_settings", lambda: hub.settings)
+    for module in ("hub.cli.helpers", "hub.cli.audit"):
+        monkeypatch.setattr(f"{module}.get_settings", lambda: hub.settings)
     from hub.cli import app
 
     put(hub, refusals(25, datetime.now(timezone.utc), client_ip="203.0.113.33"))

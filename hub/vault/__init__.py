@@ -4,7 +4,7 @@
 - :mod:`hub.vault.store`: :class:`Vault` (set, list, delete, rewrap; ``get`` for the hub's own use)
   and :func:`credential`, what connectors call;
 - :mod:`hub.vault.names`: the name rule and the well-known credentials;
-- :mod:`hub.vault.cli`: ``lienthong credentials ...``. The admin API is ``hub/edge/vault.py``.
+- ``lienthong credentials ...`` is :mod:`hub.cli.credentials`; the admin API is ``hub/edge/vault.py``.
 """
 
 from hub.vault.envelope import VaultError, WrongMasterKey

@@ -15,10 +15,11 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Optional
 
 import typer
 
+from hub.cli.helpers import get_engine, guard, print_json
 from hub.config import get_settings
 
 app = typer.Typer(help="HTTP message signatures (RFC 9421): partners' keys and policy, the hub's keys.",
@@ -27,26 +28,6 @@ keys_app = typer.Typer(help="Partners' signing keys.", no_args_is_help=True)
 hub_keys_app = typer.Typer(help="The hub's own signing keys (published at /.well-known/jwks.json).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(hub_keys_app, name="hub-keys")
-T = TypeVar("T")
-
-
-def _engine():  # noqa: ANN202 - a SQLAlchemy Engine
-    from hub.runtime import engine_for
-
-    return engine_for(get_settings())
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run ``fn``; a refusal is printed and exits 2."""
-    try:
-        return fn()
-    except (ValueError, LookupError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _print(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def _jwk_from(jwk: Optional[Path], pem: Optional[Path], hmac_file: Optional[Path], kid: Optional[str]) -> dict[str, Any]:
@@ -87,9 +68,9 @@ def keys_add(partner: str,
     from hub.signatures.registry import add_key
 
     settings = get_settings()
-    found = _guard(lambda: _jwk_from(jwk, pem, hmac_file, kid))
+    found = guard(lambda: _jwk_from(jwk, pem, hmac_file, kid))
     until = datetime.fromisoformat(not_after) if not_after else None
-    _print(_guard(lambda: add_key(_engine(), settings, partner, found, not_after=until, actor=cli_actor())))
+    print_json(guard(lambda: add_key(get_engine(), settings, partner, found, not_after=until, actor=cli_actor())))
 
 
 @keys_app.command("list")
@@ -97,7 +78,7 @@ def keys_list(partner: Optional[str] = typer.Argument(None)) -> None:
     """Registered signing keys (public parts only), of one partner or all."""
     from hub.signatures.registry import list_keys
 
-    _print(list_keys(_engine(), partner))
+    print_json(list_keys(get_engine(), partner))
 
 
 @keys_app.command("revoke")
@@ -106,7 +87,7 @@ def keys_revoke(partner: str, keyid: str) -> None:
     from hub.access.actions import cli_actor
     from hub.signatures.registry import revoke_key
 
-    _print(_guard(lambda: revoke_key(_engine(), partner, keyid, actor=cli_actor())))
+    print_json(guard(lambda: revoke_key(get_engine(), partner, keyid, actor=cli_actor())))
 
 
 @app.command("policy")
@@ -115,7 +96,7 @@ def policy(partner: str, value: str = typer.Argument(..., metavar="off|optional|
     from hub.access.actions import cli_actor
     from hub.signatures.registry import set_policy
 
-    _print(_guard(lambda: set_policy(_engine(), partner, value, actor=cli_actor())))
+    print_json(guard(lambda: set_policy(get_engine(), partner, value, actor=cli_actor())))
 
 
 @hub_keys_app.command("list")
@@ -123,7 +104,7 @@ def hub_keys_list() -> None:
     """The hub's key ring: each key's state (next, active, retired) and times."""
     from hub.signatures.hub_keys import HubKeyRing
 
-    _print(HubKeyRing.for_settings(get_settings()).describe())
+    print_json(HubKeyRing.for_settings(get_settings()).describe())
 
 
 @hub_keys_app.command("rotate")
@@ -137,9 +118,9 @@ def hub_keys_rotate() -> None:
     settings = get_settings()
     ring = HubKeyRing.for_settings(settings)
     before = ring.describe()
-    added = _guard(ring.rotate)
-    with _engine().begin() as conn:
+    added = guard(ring.rotate)
+    with get_engine().begin() as conn:
         record(conn, cli_actor(), "hub_signing_key.rotate", f"hub_signing_key:{added['kid']}", before, ring.describe())
         # the ring every hub process must bring from now on (checked at start-up, hub/safety.py)
         record_rotation(conn, "hub_signing_keys", hub_ring_fingerprint(settings), cli_actor())
-    _print(added)
+    print_json(added)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
+
+from hub.cli.helpers import get_engine, guard, parse_time, print_json
 
 app = typer.Typer(help="Officers who may look citizens up in the population database (MaCanBo).", no_args_is_help=True)
 TIER_HELP = "own_dossiers (default) | own_unit | whole_agency"
 
 
-def _do(fn):  # noqa: ANN001, ANN202 - a registry call taking an engine and an actor
-    """Run ``fn(engine, actor)`` and print its result; refusals are messages (exit 2), as in ``hub.cli``."""
+def _do(fn: Callable[[Any, str], Any]) -> None:
+    """Run ``fn(engine, actor)`` and print its result; refusals are messages (exit 2)."""
     from hub.access.actions import cli_actor
-    from hub.cli import _engine, _guard, _print
 
-    _print(_guard(lambda: fn(_engine(), cli_actor())))
+    print_json(guard(lambda: fn(get_engine(), cli_actor())))
 
 
 @app.command("add")
@@ -26,9 +27,8 @@ def add(partner: str, officer_code: str, full_name: str, agency_id: str,
         valid_until: Optional[str] = typer.Option(None, help="ISO 8601; default no end.")) -> None:
     """Register an officer of PARTNER (e.g. motcua) for AGENCY_ID (e.g. 000.00.00.H49)."""
     from hub.citizens.officers import register
-    from hub.cli import _when
 
-    start, end = _when(valid_from), _when(valid_until)
+    start, end = parse_time(valid_from), parse_time(valid_until)
     _do(lambda engine, actor: register(engine, partner, officer_code, full_name, agency_id, unit=unit, tier=tier,
                                        valid_from=start, valid_until=end, actor=actor))
 
@@ -52,10 +52,9 @@ def set_(partner: str, officer_code: str,
          reason: Optional[str] = typer.Option(None, help="Why (kept with the officer and in the admin action).")) -> None:
     """Change an officer; only the options given change."""
     from hub.citizens.officers import change
-    from hub.cli import _when
 
     given = {"full_name": full_name, "agency_id": agency_id, "unit": unit, "tier": tier, "state": state, "reason": reason,
-             "valid_from": _when(valid_from), "valid_until": _when(valid_until)}
+             "valid_from": parse_time(valid_from), "valid_until": parse_time(valid_until)}
     changes = {k: v for k, v in given.items() if v is not None}
     _do(lambda engine, actor: change(engine, partner, officer_code, changes, actor=actor))
 

@@ -5,13 +5,13 @@ Values go in (from a file, stdin or a hidden prompt) and never come out: no comm
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Callable, Optional, TypeVar
 
 import typer
 
+from hub.cli.helpers import get_engine, guard, print_json
 from hub.config import get_settings
 
 app = typer.Typer(help="The credential vault: partner credentials, encrypted; write-only.", no_args_is_help=True)
@@ -19,26 +19,16 @@ T = TypeVar("T")
 
 
 def _vault():  # noqa: ANN202 - a Vault
-    from hub.runtime import engine_for
     from hub.vault.store import Vault
 
-    settings = get_settings()
-    return Vault(engine_for(settings), settings)
+    return Vault(get_engine(), get_settings())
 
 
 def _guard(fn: Callable[[], T]) -> T:
-    """Run ``fn``; a refusal or a vault error is printed (it never holds a value) and exits 2."""
+    """``guard``, and a vault error is a message too (it never holds a value)."""
     from hub.vault.envelope import VaultError
 
-    try:
-        return fn()
-    except (ValueError, LookupError, VaultError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _print(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    return guard(fn, VaultError)
 
 
 def _read_value(value_file: Optional[Path]) -> str:
@@ -63,14 +53,14 @@ def set_credential(name: str,
 
     _guard(lambda: check_name(name))
     value = _read_value(value_file)
-    _print(_guard(lambda: _vault().put(name, value, actor=cli_actor())))
+    print_json(_guard(lambda: _vault().put(name, value, actor=cli_actor())))
 
 
 @app.command("list")
 def list_credentials() -> None:
     """Credentials in the vault (names, versions, master key id, who set them) and well-known ones not set."""
     vault = _guard(_vault)
-    _print({"master_key_id": vault.master_key_id, "items": vault.list(), "missing": vault.missing()})
+    print_json({"master_key_id": vault.master_key_id, "items": vault.list(), "missing": vault.missing()})
 
 
 @app.command("delete")
@@ -78,7 +68,7 @@ def delete_credential(name: str) -> None:
     """Remove credential NAME."""
     from hub.access.actions import cli_actor
 
-    _print(_guard(lambda: _vault().delete(name, actor=cli_actor())))
+    print_json(_guard(lambda: _vault().delete(name, actor=cli_actor())))
 
 
 @app.command("rewrap")

@@ -1,0 +1,5 @@
+"""``python -m hub.cli ...`` (how the sandbox, the tests and the bench start hub processes)."""
+
+from hub.cli import app
+
+app()
