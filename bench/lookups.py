@@ -32,6 +32,7 @@ from hub.access.keys import issue_key
 from hub.access.policies import set_policy
 from hub.citizens.officers import register
 from hub.config import Settings
+from hub.context import context
 from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
@@ -52,8 +53,8 @@ def _setup(tmp: Path, redis: RedisServer, sim_port: int) -> tuple[Settings, str,
     named on the dossier. Returns the settings, the key and the dossier code."""
     base = f"http://127.0.0.1:{sim_port}"
     settings = Settings(database_url=f"sqlite:///{tmp / 'hub.db'}", redis_url=redis.url, var_dir=tmp / "var",
-                        keys_dir=tmp / "keys", key_pepper="bench-pepper", population_db_url=f"{base}/dancuquocgia",
-                        population_db_token_url=f"{base}/oauth/token")
+                        keys_dir=tmp / "keys", key_pepper="bench-pepper",
+                        partner_settings={"population_db": {"url": f"{base}/dancuquocgia", "token_url": f"{base}/oauth/token"}})
     upgrade(settings.effective_database_url)
     engine = engine_for(settings)
     add_partner(engine, "motcua", "motcua", "one_stop")
@@ -75,14 +76,14 @@ def bench_lookups(tmp: Path, redis: RedisServer) -> dict[str, Any]:
     sim_port = free_port()
     settings, key, dossier = _setup(tmp, redis, sim_port)
     env = settings_env(settings)
-    sim = Process(["-m", "connectors.population_db.simulator", "--port", str(sim_port)], env, tmp / "sim.log").start()
+    sim = Process(["-m", "hub.cli", "simulator", "population-db", "--port", str(sim_port)], env, tmp / "sim.log").start()
     procs = [sim]
     try:
         wait_until(lambda: _up(f"http://127.0.0.1:{sim_port}/_sim/state"), 30, what="population simulator")
         api_port = free_port()
         procs.append(serve("hub.edge.app:create_app", api_port, env, tmp / "api.log", factory=True))
         person = sample(index=0)
-        direct = SoapPopulationClient.from_settings(settings)
+        direct = SoapPopulationClient.from_context(context("population_db", settings))
         hub = httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"ApiKey {key}"}, timeout=30)
         filed = submitted(seq=1)
         filed["payload"]["applicant"]["ids"] = [{"id_type": 1, "number": person.SoDinhDanh}]

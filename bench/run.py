@@ -25,6 +25,10 @@ from typing import Callable
 import httpx
 from sqlalchemy import func, select
 
+from bench.lookups import bench_lookups
+from bench.lookups import report as report_lookups
+from bench.signatures import bench_signatures
+from bench.signatures import report as report_signatures
 from hub.access.keys import issue_key
 from hub.access.policies import set_policy
 from hub.config import Settings
@@ -32,10 +36,6 @@ from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from hub.store.tables import deliveries
-from bench.lookups import bench_lookups
-from bench.lookups import report as report_lookups
-from bench.signatures import bench_signatures
-from bench.signatures import report as report_signatures
 from tests.factories import status_changed, submitted
 from tests.support import Process, RedisServer, free_port, settings_env, wait_until
 
@@ -181,9 +181,10 @@ def bench_delivery(tmp: Path, redis: RedisServer, workers: int = 2) -> dict[str,
     """Store E2E_MESSAGES messages, then time two workers delivering them all to the portal simulator."""
     redis.flush()
     sim_port = free_port()
-    settings, keys = setup_hub(tmp / "e2e", redis, dvc_adapter_url=f"http://127.0.0.1:{sim_port}")
+    settings, keys = setup_hub(tmp / "e2e", redis,
+                               partner_settings={"national_dvc": {"adapter_url": f"http://127.0.0.1:{sim_port}"}})
     env = settings_env(settings)
-    sim = Process(["-m", "connectors.national_dvc.simulator", "--port", str(sim_port)], env, tmp / "sim.log").start()
+    sim = Process(["-m", "hub.cli", "simulator", "national-dvc", "--port", str(sim_port)], env, tmp / "sim.log").start()
     api_port = free_port()
     api = serve("hub.edge.app:create_app", api_port, env, tmp / "api.log", factory=True)
     procs = [sim, api]

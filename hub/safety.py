@@ -10,7 +10,7 @@ Every serving or working process (``create_app``, ``lienthong api``, ``lienthong
 - no built-in sandbox secret: no secret-bearing setting, key file or vault credential equals a
   value this repository ships (the embedded defaults, the simulators' secrets, placeholders);
 - networks are configured, not defaulted: ``LIENTHONG_PEOPLE_ALLOWED_IPS``,
-  ``LIENTHONG_PAYMENT_CALLBACK_NETWORKS`` and ``LIENTHONG_TRUSTED_PROXIES`` must be set by the
+  ``LIENTHONG_NATIONAL_PAYMENT_CALLBACK_NETWORKS`` and ``LIENTHONG_TRUSTED_PROXIES`` must be set by the
   operator ("explicit" = the field is in pydantic's ``model_fields_set``: set in the environment or
   passed in). People and callback networks may not admit loopback, link-local, unspecified or
   multicast addresses, nor a whole private block or wider (a narrower private subnet, e.g. the

@@ -12,7 +12,7 @@ from tests.support import Process, free_port, settings_env, wait_until
 
 
 class PopulationSim:
-    """``python -m connectors.population_db.simulator`` on a free port, with the sandbox account.
+    """``lienthong simulator population-db`` on a free port, with the sandbox account.
 
     ``keys_dir``: where its WS-Security identity lives (``wsse/``); ``sign_answers`` and
     ``client_cert`` turn WS-Security on (see the simulator's ``create_app``)."""
@@ -22,7 +22,7 @@ class PopulationSim:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.url = f"{self.base_url}/dancuquocgia"  #: the SOAP endpoint: LIENTHONG_POPULATION_DB_URL
-        argv = ["-m", "connectors.population_db.simulator", "--port", str(self.port), "--token-ttl", str(token_ttl),
+        argv = ["-m", "hub.cli", "simulator", "population-db", "--port", str(self.port), "--token-ttl", str(token_ttl),
                 "--keys-dir", str(keys_dir or tmp / "keys")]
         if sign_answers:
             argv.append("--sign-answers")

@@ -339,7 +339,7 @@ class Portal:
     def __init__(self, tmp: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = Process(["-m", "connectors.national_dvc.simulator", "--port", str(self.port)],
+        self.process = Process(["-m", "hub.cli", "simulator", "national-dvc", "--port", str(self.port)],
                                settings_env(Settings()), tmp / "portal.log")
 
     def start(self) -> "Portal":

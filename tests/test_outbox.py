@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from connectors.base import Outcome
 from hub.access.principal import Principal
 from hub.edge.prepare import prepare
 from hub.routing import parse
+from hub.seam import Outcome
 from hub.store import outbox
 from hub.store.intake import accept
 from hub.store.outbox import retry_delay, utcnow

@@ -40,7 +40,7 @@ CALLBACK = "/v1/payments/callback"
 @pytest.fixture
 def hub(hub: Hub) -> Hub:
     """The suite's hub with the payment secret in its vault and the payment of ``callback()`` known."""
-    Vault(hub.engine, hub.settings).put("payment.secret", SECRET, actor="test")
+    Vault(hub.engine, hub.settings).put("national_payment.secret", SECRET, actor="test")
     known(hub.engine)
     return hub
 
@@ -174,9 +174,9 @@ def province(db_url: str, redis_server: RedisServer, tmp_path: Path) -> Iterator
     redis_server.flush()
     with ThreadedServer(onestop_sim.create_app()).start() as onestop:
         settings = make_settings(db_url, redis_server.url, tmp_path, retry_schedule=[0.3] * 20,
-                                 motcua_callback_url=f"{onestop.url}{onestop_sim.PATH}")
+                                 partner_settings={"motcua": {"callback_url": f"{onestop.url}{onestop_sim.PATH}"}})
         hub = seed_hub(settings, tmp_path)
-        Vault(hub.engine, settings).put("payment.secret", SECRET, actor="test")
+        Vault(hub.engine, settings).put("national_payment.secret", SECRET, actor="test")
         with ThreadedServer(create_app(settings)).start() as api:
             platform = platform_sim.create_app(PARTNER, SECRET, f"{api.url}{CALLBACK}", "http://platform.test")
             with ThreadedServer(platform).start() as pay:

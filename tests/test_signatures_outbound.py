@@ -19,7 +19,7 @@ from connectors.national_dvc.simulator import create_app as simulator_app
 from hub.signatures.hub_keys import HubKeyRing
 from tests.conftest import Hub
 from tests.connectors.payment_samples import confirmed
-from tests.support import ThreadedServer
+from tests.support import ThreadedServer, partner_ctx, with_partner
 
 
 def kids(keys: list[dict]) -> list[str]:
@@ -64,13 +64,14 @@ def test_outbound_signature_verifies_at_the_simulator_before_and_after_rotation(
     settings = hub.settings.model_copy(update={"signing_publish_lead_seconds": 0})
     with ThreadedServer(simulator_app(jwks_url=f"{api}/.well-known/jwks.json")).start() as portal:
         state = portal.server.config.app.state.adapter
-        signed = NationalDvcConnector.from_settings(settings.model_copy(
-            update={"dvc_adapter_url": portal.url, "dvc_sign_requests": True})).client
+        signed = NationalDvcConnector.from_context(
+            partner_ctx(with_partner(settings, "national_dvc", adapter_url=portal.url, sign_requests=True), "national_dvc")).client
         signed.login()
         HubKeyRing.for_settings(settings).rotate()  # the new key signs at once (lead 0), the portal re-fetches
         signed.login()
         assert state.counters["signatures"] == {"verified": 2, "refused": 0}
-        unsigned = NationalDvcConnector.from_settings(settings.model_copy(update={"dvc_adapter_url": portal.url})).client
+        unsigned = NationalDvcConnector.from_context(
+            partner_ctx(with_partner(settings, "national_dvc", adapter_url=portal.url), "national_dvc")).client
         with pytest.raises(PermanentError, match="401"):
             unsigned.login()
         assert state.counters["signatures"]["refused"] == 1
@@ -79,9 +80,9 @@ def test_outbound_signature_verifies_at_the_simulator_before_and_after_rotation(
 def test_the_one_stop_system_verifies_what_the_hub_signs_for_it_and_refuses_an_unsigned_post(hub: Hub, api: str) -> None:
     with ThreadedServer(motcua_app(jwks_url=f"{api}/.well-known/jwks.json")).start() as onestop:
         inbox = onestop.server.config.app.state.inbox
-        settings = hub.settings.model_copy(update={"motcua_callback_url": f"{onestop.url}{MOTCUA_PATH}"})
-        signed = MotcuaConnector.from_settings(settings.model_copy(update={"motcua_sign_requests": True}))
-        unsigned = MotcuaConnector.from_settings(settings)
+        settings = with_partner(hub.settings, "motcua", callback_url=f"{onestop.url}{MOTCUA_PATH}")
+        signed = MotcuaConnector.from_context(partner_ctx(with_partner(settings, "motcua", sign_requests=True), "motcua"))
+        unsigned = MotcuaConnector.from_context(partner_ctx(settings, "motcua"))
         try:
             assert [o.kind for o in signed.deliver([confirmed("GD-SIGNED")])] == ["ok"]
             [refused] = unsigned.deliver([confirmed("GD-UNSIGNED")])

@@ -23,10 +23,10 @@ from hub.store.engine import reading
 from hub.store.tables import access_records, admin_actions, vault_secrets
 from hub.vault import Vault, VaultError, VaultMissing, WrongMasterKey, credential
 from hub.vault.envelope import key_id
-from hub.vault.names import WELL_KNOWN, check_name
+from hub.vault.names import check_name, well_known
 from hub.vault.store import seed_defaults
 from tests.conftest import Hub, client
-from tests.support import ROOT, Portal, ThreadedServer, settings_env, wait_until, with_partner
+from tests.support import ROOT, Portal, ThreadedServer, partner_ctx, settings_env, wait_until, with_partner
 from tests.test_access import PASSWORD, login
 
 SECRET = "Mật-khẩu-bí-mật-7f3a9c"  # non-ASCII on purpose: encoded bytes must not show either
@@ -70,18 +70,18 @@ def test_a_set_credential_is_read_back_by_the_hub_in_its_latest_version(vault: V
     assert (first["version"], second["version"]) == (1, 2)
     assert vault.get("national_dvc.password") == SECRET
     assert vault.require("national_dvc.password") == SECRET
-    assert vault.get("payment.secret") is None
+    assert vault.get("national_payment.secret") is None
     listed = vault.list()
     assert [m["name"] for m in listed] == ["national_dvc.password"]
     assert set(listed[0]) == {"name", "version", "master_key_id", "updated_at", "updated_by", "description"}
     assert listed[0]["master_key_id"] == vault.master_key_id and listed[0]["updated_by"] == "test"
-    assert "payment.secret" in {m["name"] for m in vault.missing()}
+    assert "national_payment.secret" in {m["name"] for m in vault.missing()}
 
 
 def test_a_missing_credential_is_named_without_any_value(vault: Vault) -> None:
-    with pytest.raises(VaultMissing, match="payment.secret is not set") as missing:
-        vault.require("payment.secret")
-    assert missing.value.name == "payment.secret"
+    with pytest.raises(VaultMissing, match="national_payment.secret is not set") as missing:
+        vault.require("national_payment.secret")
+    assert missing.value.name == "national_payment.secret"
 
 
 def test_values_are_never_in_clear_in_the_database_nor_in_admin_actions(hub: Hub, vault: Vault) -> None:
@@ -97,10 +97,10 @@ def test_values_are_never_in_clear_in_the_database_nor_in_admin_actions(hub: Hub
 
 
 def test_a_row_moved_to_another_name_does_not_decrypt(hub: Hub, vault: Vault) -> None:
-    vault.put("payment.secret", "pay", actor="test")
+    vault.put("national_payment.secret", "pay", actor="test")
     vault.put("postal_vnpost.client_secret", "post", actor="test")
     with hub.engine.begin() as conn:
-        pay = conn.execute(select(vault_secrets).where(vault_secrets.c.name == "payment.secret")).one()
+        pay = conn.execute(select(vault_secrets).where(vault_secrets.c.name == "national_payment.secret")).one()
         conn.execute(update(vault_secrets).where(vault_secrets.c.name == "postal_vnpost.client_secret")
                      .values(wrapped_key=pay.wrapped_key, ciphertext=pay.ciphertext, version=pay.version))
     with pytest.raises(VaultError, match="altered or moved"):
@@ -124,7 +124,7 @@ def test_a_malformed_master_key_is_refused_at_start(hub: Hub) -> None:
 
 
 def test_rewrap_keeps_every_value_readable_with_the_new_key_and_not_with_the_old(hub: Hub, vault: Vault) -> None:
-    values = {"national_dvc.password": SECRET, "payment.secret": "pay-123", "signing.hmac.k1": "hmac-key"}
+    values = {"national_dvc.password": SECRET, "national_payment.secret": "pay-123", "signing.hmac.k1": "hmac-key"}
     for name, value in values.items():
         vault.put(name, value, actor="test")
     with reading(hub.engine) as conn:
@@ -143,9 +143,9 @@ def test_rewrap_keeps_every_value_readable_with_the_new_key_and_not_with_the_old
     assert {r.master_key_id for r in rows} == {key_id(new_raw)}
     renewed = Vault(hub.engine, hub.settings.model_copy(update={"vault_master_key": new_encoded}))
     assert {name: renewed.get(name) for name in values} == values
-    assert vault.get("payment.secret") == "pay-123"  # the rewrapping vault switched to the new key
+    assert vault.get("national_payment.secret") == "pay-123"  # the rewrapping vault switched to the new key
     with pytest.raises(WrongMasterKey, match=f"sealed with master key {key_id(new_raw)}; this process has {old_id}"):
-        Vault(hub.engine, hub.settings).get("payment.secret")
+        Vault(hub.engine, hub.settings).get("national_payment.secret")
     assert old_id in action.before and key_id(new_raw) in action.after
 
 
@@ -158,21 +158,23 @@ def test_names_are_lower_case_dotted_words() -> None:
 
 
 def test_sandbox_seeds_the_well_known_defaults_once(hub: Hub, vault: Vault) -> None:
-    with_default = [n for n, known in WELL_KNOWN.items() if getattr(hub.settings, known.setting, "")]
-    assert "national_dvc.password" in with_default
+    def fallback(known: Any) -> str:  # the sandbox value in the partner's own settings
+        return getattr(partner_ctx(hub.settings, known.partner).settings, known.setting, "") if known.setting else ""
+
+    with_default = [n for n, known in well_known().items() if fallback(known)]
+    assert "national_dvc.password" in with_default and "national_payment.secret" not in with_default
     assert seed_defaults(hub.settings) == with_default
     assert seed_defaults(hub.settings) == []
-    assert {n: vault.get(n) for n in with_default} == {
-        n: getattr(hub.settings, WELL_KNOWN[n].setting) for n in with_default}
+    assert {n: vault.get(n) for n in with_default} == {n: fallback(well_known()[n]) for n in with_default}
 
 
 # --- connectors ------------------------------------------------------------------------------
 
 
 def test_credential_falls_back_to_settings_only_when_the_vault_has_no_value(hub: Hub, vault: Vault) -> None:
-    assert credential(hub.settings, "payment.secret", "sandbox-default") == "sandbox-default"
-    vault.put("payment.secret", SECRET, actor="test")
-    assert credential(hub.settings, "payment.secret", "sandbox-default") == SECRET
+    assert credential(hub.settings, "national_payment.secret", "sandbox-default") == "sandbox-default"
+    vault.put("national_payment.secret", SECRET, actor="test")
+    assert credential(hub.settings, "national_payment.secret", "sandbox-default") == SECRET
 
 
 def test_credential_before_migration_is_the_fallback_and_creates_no_database(settings: Settings, tmp_path: Any) -> None:
@@ -186,12 +188,12 @@ def test_national_dvc_connector_logs_in_with_the_vault_password(hub: Hub, portal
     # The simulator's account is lienthong / sandbox-password; the settings carry a wrong password,
     # so only the vault's value can log in.
     settings = with_partner(hub.settings, "national_dvc", adapter_url=portal.url, password="not-the-password")
-    refused = NationalDvcConnector.from_settings(settings)
+    refused = NationalDvcConnector.from_context(partner_ctx(settings, "national_dvc"))
     with pytest.raises(TransientError, match="login refused"):
         refused.client.login()
     refused.close()
     Vault(hub.engine, settings).put("national_dvc.password", "sandbox-password", actor="test")
-    connector = NationalDvcConnector.from_settings(settings)
+    connector = NationalDvcConnector.from_context(partner_ctx(settings, "national_dvc"))
     connector.client.login()
     assert "sandbox-password" not in repr(connector.client)
     connector.close()
@@ -242,10 +244,10 @@ def test_admins_set_list_and_delete_but_no_answer_or_record_holds_a_value(
 def test_only_admins_manage_credentials(hub: Hub, server: str) -> None:
     operator = login(server, "olga")
     with client(server, hub.keys["motcua"]) as partner, client(server) as nobody:
-        answers = [operator.put("/v1/admin/credentials/payment.secret", json={"value": SECRET}),
+        answers = [operator.put("/v1/admin/credentials/national_payment.secret", json={"value": SECRET}),
                    operator.get("/v1/admin/credentials"),
-                   partner.put("/v1/admin/credentials/payment.secret", json={"value": SECRET}),
-                   nobody.delete("/v1/admin/credentials/payment.secret")]
+                   partner.put("/v1/admin/credentials/national_payment.secret", json={"value": SECRET}),
+                   nobody.delete("/v1/admin/credentials/national_payment.secret")]
     assert [r.status_code for r in answers] == [403, 403, 403, 401]
     assert Vault(hub.engine, hub.settings).list() == []
 
@@ -253,8 +255,8 @@ def test_only_admins_manage_credentials(hub: Hub, server: str) -> None:
 def test_bad_names_unknown_names_and_empty_values_are_problems_that_store_nothing(hub: Hub, server: str) -> None:
     admin = login(server, "alice")
     bad = admin.put("/v1/admin/credentials/NotAName", json={"value": SECRET})
-    unknown = admin.delete("/v1/admin/credentials/payment.secret")
-    empty = admin.put("/v1/admin/credentials/payment.secret", json={"value": ""})
+    unknown = admin.delete("/v1/admin/credentials/national_payment.secret")
+    empty = admin.put("/v1/admin/credentials/national_payment.secret", json={"value": ""})
     assert (bad.status_code, bad.json()["type"]) == (422, "/problems/credential-name")
     assert bad.json()["errors"][0]["field"] == "name"
     assert (unknown.status_code, unknown.json()["type"]) == (404, "/problems/credential-not-found")
@@ -276,16 +278,16 @@ def test_cli_sets_from_a_value_file_or_stdin_and_never_prints_a_value(hub: Hub, 
     value_file = tmp_path / "value.txt"
     value_file.write_text(SECRET + "\n", encoding="utf-8")
     from_file = lienthong(hub, "credentials", "set", "national_dvc.password", "--value-file", str(value_file))
-    from_stdin = lienthong(hub, "credentials", "set", "payment.secret", stdin="pay-secret\n")
+    from_stdin = lienthong(hub, "credentials", "set", "national_payment.secret", stdin="pay-secret\n")
     listed = lienthong(hub, "credentials", "list")
     bad = lienthong(hub, "credentials", "set", "Bad", stdin="x")
-    deleted = lienthong(hub, "credentials", "delete", "payment.secret")
+    deleted = lienthong(hub, "credentials", "delete", "national_payment.secret")
 
     assert [p.returncode for p in (from_file, from_stdin, listed, deleted)] == [0, 0, 0, 0], from_file.stderr
     assert bad.returncode == 2 and "credential name" in bad.stderr
     vault = Vault(hub.engine, hub.settings)
     assert vault.get("national_dvc.password") == SECRET  # the file's trailing newline is not part of it
-    assert vault.get("payment.secret") is None
+    assert vault.get("national_payment.secret") is None
     outputs = "".join(p.stdout + p.stderr for p in (from_file, from_stdin, listed, bad, deleted))
     assert SECRET not in outputs and "pay-secret" not in outputs
     with reading(hub.engine) as conn:
@@ -299,14 +301,14 @@ def test_cli_sets_from_a_value_file_or_stdin_and_never_prints_a_value(hub: Hub, 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_cli_rewrap_moves_the_vault_to_the_new_master_key(hub: Hub, tmp_path: Any) -> None:
-    Vault(hub.engine, hub.settings).put("payment.secret", SECRET, actor="test")
+    Vault(hub.engine, hub.settings).put("national_payment.secret", SECRET, actor="test")
     raw, encoded = other_master()
     (tmp_path / "new.key").write_text(encoded + "\n")
     done = lienthong(hub, "credentials", "rewrap", "--new-master-file", str(tmp_path / "new.key"))
     assert done.returncode == 0, done.stderr
     assert f"to {key_id(raw)}" in done.stdout and "LIENTHONG_VAULT_MASTER_KEY" in done.stdout
     renewed = Vault(hub.engine, hub.settings.model_copy(update={"vault_master_key": encoded}))
-    assert renewed.get("payment.secret") == SECRET
+    assert renewed.get("national_payment.secret") == SECRET
     stale = lienthong(hub, "credentials", "list")  # listing needs no decryption: still works with the old key
     assert stale.returncode == 0 and key_id(raw) in stale.stdout
 

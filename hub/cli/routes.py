@@ -14,8 +14,8 @@ app = typer.Typer(help="The routing table.", no_args_is_help=True)
 def routes_check() -> None:
     """Check the routing table against the partners' manifests (what each accepts), message types and partners."""
     from hub.messages import MESSAGE_TYPES
-    from hub.plugins import destinations
     from hub.partners import list_partners
+    from hub.plugins import destinations
     from hub.runtime import routes_for
 
     table = routes_for(get_settings())

@@ -316,7 +316,7 @@ payments = Table(
     "payments",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("partner", String(40), nullable=False),  # the payment partner's code at the hub (Settings.payment_source)
+    Column("partner", String(40), nullable=False),  # the payment partner's code at the hub (``national_payment``)
     Column("reference", String(100), nullable=False),  # MaThamChieu
     Column("dossier_code", String(100), nullable=False, index=True),  # MaHoSo
     Column("agency_id", String(40), nullable=False),  # MaDonVi

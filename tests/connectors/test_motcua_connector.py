@@ -15,9 +15,9 @@ import pytest
 
 from connectors.motcua.connector import MotcuaConnector
 from connectors.motcua.simulator import PATH, create_app
-from hub.plugins import destinations
 from hub.config import Settings
 from hub.context import context
+from hub.plugins import destinations
 from tests.connectors.payment_samples import confirmed
 from tests.support import ThreadedServer
 

@@ -13,26 +13,27 @@ from connectors.population_db import population
 from connectors.population_db.client import Credentials, SoapPopulationClient, vault_credentials
 from connectors.population_db.errors import PopulationFault, PopulationTimeout, PopulationUnavailable
 from connectors.population_db.interface import CitizenQuery, PopulationDbClient, VerifyResult
+from connectors.population_db.settings import PopulationDbSettings
 from hub.config import Settings
+from hub.context import PartnerContext, context
 from tests.population import PopulationSim
 
 Factory = Callable[..., SoapPopulationClient]
 
 
-def hub_settings(tmp_path: Path, sim: PopulationSim, **overrides: object) -> Settings:
-    values: dict[str, object] = dict(database_url=f"sqlite:///{tmp_path / 'hub.db'}", keys_dir=tmp_path / "keys",
-                                     population_db_timeout=1.0, **sim.settings())
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+def hub_context(tmp_path: Path, sim: PopulationSim, **overrides: object) -> PartnerContext:
+    """The population database's context as the hub builds it, pointed at ``sim`` (``overrides``: its settings)."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", keys_dir=tmp_path / "keys")
+    return context("population_db", settings, **{"timeout": 1.0, **sim.settings(), **overrides})
 
 
 @pytest.fixture
 def make_client(population_sim: PopulationSim, tmp_path: Path) -> Iterator[Factory]:
-    """Clients built like the hub builds them (``from_settings``); closed after the test."""
+    """Clients built like the hub builds them (``from_context``); closed after the test."""
     made: list[SoapPopulationClient] = []
 
     def make(**overrides: object) -> SoapPopulationClient:
-        made.append(SoapPopulationClient.from_settings(hub_settings(tmp_path, population_sim, **overrides)))
+        made.append(SoapPopulationClient.from_context(hub_context(tmp_path, population_sim, **overrides)))
         return made[-1]
 
     yield make
@@ -128,7 +129,7 @@ def test_http_500_is_unavailable(make_client: Factory, population_sim: Populatio
 
 
 def test_hang_is_a_timeout_within_the_configured_timeout(make_client: Factory, population_sim: PopulationSim) -> None:
-    client = make_client(population_db_timeout=0.5)
+    client = make_client(timeout=0.5)
     client.lookup(query())  # token fetched, connection warm: only the hang is measured
     population_sim.faults(hang_next=1, hang_seconds=10)
     started = time.monotonic()
@@ -138,8 +139,8 @@ def test_hang_is_a_timeout_within_the_configured_timeout(make_client: Factory, p
 
 
 def test_connection_refused_is_unavailable(tmp_path: Path, population_sim: PopulationSim) -> None:
-    client = SoapPopulationClient.from_settings(hub_settings(tmp_path, population_sim,
-                                                             population_db_token_url="http://127.0.0.1:9/oauth/token"))
+    client = SoapPopulationClient.from_context(hub_context(tmp_path, population_sim,
+                                                             token_url="http://127.0.0.1:9/oauth/token"))
     with pytest.raises(PopulationUnavailable, match="token"):
         client.lookup(query())
 
@@ -167,12 +168,12 @@ def test_token_is_reused_until_it_nears_expiry(make_client: Factory, population_
 
 
 def test_wrong_integration_codes_are_a_fault(population_sim: PopulationSim) -> None:
-    good = Settings()
+    good = PopulationDbSettings()
     for codes, expected in (({"ma_dvc": "000.00.00.X99"}, "MA_DVC_KHONG_HOP_LE"),
                             ({"ma_tich_hop": "SAI"}, "MA_TICH_HOP_KHONG_HOP_LE")):
-        values = {"ma_dvc": good.population_db_ma_dvc, "ma_tich_hop": good.population_db_ma_tich_hop, **codes}
+        values = {"ma_dvc": good.ma_dvc, "ma_tich_hop": good.ma_tich_hop, **codes}
         client = SoapPopulationClient(population_sim.url, population_sim.token_url,
-                                      Credentials(good.population_db_client_id, good.population_db_client_secret,
+                                      Credentials(good.client_id, good.client_secret,
                                                   **values), 2.0)
         with pytest.raises(PopulationFault) as caught:
             client.lookup(query())
@@ -184,13 +185,13 @@ def test_integration_codes_come_from_the_vault(tmp_path: Path, population_sim: P
     from hub.store.migrate import upgrade
     from hub.vault.store import Vault, vault_for
 
-    settings = hub_settings(tmp_path, population_sim)
-    upgrade(settings.effective_database_url)
-    assert vault_credentials(settings).ma_dvc == settings.population_db_ma_dvc  # unset: the sandbox fallback
-    vault = vault_for(settings)
+    ctx = hub_context(tmp_path, population_sim)
+    upgrade(ctx.hub.effective_database_url)
+    assert vault_credentials(ctx).ma_dvc == ctx.settings.ma_dvc  # unset: the sandbox fallback
+    vault = vault_for(ctx.hub)
     assert isinstance(vault, Vault)
     vault.put("population_db.ma_tich_hop", "MA-TU-KET", actor="test")
-    client = SoapPopulationClient.from_settings(settings)
+    client = SoapPopulationClient.from_context(ctx)
     assert client.request(query()).MaTichHop == "MA-TU-KET"
     with pytest.raises(PopulationFault) as caught:  # the simulator expects the sandbox code
         client.lookup(query())

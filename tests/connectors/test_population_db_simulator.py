@@ -8,16 +8,16 @@ from lxml import etree
 
 from connectors.population_db import population
 from connectors.population_db.interface import NAMESPACE
-from hub.config import Settings
+from connectors.population_db.settings import PopulationDbSettings
 from tests.population import PopulationSim
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-SANDBOX = Settings()
+SANDBOX = PopulationDbSettings()
 
 
-def token(sim: PopulationSim, secret: str = SANDBOX.population_db_client_secret) -> httpx.Response:
+def token(sim: PopulationSim, secret: str = SANDBOX.client_secret) -> httpx.Response:
     return httpx.post(sim.token_url, data={"grant_type": "client_credentials"},
-                      auth=(SANDBOX.population_db_client_id, secret), timeout=5)
+                      auth=(SANDBOX.client_id, secret), timeout=5)
 
 
 def soap(sim: PopulationSim, body: str, operation: str = "TraCuuThongTinCongDan", bearer: str | None = None) -> httpx.Response:
@@ -29,7 +29,7 @@ def soap(sim: PopulationSim, body: str, operation: str = "TraCuuThongTinCongDan"
 
 
 def fields(**values: str) -> str:
-    defaults = {"MaYeuCau": "YC-1", "MaDVC": SANDBOX.population_db_ma_dvc, "MaTichHop": SANDBOX.population_db_ma_tich_hop,
+    defaults = {"MaYeuCau": "YC-1", "MaDVC": SANDBOX.ma_dvc, "MaTichHop": SANDBOX.ma_tich_hop,
                 "MaCanBo": "CB-1", "SoDinhDanh": population.sample(index=0).SoDinhDanh}
     merged = {**defaults, **values}
     return "".join(f"<dc:{k}>{v}</dc:{k}>" for k, v in merged.items() if v is not None)

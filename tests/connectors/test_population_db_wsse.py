@@ -28,6 +28,7 @@ from connectors.population_db.wsse import (
     verify_envelope,
 )
 from hub.config import Settings
+from hub.context import context
 from tests.population import PopulationSim
 
 Factory = Callable[..., SoapPopulationClient]
@@ -59,10 +60,9 @@ def make_client(signing_sim: PopulationSim, keys: Path, tmp_path: Path) -> Itera
     made: list[SoapPopulationClient] = []
 
     def make(**overrides: object) -> SoapPopulationClient:
-        values: dict[str, object] = dict(database_url=f"sqlite:///{tmp_path / 'hub.db'}", keys_dir=keys,
-                                         population_db_wsse="sign_and_verify", **signing_sim.settings())
-        values.update(overrides)
-        made.append(SoapPopulationClient.from_settings(Settings(**values)))  # type: ignore[arg-type]
+        hub = Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", keys_dir=keys)
+        values: dict[str, object] = {"wsse": "sign_and_verify", **signing_sim.settings(), **overrides}
+        made.append(SoapPopulationClient.from_context(context("population_db", hub, **values)))
         return made[-1]
 
     yield make
@@ -96,7 +96,7 @@ def test_signed_request_verifies_at_the_simulator_and_signed_answer_at_the_clien
 def test_unsigned_request_is_refused_by_a_database_requiring_signatures(make_client: Factory,
                                                                         signing_sim: PopulationSim) -> None:
     with pytest.raises(PopulationFault) as caught:
-        make_client(population_db_wsse="off").lookup(query())
+        make_client(wsse="off").lookup(query())
     assert caught.value.code == "CHU_KY_KHONG_HOP_LE"
     assert signing_sim.state()["counters"]["signatures_refused"] == 1
 
@@ -104,7 +104,7 @@ def test_unsigned_request_is_refused_by_a_database_requiring_signatures(make_cli
 def test_request_signed_with_another_key_is_refused(make_client: Factory, keys: Path) -> None:
     key, cert = identity_paths(keys / "wsse", "stranger")
     with pytest.raises(PopulationFault) as caught:
-        make_client(population_db_wsse_key_file=str(key), population_db_wsse_cert_file=str(cert)).lookup(query())
+        make_client(wsse_key_file=str(key), wsse_cert_file=str(cert)).lookup(query())
     assert caught.value.code == "CHU_KY_KHONG_HOP_LE"
 
 
@@ -119,13 +119,13 @@ def test_tampered_signed_answer_is_refused_by_the_client(make_client: Factory, s
 def test_answer_signed_by_someone_else_is_refused(make_client: Factory, keys: Path) -> None:
     stranger = identity_paths(keys / "wsse", "stranger")[1]
     with pytest.raises(PopulationSignatureInvalid):
-        make_client(population_db_wsse_partner_cert=str(stranger)).lookup(query())
+        make_client(wsse_partner_cert=str(stranger)).lookup(query())
 
 
 def test_sign_mode_signs_requests_without_checking_answers(make_client: Factory, keys: Path,
                                                            signing_sim: PopulationSim) -> None:
     stranger = identity_paths(keys / "wsse", "stranger")[1]
-    client = make_client(population_db_wsse="sign", population_db_wsse_partner_cert=str(stranger))
+    client = make_client(wsse="sign", wsse_partner_cert=str(stranger))
     assert client.lookup(query()).CongDan
     assert signing_sim.state()["counters"]["signatures_verified"] == 1
 

@@ -45,7 +45,7 @@ def start_edge(hub: Hub, **overrides: object) -> tuple[ThreadedServer, Edge]:
     """Serve ``hub`` with ``overrides`` and sign every kind of caller in."""
     for kind, name in PEOPLE.items():
         add_account(hub.engine, name, name.title(), kind, PASSWORD, actor="test")
-    Vault(hub.engine, hub.settings).put("payment.secret", "test-payment-secret", actor="test")  # callbacks answerable
+    Vault(hub.engine, hub.settings).put("national_payment.secret", "test-payment-secret", actor="test")  # callbacks answerable
     # the strongest partner key there is: every endpoint class and every look-up
     strongest = issue_key(hub.engine, "motcua", hub.settings.effective_key_pepper, "all scopes",
                           scopes={"endpoints": ["*"], "lookups": ["*"], "types": ["*"]})

@@ -278,7 +278,7 @@ def test_a_message_filing_under_another_agencys_dossier_code_is_refused(desk: De
 def test_a_fault_code_that_could_be_an_id_number_is_not_passed_to_the_caller() -> None:
     """The population database's fault code goes back to the partner only when it is a plain code:
     a code carrying a citizen ID (or an old 9-digit ID card number) is withheld."""
-    from hub.edge.citizens import plain_fault_code
+    from hub.edge.lookups import plain_fault_code
 
     assert plain_fault_code("LOI_HE_THONG") and plain_fault_code("E:42")
     for leaky in ("001190012345", "CCCD_001190012345", "ID-123456789", "LOI <script>", ""):

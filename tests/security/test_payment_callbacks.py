@@ -25,16 +25,18 @@ from connectors.national_dvc.payment import checksum
 from connectors.national_dvc.payment.client import PaymentClient
 from connectors.national_dvc.payment.records import Ledger, ReferenceTaken, find
 from connectors.national_dvc.payment.secret import payment_secret
+from connectors.national_dvc.payment.settings import NationalPaymentSettings
 from connectors.national_dvc.wire import to_wire_date
-from hub.config import Settings
 from hub.edge.app import create_app
-from hub.sandbox import seed_payment_secret
+from hub.plugins import manifest
+from hub.sandbox import seed_setups
+from hub.seam import SandboxInfo
 from hub.store.engine import reading
 from hub.store.tables import access_records, messages
 from hub.vault.store import Vault
 from tests.conftest import Hub
 from tests.connectors.payment_samples import DOSSIER, REFERENCE, SECRET, bien_lai, fresh, known, receipt
-from tests.support import ThreadedServer, free_port, wait_port, wait_until
+from tests.support import ThreadedServer, free_port, partner_ctx, wait_port, wait_until, with_partner
 
 CALLBACK = "/v1/payments/callback"
 OTHER_DOSSIER = "000.00.00.H49-261123-0002"
@@ -44,7 +46,7 @@ BUILT_IN = "sandbox-payment-secret"  #: the secret the hub used to fall back to
 @pytest.fixture
 def paying(hub: Hub) -> Hub:
     """A hub with its own secret and two open payments: ``REFERENCE`` for DOSSIER and one for OTHER_DOSSIER."""
-    Vault(hub.engine, hub.settings).put("payment.secret", SECRET, actor="test")
+    Vault(hub.engine, hub.settings).put("national_payment.secret", SECRET, actor="test")
     known(hub.engine)
     known(hub.engine, reference="HS2611230002-01", dossier=OTHER_DOSSIER)
     return hub
@@ -122,19 +124,19 @@ def test_a_failed_payment_for_an_unknown_reference_is_refused(api: str, paying: 
 
 
 def test_old_genuine_callback_replayed_outside_the_window_is_refused(api: str, paying: Hub) -> None:
-    window = paying.settings.payment_callback_window_seconds
+    window = partner_ctx(paying.settings, "national_payment").settings.callback_window_seconds
     assert_refused(api, paying, fresh(ThoiGianGD=wire_time(-timedelta(seconds=window + 120))), 400, "06",
                    "outside_window")
 
 
 def test_callback_dated_in_the_future_is_refused(api: str, paying: Hub) -> None:
-    window = paying.settings.payment_callback_window_seconds
+    window = partner_ctx(paying.settings, "national_payment").settings.callback_window_seconds
     assert_refused(api, paying, fresh(ThoiGianGD=wire_time(timedelta(seconds=window + 120))), 400, "06",
                    "outside_window")
 
 
 def test_a_callback_inside_a_configured_window_is_accepted(paying: Hub) -> None:
-    settings = paying.settings.model_copy(update={"payment_callback_window_seconds": 3600})
+    settings = with_partner(paying.settings, "national_payment", callback_window_seconds=3600)
     with ThreadedServer(create_app(settings)).start() as server:
         response, _ = post(server.url, fresh(ThoiGianGD=wire_time(-timedelta(minutes=50))))
     assert response.status_code == 200 and response.json()["MaLoi"] == "00"
@@ -177,7 +179,7 @@ def test_init_cannot_reopen_a_reference_for_another_dossier(paying: Hub) -> None
 
 
 def test_without_a_secret_callbacks_are_refused_and_healthz_says_so(hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
-    assert Settings().payment_secret == "", "no built-in secret"
+    assert NationalPaymentSettings().secret == "", "no built-in secret"
     known(hub.engine)
     with caplog.at_level(logging.WARNING), ThreadedServer(create_app(hub.settings)).start() as server:
         for secret in (BUILT_IN, SECRET):
@@ -187,15 +189,15 @@ def test_without_a_secret_callbacks_are_refused_and_healthz_says_so(hub: Hub, ca
             assert outcome(hub, request_id) == "payment_refused:no_secret"
         health = httpx.get(f"{server.url}/healthz", timeout=5)
     assert health.status_code == 200, "degraded functionality, not a dead hub"
-    assert health.json()["payment_callbacks"] == "refused: no secret in the vault (payment.secret)"
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "payment.secret" in r.getMessage()]
+    assert health.json()["national_payment"] == "refused: no secret in the vault (national_payment.secret)"
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "national_payment.secret" in r.getMessage()]
     assert len(warnings) == 1, "warned once, at start-up"
     assert stored(hub) == 0
 
 
 def test_healthz_reports_payment_callbacks_ok_once_the_vault_has_a_secret(api: str, paying: Hub) -> None:
     health = httpx.get(f"{api}/healthz", timeout=5).json()
-    assert health["payment_callbacks"] == "ok"
+    assert health["national_payment"] == "ok"
 
 
 def test_callback_signed_with_the_former_sandbox_secret_is_refused(api: str, paying: Hub) -> None:
@@ -208,16 +210,20 @@ def test_callback_signed_with_the_former_sandbox_secret_is_refused(api: str, pay
 
 
 def test_sandbox_seeds_its_own_secret_and_its_simulator_confirms_payments_with_it(api: str, hub: Hub) -> None:
-    assert seed_payment_secret(hub.settings) is True
-    secret = payment_secret(hub.settings)
+    ctx = partner_ctx(hub.settings, "national_payment")
+    assert payment_secret(ctx) == ""
+    seed_setups(hub.settings)
+    secret = payment_secret(ctx)
     assert len(secret) >= 32 and secret != BUILT_IN
-    assert seed_payment_secret(hub.settings) is False and payment_secret(hub.settings) == secret, "kept on later runs"
+    seed_setups(hub.settings)
+    assert payment_secret(ctx) == secret, "kept on later runs"
     port = free_port()
+    sim_env = manifest("national_payment").simulator.env(SandboxInfo(api, {}, ctx))  # what the sandbox gives it
     hub.spawn("-m", "hub.cli", "simulator", "payment", "--port", str(port), "--callback-url", f"{api}{CALLBACK}",
-              name="payment-sim")
+              name="payment-sim", **sim_env)
     wait_port(port)
     sim = f"http://127.0.0.1:{port}"
-    with PaymentClient.for_hub(hub.settings, hub.engine, sim) as client:  # the simulator accepts the hub's checksum
+    with PaymentClient.for_hub(ctx, sim) as client:  # the simulator accepts the hub's checksum
         client.init("HS-SANDBOX-01", 150_000, "Thanh toán", bien_lai(), "127.0.0.1")
     paid = httpx.post(f"{sim}/_sim/pay", json={"MaThamChieu": "HS-SANDBOX-01"}, timeout=20).json()
     [reply] = paid["replies"]

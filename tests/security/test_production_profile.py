@@ -22,6 +22,7 @@ from hub.audit.keys import load_key
 from hub.config import ROOT, MissingKey, Settings
 from hub.edge.app import create_app
 from hub.keyset import fingerprints, init
+from hub.plugins import manifests
 from hub.runtime import engine_for
 from hub.safety import StartRefused, UnsafeSettings, check_startup, production_problems
 from hub.signatures.hub_keys import HubKeyRing
@@ -30,7 +31,7 @@ from hub.store.migrate import upgrade
 from hub.vault.envelope import key_id, master_key
 from hub.vault.store import Vault, seed_defaults
 from tests.conftest import make_settings
-from tests.support import RedisServer, ThreadedServer, settings_env
+from tests.support import RedisServer, ThreadedServer, settings_env, with_fields, with_partner
 
 PEOPLE = ["203.0.113.0/24"]
 CALLBACKS = ["198.51.100.7/32"]
@@ -50,13 +51,22 @@ def keyset(tmp: Path, name: str = "keyset") -> Path:
 def production(db_url: str, redis_url: str, tmp: Path, keys: Path, **overrides: Any) -> Settings:
     """A full, explicit, safe production configuration on the key set in ``keys``."""
     values: dict[str, Any] = dict(
-        profile="production", keys_dir=keys, key_pepper="", people_allowed_ips=PEOPLE,
-        payment_callback_networks=CALLBACKS, trusted_proxies=[], document_hosts=["documents.example.gov.vn"],
-        dvc_password="", population_db_client_secret="")
-    if "payment_secret" in Settings.model_fields:  # another change removes its built-in default
-        values["payment_secret"] = ""
-    values.update(overrides)
+        profile="production", keys_dir=keys, key_pepper="", people_allowed_ips=PEOPLE, trusted_proxies=[],
+        document_hosts=["documents.example.gov.vn"],
+        partner_settings={"national_payment": {"callback_networks": CALLBACKS, "secret": ""},
+                          "national_dvc": {"password": ""}, "population_db": {"client_secret": ""}})
+    for name, value in overrides.items():  # "<partner>.<field>" names a partner's setting
+        partner, _, field = name.rpartition(".")
+        if partner:
+            values["partner_settings"] = with_fields(values["partner_settings"], partner, {field: value})
+        else:
+            values[name] = value
     return make_settings(db_url, redis_url, tmp, **values)
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of a hub setting or of a partner's ``<partner>.<field>``."""
+    return "LIENTHONG_" + setting.replace(".", "_").upper()
 
 
 def start(settings: Settings) -> None:
@@ -83,9 +93,9 @@ def test_production_with_the_embedded_defaults_refuses_to_start_naming_every_rea
     text = str(refused.value)
     for reason in ("LIENTHONG_KEYS_DIR", "API-key pepper is missing", "vault master key is missing",
                    "audit content key is missing", "audit index key is missing", "audit checkpoint key is missing",
-                   "hub signing key ring is missing", "LIENTHONG_DVC_PASSWORD is a built-in sandbox secret",
+                   "hub signing key ring is missing", "LIENTHONG_NATIONAL_DVC_PASSWORD is a built-in sandbox secret",
                    "LIENTHONG_POPULATION_DB_CLIENT_SECRET is a built-in sandbox secret",
-                   "LIENTHONG_PEOPLE_ALLOWED_IPS is not set", "LIENTHONG_PAYMENT_CALLBACK_NETWORKS is not set",
+                   "LIENTHONG_PEOPLE_ALLOWED_IPS is not set", "LIENTHONG_NATIONAL_PAYMENT_CALLBACK_NETWORKS is not set",
                    "LIENTHONG_TRUSTED_PROXIES is not set"):
         assert reason in text, f"{reason!r} not among the reasons:\n{text}"
     assert "document allowlist" not in text, "in production the document allowlist starts empty: nothing to refuse"
@@ -139,19 +149,17 @@ def test_production_refuses_when_it_cannot_check_its_key_set_against_the_databas
 
 
 @pytest.mark.parametrize("setting,value", [
-    ("dvc_password", "sandbox-password"),
-    ("population_db_client_secret", "sandbox-population-secret"),
-    ("payment_secret", "sandbox-payment-secret"),
+    ("national_dvc.password", "sandbox-password"),
+    ("population_db.client_secret", "sandbox-population-secret"),
+    ("national_payment.secret", "sandbox-payment-secret"),
     ("key_pepper", "change-me"),
     ("database_url", "postgresql+psycopg://lienthong:change-me@db:5432/lienthong"),
 ])
 def test_a_built_in_sandbox_secret_in_production_refuses(tmp_path: Path, setting: str, value: str) -> None:
-    if setting not in Settings.model_fields:
-        pytest.skip(f"{setting} is no longer a setting")
     settings = production(f"sqlite:///{tmp_path / 'hub.db'}", "redis://127.0.0.1:9/0", tmp_path, keyset(tmp_path),
                           **{setting: value})
     reasons = production_problems(settings)
-    assert any(f"LIENTHONG_{setting.upper()}" in r and "sandbox" in r for r in reasons), reasons
+    assert any(env_name(setting) in r and "sandbox" in r for r in reasons), reasons
     assert all(value not in r for r in reasons)  # a reason never repeats the secret
 
 
@@ -166,7 +174,7 @@ def test_a_sandbox_secret_seeded_into_the_vault_refuses_in_production(
         sqlite_url: str, redis_server: RedisServer, tmp_path: Path) -> None:
     settings = production(sqlite_url, redis_server.url, tmp_path, keyset(tmp_path))
     upgrade(sqlite_url)
-    seed_defaults(settings.model_copy(update={"dvc_password": "sandbox-password"}))  # what the sandbox does
+    seed_defaults(with_partner(settings, "national_dvc", password="sandbox-password"))  # what the sandbox does
     with pytest.raises(UnsafeSettings, match="vault credential national_dvc.password holds a built-in sandbox value"):
         start(settings)
 
@@ -177,15 +185,15 @@ def test_a_sandbox_secret_seeded_into_the_vault_refuses_in_production(
     ("people_allowed_ips", ["10.0.0.0/8"], "whole private block"),
     ("people_allowed_ips", ["0.0.0.0/0"], "every address"),
     ("people_allowed_ips", ["::ffff:0:0/96"], "IPv4-mapped"),
-    ("payment_callback_networks", ["127.0.0.1/32"], "loopback"),
-    ("payment_callback_networks", ["192.168.0.0/16"], "whole private block"),
+    ("national_payment.callback_networks", ["127.0.0.1/32"], "loopback"),
+    ("national_payment.callback_networks", ["192.168.0.0/16"], "whole private block"),
     ("trusted_proxies", ["172.16.0.0/12"], "whole private block"),
 ])
 def test_people_or_callbacks_trusted_from_loopback_or_a_private_block_refuse(
         tmp_path: Path, field: str, networks: list[str], why: str) -> None:
     settings = production("sqlite://", "redis://127.0.0.1:9/0", tmp_path, keyset(tmp_path), **{field: networks})
     reasons = production_problems(settings)
-    assert any(f"LIENTHONG_{field.upper()}" in r and why in r for r in reasons), reasons
+    assert any(env_name(field) in r and why in r for r in reasons), reasons
 
 
 def test_named_subnets_and_a_same_host_proxy_are_accepted(tmp_path: Path) -> None:
@@ -196,13 +204,13 @@ def test_named_subnets_and_a_same_host_proxy_are_accepted(tmp_path: Path) -> Non
 
 def test_networks_left_at_their_defaults_refuse_even_when_set_elsewhere(tmp_path: Path) -> None:
     settings = production("sqlite://", "redis://127.0.0.1:9/0", tmp_path, keyset(tmp_path))
-    defaulted = Settings(**{k: getattr(settings, k) for k in settings.model_fields_set
-                            if k not in ("people_allowed_ips", "payment_callback_networks")})
+    defaulted = Settings(**{k: getattr(settings, k) for k in settings.model_fields_set if k != "people_allowed_ips"})
+    defaulted.partner_settings["national_payment"].pop("callback_networks")
     reasons = production_problems(defaulted)
     assert [r for r in reasons if "is not set" in r] == [
         "LIENTHONG_PEOPLE_ALLOWED_IPS is not set: in production the networks of people (admin, operator, auditor) "
         "are configured explicitly (JSON list of CIDR blocks), never defaulted",
-        "LIENTHONG_PAYMENT_CALLBACK_NETWORKS is not set: in production the networks of payment callbacks are "
+        "LIENTHONG_NATIONAL_PAYMENT_CALLBACK_NETWORKS is not set: in production the networks of payment callbacks are "
         "configured explicitly (JSON list of CIDR blocks), never defaulted"]
 
 
@@ -369,13 +377,15 @@ def test_compose_runs_every_replica_in_production_on_one_read_only_key_set() -> 
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     names = {n for env in _environments(compose).values() for n in env if n.startswith("LIENTHONG_")}
     names |= set(re.findall(r"\b(LIENTHONG_[A-Z0-9_]+)=", dockerfile))
-    unknown = sorted(n for n in names if n.removeprefix("LIENTHONG_").lower() not in Settings.model_fields)
-    assert unknown == [], f"not Settings fields: {unknown}"
+    known = {f"LIENTHONG_{f.upper()}" for f in Settings.model_fields}
+    known |= {f"LIENTHONG_{m.code.upper()}_{f.upper()}" for m in manifests() for f in m.settings.model_fields}
+    unknown = sorted(names - known)
+    assert unknown == [], f"not settings of the hub or of a partner: {unknown}"
     for service in ("api", "worker", "migrate"):
         spec = compose["services"][service]
         env = spec.get("environment", compose["x-hub"]["environment"])
         assert env["LIENTHONG_PROFILE"] == "production"
-        for network in ("LIENTHONG_PEOPLE_ALLOWED_IPS", "LIENTHONG_PAYMENT_CALLBACK_NETWORKS",
+        for network in ("LIENTHONG_PEOPLE_ALLOWED_IPS", "LIENTHONG_NATIONAL_PAYMENT_CALLBACK_NETWORKS",
                         "LIENTHONG_TRUSTED_PROXIES"):
             assert ":?" in env[network], f"{service}: {network} must be required, never defaulted"
         assert "keys:/var/lib/lienthong/keys:ro" in spec.get("volumes", compose["x-hub"]["volumes"])

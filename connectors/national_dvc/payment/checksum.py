@@ -53,7 +53,7 @@ def _text(value: Any) -> str:
 def compute(kind: Kind, message: Mapping[str, Any], secret: str) -> str:
     """The lower-case hex ``MaXacThuc`` of ``message`` (a wire dict) for its ``kind``."""
     if not secret:  # a checksum "under" the empty secret is one anybody can compute
-        raise ValueError("no shared secret: set vault credential payment.secret")
+        raise ValueError("no shared secret: set vault credential national_payment.secret")
     raw = "|".join([*(_text(message.get(name)) for name in FIELDS[kind]), secret])
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
