@@ -14,7 +14,8 @@ from national_dvc_samples import (
     submitted,
 )
 
-from connectors.base import Connector
+from hub.plugins import manifest
+from hub.seam import Connector
 from connectors.national_dvc.connector import NationalDvcConnector
 from hub.messages.codes import DossierStatus
 
@@ -159,8 +160,9 @@ def test_add_of_an_existing_dossier_is_resent_as_update(dvc_sim: str, dvc_connec
 def test_connector_meets_the_hub_interface(dvc_connector: MakeConnector) -> None:
     connector = dvc_connector()
     assert isinstance(connector, Connector)
-    assert (connector.name, connector.max_batch) == ("national_dvc", 10)
-    assert connector.accepts == {"dossier.submitted", "dossier.updated", "status.changed", "result.issued", "fee.notice"}
+    assert connector.max_batch == 10
+    assert manifest("national_dvc").accepts == {"dossier.submitted", "dossier.updated", "status.changed", "result.issued",
+                                                "fee.notice"}
 
 
 def test_message_with_no_portal_call_is_permanent_and_the_rest_still_goes(dvc_sim: str, dvc_connector: MakeConnector) -> None:
