@@ -413,7 +413,7 @@ def _audit_guard(fn):  # noqa: ANN001, ANN202 - any audit call
         raise typer.Exit(2) from None
 
 
-def _verdict(report) -> None:  # noqa: ANN001 - hub.audit.verify_bundle.Report
+def _verdict(report) -> None:  # noqa: ANN001 - audit.verify_bundle.Report
     for line in report.lines():
         typer.echo(line)
     raise typer.Exit(0 if report.ok else 1)
@@ -466,7 +466,8 @@ def audit_verify(since: Optional[str] = typer.Option(None, help="Only the record
 
 
 @audit_app.command("export")
-def audit_export(out: Path = typer.Option(..., help="Folder to write the bundle (directory and .tar.gz) into."),
+def audit_export(out: Optional[Path] = typer.Option(None, help="Folder to write the bundle (directory and .tar.gz) "
+                                                               "into; default: exports/ in LIENTHONG_VAR_DIR."),
                  since: Optional[str] = typer.Option(None, help="From this ISO time (back to the checkpoint before it)."),
                  until: Optional[str] = typer.Option(None, help="Up to this ISO time (on to the checkpoint after it).")) -> None:
     """Export sealed records, checkpoints and public keys as a bundle anyone can verify offline."""
@@ -489,7 +490,8 @@ def audit_verify_bundle(paths: list[Path] = typer.Argument(..., help="Bundles (d
 
 @audit_app.command("archive")
 def audit_archive(before: str = typer.Option(..., help="Archive the records older than this ISO time."),
-                  out: Path = typer.Option(..., help="Folder to write the archive bundle into.")) -> None:
+                  out: Optional[Path] = typer.Option(None, help="Folder to write the archive bundle into; default: "
+                                                                "archive/ in LIENTHONG_VAR_DIR.")) -> None:
     """Move old sealed records into a verified bundle, then delete them and anchor the chain there."""
     from dataclasses import asdict
 
