@@ -372,8 +372,8 @@ def audit_detect(dry_run: bool = typer.Option(False, help="Only print the findin
     """Run the detection rules once and print their findings (workers run them every LIENTHONG_ALERT_INTERVAL s)."""
     from datetime import datetime, timedelta, timezone
 
-    from hub.audit.alerts import raise_findings
-    from hub.audit.detect import detect
+    from hub.alerts.rules import detect
+    from hub.alerts.store import raise_findings
 
     engine, now = _engine(), datetime.now(timezone.utc)
     findings = _guard(lambda: detect(engine, get_settings(), now=now, since=now - timedelta(minutes=since_minutes)))

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
 
 from connectors import registry
-from hub.audit.detector import Detector
+from hub.alerts.detector import Detector
 from hub.audit.seal import Sealer
 from hub.config import Settings
 from hub.queue import jobs
