@@ -1,10 +1,11 @@
 """The intake of this tree against a baseline checkout, in one run: ``python -m bench.ab BASELINE_DIR``.
 
 Each tree sets up its own hub (its own migrations, partner, key and limits, through its own
-``bench.run.setup_hub``) and serves it with its own code (uvicorn started in that tree); the two
-are loaded in turn with the same ``wrk`` script, ``BENCH_ROUNDS`` times, and the medians compared.
-This is how a change's cost is measured on a noisy machine: the ratio of two hubs measured side by
-side, not two absolute figures from different hours. Loopback only; stops by itself.
+``setup_hub``: ``bench.common``, or ``bench.run`` in older trees) and serves it with its own code
+(uvicorn started in that tree); the two are loaded in turn with the same ``wrk`` script,
+``BENCH_ROUNDS`` times, and the medians compared. This is how a change's cost is measured on a
+noisy machine: the ratio of two hubs measured side by side, not two absolute figures from
+different hours. Loopback only; stops by itself.
 
 Make a baseline checkout with ``git worktree add /tmp/baseline <commit>``.
 """
@@ -18,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.run import ROUNDS, SECONDS, WARMUP_SECONDS, median, wrk
+from bench.common import ROUNDS, SECONDS, WARMUP_SECONDS, median, wrk
 from tests.factories import status_changed
 from tests.support import RedisServer, free_port, wait_until
 
@@ -28,7 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SETUP = """
 import json, sys
 from pathlib import Path
-from bench.run import setup_hub
+try:
+    from bench.common import setup_hub
+except ImportError:  # a baseline from before bench/common.py
+    from bench.run import setup_hub
 from tests.support import settings_env
 class Redis:  # setup_hub reads only .url
     url = sys.argv[2]

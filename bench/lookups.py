@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.common import serve
 from connectors.population_db.client import SoapPopulationClient
 from connectors.population_db.interface import CitizenQuery
 from connectors.population_db.population import sample
@@ -69,8 +70,6 @@ def _setup(tmp: Path, redis: RedisServer, sim_port: int) -> tuple[Settings, str,
 
 def bench_lookups(tmp: Path, redis: RedisServer) -> dict[str, Any]:
     """Run the comparison; figures in milliseconds."""
-    from bench.run import serve
-
     tmp = tmp / "lookups"
     tmp.mkdir(parents=True, exist_ok=True)
     sim_port = free_port()

@@ -1,7 +1,7 @@
 """Intake with Ed25519 signature verification on against off, in one run (issue #5 B).
 
 Both servers get the same pre-signed requests: one process each, alternating, ``alternate()`` and
-wrk as the other intake measures. "on" is the hub as shipped with the partner's policy
+wrk as the other intake measures (bench/common.py). "on" is the hub as shipped with the partner's policy
 ``required`` (parse, key look-up, library verification over @method @target-uri content-digest
 content-type, Content-Digest check, nonce ``SET NX`` in Redis); "off" is the same hub treating the
 policy as ``off`` (``bench/unsigned_hub.py``), which ignores the signature headers.
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from http_message_signatures import ContentDigest, HTTPMessageSigner
 from http_message_signatures.algorithms import ED25519
 
+from bench.common import alternate, setup_hub
 from hub.runtime import engine_for
 from hub.signatures.jwk import public_jwk
 from hub.signatures.registry import add_key, set_policy
@@ -72,8 +73,6 @@ class SignedRequests:
 
 def bench_signatures(tmp: Path, redis: RedisServer) -> dict[str, Any]:
     """Served one process each, alternating: the figures of "on" and "off", and the share lost."""
-    from bench.run import alternate, setup_hub
-
     tmp = tmp / "signatures"
     settings, keys = setup_hub(tmp, redis, signature_max_skew_seconds=3600)  # files made minutes before use stay valid
     key = Ed25519PrivateKey.generate()

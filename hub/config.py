@@ -190,7 +190,7 @@ class Settings(BaseSettings):
                     setattr(self, name, [])
         return self
 
-    # Detection rules over the access records (hub/audit/detect.py, docs/AUDIT.md).
+    # Detection rules over the access records (hub/alerts/rules.py, docs/AUDIT.md).
     alert_interval: float = Field(30.0, description="Seconds between detection passes in each worker process.")
     alert_auth_window_seconds: int = Field(
         60, description="Window of the auth_failures_ip and auth_failures_key rules, in seconds."

@@ -10,7 +10,7 @@ import time
 from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
 
-from hub.audit.detector import Detector
+from hub.alerts.detector import Detector
 from hub.audit.seal import Sealer
 from hub.config import Settings
 from hub.context import connector, context

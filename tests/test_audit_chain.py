@@ -35,7 +35,7 @@ import pytest
 from sqlalchemy import Engine, delete, insert, select, update
 from typer.testing import CliRunner
 
-from hub.audit import verify_bundle as standalone
+from audit import verify_bundle as standalone
 from hub.audit.archive import archive
 from hub.audit.bundle import export, verify_bundles
 from hub.audit.keys import key_id_of, key_path, load_key, public_jwk, public_keys, retired_dir, rotate

@@ -15,9 +15,9 @@ from sqlalchemy import insert, select, update
 from typer.testing import CliRunner
 
 from hub.access.accounts import add_account
-from hub.audit.alerts import acknowledge, raise_findings, refresh_gauge
-from hub.audit.detect import Finding, detect
-from hub.audit.detector import Detector
+from hub.alerts.detector import Detector
+from hub.alerts.rules import Finding, detect
+from hub.alerts.store import acknowledge, raise_findings, refresh_gauge
 from hub.edge.app import create_app
 from hub.store.engine import reading
 from hub.store.tables import access_records, accounts, admin_actions, alerts, api_keys, partners
@@ -196,7 +196,7 @@ def test_unused_credentials_lists_keys_and_accounts_unused_beyond_the_review_day
 
 def test_raising_updates_the_open_alert_of_a_rule_and_subject_instead_of_duplicating_it(
         hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="hub.audit.alerts")
+    caplog.set_level(logging.WARNING, logger="hub.alerts.store")
     detector = Detector(hub.engine, hub.settings)
     put(hub, refusals(20, NOW, client_ip="203.0.113.9"))
     detector.run_once(NOW)

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from hub.access import actions
 from hub.access.principal import Principal
 from hub.access.scopes import ROUTE_CLASSES
-from hub.limits.limiter import Check, Limit
+from hub.limits.decision import Check, Limit
 from hub.store.engine import reading
 from hub.store.tables import rate_policies
 

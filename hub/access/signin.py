@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio.to_thread
 
-from hub.limits.limiter import Check, Decision, Limit, RateLimiter
+from hub.limits.decision import Check, Decision, Limit
+from hub.limits.limiter import RateLimiter
 
 if TYPE_CHECKING:
     from hub.config import Settings

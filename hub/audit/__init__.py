@@ -1,1 +1,1 @@
-"""The audit trail: access records, their hash chain and signed checkpoints, and the detection rules."""
+"""The audit trail: access records, their hash chain and signed checkpoints (detection rules and alerts: ``hub.alerts``)."""

@@ -6,6 +6,7 @@ in one transaction holding the sealer's lock, deletes those records and the chec
 that seq and sets ``audit_anchor`` (seq and chain hash of the last archived record, bundle name).
 The checkpoint at the anchor's seq stays: it vouches for the anchor, so ``audit verify`` starts
 there and still proves the rest, and the next bundle starts exactly where this one ended.
+Without a folder named by the operator, archives go to ``<var_dir>/archive`` (:func:`archive_dir`), made 0700.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from audit.verify_bundle import sha256_file
 from hub.audit.bundle import verify_bundles, write_bundle
 from hub.audit.keys import public_keys
 from hub.audit.seal import anchor, lock, seal
-from hub.audit.verify_bundle import sha256_file
 from hub.config import Settings
+from hub.private_files import private_dir
 from hub.store.engine import reading
 from hub.store.tables import access_records, audit_anchor, audit_checkpoints
 
@@ -37,12 +39,19 @@ class ArchiveResult:
     anchor_hash: str
 
 
-def archive(engine: Engine, settings: Settings, before: datetime, out_dir: Path) -> ArchiveResult:
-    """Archive and prune the records older than ``before`` (see the module docstring).
+def archive_dir(settings: Settings) -> Path:
+    """Where ``lienthong audit archive`` writes when no folder is given: ``<var_dir>/archive``."""
+    return settings.var_dir / "archive"
+
+
+def archive(engine: Engine, settings: Settings, before: datetime, out_dir: Path | None = None) -> ArchiveResult:
+    """Archive and prune the records older than ``before`` into ``out_dir`` (default :func:`archive_dir`,
+    created or tightened to 0700; see the module docstring).
 
     Raises ValueError when there is nothing to archive (no checkpoint in that range yet) or when
     the bundle does not verify (then nothing is deleted).
     """
+    out = Path(out_dir) if out_dir is not None else private_dir(archive_dir(settings))
     seal(engine, settings)
     r, cp = access_records.c, audit_checkpoints.c
     with reading(engine) as conn, conn.begin():
@@ -52,7 +61,7 @@ def archive(engine: Engine, settings: Settings, before: datetime, out_dir: Path)
                            .order_by(cp.seq.desc()).limit(1)).first()
         if end is None:
             raise ValueError("nothing to archive: no signed checkpoint after the anchor among the records before that date")
-        folder = write_bundle(conn, settings, Path(out_dir), start_seq, start_hash, end.seq)
+        folder = write_bundle(conn, settings, out, start_seq, start_hash, end.seq)
     tarball = folder.with_name(folder.name + ".tar.gz")
     report = verify_bundles([tarball], trusted=list(public_keys(settings)))
     if not report.ok:

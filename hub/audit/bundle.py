@@ -8,11 +8,12 @@ A bundle is a directory ``lienthong-audit-<first seq>-<last seq>/`` and its ``.t
 - ``start.json``: the chain hash before the first record and what vouches for it (genesis, or the
   checkpoint at that seq, which is also the archive anchor when the database was pruned there);
 - ``public-keys/<key_id>.pem``: every key that signed a checkpoint of the bundle;
-- ``verify_bundle.py``: the standalone verifier (Python 3 + cryptography + rfc8785);
+- ``verify_bundle.py``: the standalone verifier (``audit/verify_bundle.py``; Python 3 + cryptography + rfc8785);
 - ``MANIFEST.json``: format, seq range, counts and the SHA-256 of every other file.
 
 Only sealed records are exported and a bundle always ends at a checkpoint, so its last record is
-vouched for by a signature.
+vouched for by a signature. The full format is specified in ``audit/README.md``. Without a folder
+named by the operator, bundles go to ``<var_dir>/exports`` (:func:`exports_dir`), made 0700.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import Connection, Engine, func, select
 
-from hub.audit import verify_bundle as standalone
+from audit import verify_bundle as standalone
 from hub.audit.keys import public_keys, public_pem
 from hub.audit.records import GENESIS, iso, record_dict
 from hub.audit.seal import anchor, checkpoint_view, seal
@@ -36,6 +37,11 @@ from hub.store.tables import access_records, audit_anchor, audit_checkpoints
 
 PAGE = 5000
 VERIFIER = Path(standalone.__file__)
+
+
+def exports_dir(settings: Settings) -> Path:
+    """Where ``lienthong audit export`` writes when no folder is given: ``<var_dir>/exports``."""
+    return settings.var_dir / "exports"
 
 
 def _json(data: Any) -> str:
@@ -114,14 +120,16 @@ def write_bundle(conn: Connection, settings: Settings, out_dir: Path, start_seq:
     return folder
 
 
-def export(engine: Engine, settings: Settings, out_dir: Path, since: datetime | None = None,
+def export(engine: Engine, settings: Settings, out_dir: Path | None = None, since: datetime | None = None,
            until: datetime | None = None) -> Path:
-    """Export the chain (or the part covering ``[since, until)``) as a bundle in ``out_dir``; returns its directory.
+    """Export the chain (or the part covering ``[since, until)``) as a bundle in ``out_dir`` (default
+    :func:`exports_dir`, created or tightened to 0700); returns its directory.
 
     Seals first and signs the head if needed. The bundle starts at the last checkpoint (or the
     anchor, or genesis) before the first record at or after ``since``, and ends at the first
     checkpoint at or after the last record before ``until`` (the head without ``until``).
     """
+    out = Path(out_dir) if out_dir is not None else private_dir(exports_dir(settings))
     seal(engine, settings, force_checkpoint=True)
     r, cp = access_records.c, audit_checkpoints.c
     with reading(engine) as conn:
@@ -141,7 +149,7 @@ def export(engine: Engine, settings: Settings, out_dir: Path, since: datetime | 
             end_seq = conn.execute(select(func.min(cp.seq)).where(cp.seq >= last)).scalar()
             if end_seq is None:
                 raise ValueError(f"no checkpoint at or after seq {last} yet; run `lienthong audit seal --checkpoint`")
-            return write_bundle(conn, settings, Path(out_dir), start_seq, start_hash, end_seq)
+            return write_bundle(conn, settings, out, start_seq, start_hash, end_seq)
 
 
 def verify_bundles(paths: Sequence[Path], trusted: Sequence[str] | None = None) -> standalone.Report:

@@ -5,7 +5,7 @@ and the offline verifier, so that all of them hash exactly the same bytes:
 
 - every column of ``access_records`` except ``chain_hash`` (``id`` and ``seq`` included, so a row
   moved to another place in the chain is detected); a column added later
-  (``verify_bundle.OPTIONAL_FIELDS``: ``caller_request_id``) only when it is not null, so records
+  (``audit.verify_bundle.OPTIONAL_FIELDS``: ``caller_request_id``) only when it is not null, so records
   sealed before it existed hash as they did;
 - ``at`` as ISO-8601 UTC with microseconds and a ``Z`` (``2026-11-23T08:15:00.123456Z``);
 - integers as integers, absent values as ``null``; no floats anywhere (RFC 8785 would need
@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 import rfc8785
 
-from hub.audit.verify_bundle import OPTIONAL_FIELDS
+from audit.verify_bundle import OPTIONAL_FIELDS
 from hub.store.tables import access_records
 
 GENESIS = "0" * 64

@@ -1,6 +1,6 @@
 """``lienthong audit verify``: walk the hash chain in the database and report the first problem.
 
-The walk itself is :func:`hub.audit.verify_bundle.walk` (the same code the offline verifier runs on
+The walk itself is :func:`audit.verify_bundle.walk` (the same code the offline verifier runs on
 bundles), fed with the database's records and ``hub.audit.records.link``. On top of it, the
 database check finds records that were slipped in unsealed among sealed ones (an unsealed row
 whose id is below the largest sealed id can only have been inserted there: the sealer seals in id
@@ -19,10 +19,10 @@ from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection, Engine, func, select
 
+from audit.verify_bundle import Problem, Report, walk
 from hub.audit.keys import public_keys
 from hub.audit.records import link, record_dict
 from hub.audit.seal import anchor, checkpoint_view
-from hub.audit.verify_bundle import Problem, Report, walk
 from hub.config import Settings
 from hub.store.engine import reading
 from hub.store.tables import access_records, audit_checkpoints

@@ -20,8 +20,8 @@ def audit_detect(dry_run: bool = typer.Option(False, help="Only print the findin
     """Run the detection rules once and print their findings (workers run them every LIENTHONG_ALERT_INTERVAL s)."""
     from datetime import datetime, timedelta, timezone
 
-    from hub.audit.alerts import raise_findings
-    from hub.audit.detect import detect
+    from hub.alerts.rules import detect
+    from hub.alerts.store import raise_findings
 
     engine, now = get_engine(), datetime.now(timezone.utc)
     findings = guard(lambda: detect(engine, get_settings(), now=now, since=now - timedelta(minutes=since_minutes)))
@@ -29,7 +29,7 @@ def audit_detect(dry_run: bool = typer.Option(False, help="Only print the findin
     print_json({"findings": [f.view() for f in findings], "opened": [a["id"] for a in opened]})
 
 
-def _verdict(report) -> None:  # noqa: ANN001 - hub.audit.verify_bundle.Report
+def _verdict(report) -> None:  # noqa: ANN001 - audit.verify_bundle.Report
     for line in report.lines():
         typer.echo(line)
     raise typer.Exit(0 if report.ok else 1)
@@ -82,7 +82,8 @@ def audit_verify(since: Optional[str] = typer.Option(None, help="Only the record
 
 
 @app.command("export")
-def audit_export(out: Path = typer.Option(..., help="Folder to write the bundle (directory and .tar.gz) into."),
+def audit_export(out: Optional[Path] = typer.Option(None, help="Folder to write the bundle (directory and .tar.gz) "
+                                                               "into; default: exports/ in LIENTHONG_VAR_DIR."),
                  since: Optional[str] = typer.Option(None, help="From this ISO time (back to the checkpoint before it)."),
                  until: Optional[str] = typer.Option(None, help="Up to this ISO time (on to the checkpoint after it).")) -> None:
     """Export sealed records, checkpoints and public keys as a bundle anyone can verify offline."""
@@ -105,7 +106,8 @@ def audit_verify_bundle(paths: list[Path] = typer.Argument(..., help="Bundles (d
 
 @app.command("archive")
 def audit_archive(before: str = typer.Option(..., help="Archive the records older than this ISO time."),
-                  out: Path = typer.Option(..., help="Folder to write the archive bundle into.")) -> None:
+                  out: Optional[Path] = typer.Option(None, help="Folder to write the archive bundle into; default: "
+                                                                "archive/ in LIENTHONG_VAR_DIR.")) -> None:
     """Move old sealed records into a verified bundle, then delete them and anchor the chain there."""
     from dataclasses import asdict
 

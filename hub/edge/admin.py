@@ -19,7 +19,7 @@ from hub.access import accounts, actions, keys, policies, review
 from hub.access.principal import Principal
 from hub.access.signin import Refusal
 from hub.access.tokens import digest
-from hub.audit import alerts
+from hub.alerts import store as alerts
 from hub.edge.gate import CHALLENGE
 from hub.edge.guard import GuardedRoute
 from hub.edge.params import MAX_ID, After, RowId

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from hub.access.policies import PolicyBook, parse_defaults
 from hub.access.signin import SignInGuard, SignInRules
-from hub.audit.alerts import refresh_gauge
+from hub.alerts.store import refresh_gauge
 from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder

@@ -33,7 +33,8 @@ from hub.audit.log import AccessLog
 from hub.config import Settings
 from hub.edge.problems import Problem
 from hub.edge.rules import Rule
-from hub.limits.limiter import Check, Decision, Limit, RateLimiter
+from hub.limits.decision import Check, Decision, Limit
+from hub.limits.limiter import RateLimiter
 
 CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="lienthong", Bearer realm="lienthong"'}
 Found = Principal | tuple[str, int | None, str | None]  # a principal, or (reason, key id, name) why not

@@ -23,7 +23,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from hub.limits.limiter import NO_CHECKS, Check, Decision, RateLimiter
+from hub.limits.decision import NO_CHECKS, Check, Decision
+from hub.limits.limiter import RateLimiter
 from hub.store.intake import IntakeResult, Prepared
 from hub.store.writers import Writer
 

@@ -12,18 +12,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import hiredis
 from prometheus_client import Gauge
 
 from hub.limits.connection import LeanRedis
-from hub.limits.gcra import REFUND_SCRIPT, SCRIPT, LocalGCRA, params
-from hub.limits.headers import render
+from hub.limits.decision import NO_CHECKS, Check, Decision, LimitState
+from hub.limits.gcra import REFUND_SCRIPT, SCRIPT, LocalGCRA
 
 log = logging.getLogger(__name__)
 
@@ -31,67 +29,7 @@ DEGRADED = Gauge("lienthong_ratelimit_degraded", "1 while a rate limiter decides
 RETRY_SECONDS = 2.0  # after a Redis failure, the shortest time before Redis is tried again
 MAX_BATCH = 512  # requests per script call, so one call never holds Redis for long
 MODES = ("local", "allow", "deny")
-_NAME = re.compile(r"[a-z0-9-]+\Z")
 _down: "weakref.WeakSet[RateLimiter]" = weakref.WeakSet()  # limiters now without Redis; the gauge is 1 while any is
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """``quota`` requests per ``window`` seconds, shown in the headers as policy ``name``."""
-
-    name: str  # [a-z0-9-]; unique among the limits applied to one bucket
-    quota: int  # >= 1
-    window: float  # seconds, > 0
-    _interval: int = field(init=False, repr=False, compare=False)  # T, microseconds
-    _tolerance: int = field(init=False, repr=False, compare=False)  # tau, microseconds
-    _spec: str = field(init=False, repr=False, compare=False)  # "T tau", as the script reads it
-
-    def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise ValueError(f"limit name {self.name!r}: use [a-z0-9-]")
-        if not isinstance(self.quota, int) or self.quota < 1:
-            raise ValueError(f"limit {self.name}: quota must be an integer >= 1")
-        if not self.window > 0:
-            raise ValueError(f"limit {self.name}: window must be > 0 seconds")
-        interval, tolerance = params(self.quota, self.window)
-        object.__setattr__(self, "_interval", interval)
-        object.__setattr__(self, "_tolerance", tolerance)
-        object.__setattr__(self, "_spec", f"{interval} {tolerance}")
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One counter to charge: ``bucket`` (e.g. "key:12:intake", "partner:motcua:intake") under ``limit``."""
-
-    bucket: str
-    limit: Limit
-
-
-@dataclass(frozen=True, slots=True)
-class LimitState:
-    """A bucket after the request: ``remaining`` (r) and ``reset`` (t, seconds until full again)."""
-
-    check: Check
-    remaining: int
-    reset: float
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Whether the request may pass; ``retry_after`` seconds until it would (0 when allowed)."""
-
-    allowed: bool
-    retry_after: float
-    states: tuple[LimitState, ...]
-    degraded: bool  # decided without Redis (local/allow/deny mode)
-
-    def headers(self) -> dict[str, str]:
-        """RateLimit-Policy (every limit that applied), RateLimit (the most restrictive: lowest remaining),
-        and Retry-After when refused. Empty dict when no checks applied. Format: ``hub.limits.headers``."""
-        return render(self)
-
-
-NO_CHECKS = Decision(True, 0.0, (), False)
 
 
 class RateLimiter:

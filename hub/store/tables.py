@@ -229,7 +229,7 @@ audit_anchor = Table(
 )
 
 alerts = Table(
-    # Raised by the detection rules (hub/audit/detect.py); one row per rule and subject while open.
+    # Raised by the detection rules (hub/alerts/rules.py); one row per rule and subject while open.
     "alerts",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),

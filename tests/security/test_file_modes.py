@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from sqlalchemy import insert
 
+from hub.audit.archive import archive
 from hub.audit.bundle import export
 from hub.audit.crypto import CitizenData
 from hub.audit.keys import key_path, load_key, retired_dir, rotate
@@ -93,6 +95,20 @@ def test_audit_bundles_and_their_tarballs_are_private(hub: Hub, tmp_path: Path) 
     assert_private_tree(folder)
     assert mode(folder.with_name(folder.name + ".tar.gz")) == 0o600
     assert mode(out) == 0o700, "an export folder the hub made is 0700"
+
+
+def test_exports_and_archives_go_to_private_folders_under_var_by_default(hub: Hub, tmp_path: Path) -> None:
+    var = tmp_path / "var-default"
+    settings = hub.settings.model_copy(update={"audit_seal_grace_seconds": 0.0, "var_dir": var})
+    with hub.engine.begin() as conn:
+        conn.execute(insert(access_records), [cli_record("alice", "partner.update", f"p{i}") for i in range(3)])
+    folder = export(hub.engine, settings)
+    assert folder.parent == var / "exports" and mode(var / "exports") == 0o700 and mode(var) == 0o700
+    assert_private_tree(folder)
+    archived = archive(hub.engine, settings, datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert archived.bundle.parent == var / "archive" and mode(var / "archive") == 0o700
+    assert_private_tree(archived.bundle)
+    assert mode(archived.tarball) == 0o600
 
 
 def test_the_spill_file_and_the_sqlite_database_are_private(tmp_path: Path) -> None:

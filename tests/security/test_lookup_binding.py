@@ -27,10 +27,10 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from audit import verify_bundle as standalone
 from connectors.population_db.population import sample
 from hub.access.accounts import add_account
 from hub.access.keys import issue_key
-from hub.audit import verify_bundle as standalone
 from hub.audit.bundle import export
 from hub.audit.crypto import CitizenData
 from hub.audit.records import record_dict

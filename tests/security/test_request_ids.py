@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from audit.verify_bundle import chained_fields
 from hub.audit.bundle import export, verify_bundles
 from hub.audit.records import canonical, record_dict
 from hub.audit.seal import seal
 from hub.audit.verify import verify
-from hub.audit.verify_bundle import chained_fields
 from hub.store.engine import reading
 from hub.store.tables import access_records
 from tests.conftest import Hub

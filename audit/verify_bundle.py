@@ -2,11 +2,12 @@
 """Verify lienthong audit bundles offline: ``python verify_bundle.py [BUNDLE ...] [--trust KEY_ID ...]``.
 
 Standalone on purpose: it needs only Python 3.9+ and the ``cryptography`` and ``rfc8785`` packages
-(``pip install cryptography rfc8785``), no hub code and no database. Each lienthong bundle carries
-a copy of this file; an auditor should rather use their own copy (from the hub's source,
-``hub/audit/verify_bundle.py``) and pass ``--trust`` with the key id the hub published
-(``lienthong audit key``), since whoever could alter a bundle could also alter its copy of this
-file and its ``public-keys/``.
+(``pip install cryptography rfc8785``), no hub code and no database; it lives outside the hub, in
+the repository's top-level ``audit/`` folder (``audit/README.md``: how to run it, and the bundle
+format). Each lienthong bundle carries a copy of this file; an auditor should rather use their own
+copy (from the hub's source, ``audit/verify_bundle.py``) and pass ``--trust`` with the key id the
+hub published (``lienthong audit key``), since whoever could alter a bundle could also alter its
+copy of this file and its ``public-keys/``.
 
 A bundle is a directory (or its ``.tar.gz``) holding ``records.jsonl``, ``checkpoints.jsonl``,
 ``start.json``, ``public-keys/<key_id>.pem``, ``MANIFEST.json`` and this file. It checks:

@@ -1,5 +1,6 @@
-"""Detection rules over the access records (seed 002 Đ11: every API access tracked to detect
-abnormal or unauthorised use).
+"""The detection rules: read-only functions of a bounded window of access records, each returning findings.
+
+Seed 002 Đ11: every API access tracked to detect abnormal or unauthorised use.
 
 Each rule is a small function of a :class:`Context` returning :class:`Finding` s. Rules read a
 bounded time window through the indexes of ``access_records`` (``at``, ``key_id``, ``account``,
@@ -13,7 +14,7 @@ Two kinds of window:
   detector passes the time of its previous pass (minus a margin for records written late).
 
 A finding carries ``at``, the time of its newest evidence (an access record's ``at``, or a
-credential's last use): raising (``hub/audit/alerts.py``) ignores a finding no newer than what an
+credential's last use): raising (``hub/alerts/store.py``) ignores a finding no newer than what an
 alert for the same rule and subject already reported, so overlapping windows never count twice.
 Details name addresses, key ids, partner codes and account names, never a secret, an API key, a
 request path (it may hold a citizen ID) or citizen data.
@@ -394,7 +395,7 @@ def detect(engine: Engine, settings: Settings, *, now: datetime | None = None, s
     """Run ``rules`` (default: all) once and return their findings.
 
     ``now`` defaults to the current time; ``since`` (the event rules' window start) to an hour before
-    ``now``. Reads only; raising alerts is :func:`hub.audit.alerts.raise_findings`.
+    ``now``. Reads only; raising alerts is :func:`hub.alerts.store.raise_findings`.
     """
     now = now or datetime.now(timezone.utc)
     since = since or now - timedelta(hours=1)

@@ -1,5 +1,4 @@
-"""Alerts: the detection rules' findings kept in the ``alerts`` table, listed and acknowledged by
-auditors, and counted in Prometheus metrics.
+"""Alert storage: findings become idempotent rows of ``alerts``, listed and acknowledged by auditors, counted in metrics.
 
 One open alert per (rule, subject): a finding with newer evidence updates it (``last_at``, ``count``,
 ``detail``); otherwise a new alert is opened. A finding whose evidence is no newer than what any
@@ -18,7 +17,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from hub.access import actions
-from hub.audit.detect import RULES, Finding
+from hub.alerts.rules import RULES, Finding
 from hub.store.engine import reading
 from hub.store.queries import page_rows
 from hub.store.tables import alerts

@@ -1,7 +1,7 @@
-"""The detector: runs the detection rules every ``alert_interval`` seconds in a worker process,
-raises their findings as alerts and keeps ``lienthong_alerts_open`` right.
+"""The periodic pass: a worker thread that runs the rules every ``alert_interval`` s, raises their findings, refreshes the gauge.
 
-Several worker processes may each run one: raising is idempotent (``hub/audit/alerts.py``).
+Rules: ``hub/alerts/rules.py``. Several worker processes may each run one: raising is idempotent
+(``hub/alerts/store.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.audit.alerts import raise_findings, refresh_gauge
-from hub.audit.detect import Finding, detect, office_hours
+from hub.alerts.rules import Finding, detect, office_hours
+from hub.alerts.store import raise_findings, refresh_gauge
 from hub.config import Settings
 
 log = logging.getLogger(__name__)
