@@ -133,7 +133,7 @@ def routes_check() -> None:
     from connectors.registry import accepted_types
     from hub.messages import MESSAGE_TYPES
     from hub.partners import list_partners
-    from hub.runtime import routes_for
+    from hub.routing import routes_for
 
     table = routes_for(get_settings())
     try:

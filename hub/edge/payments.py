@@ -52,7 +52,7 @@ from hub.edge.prepare import prepare
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
 from hub.partners import get_partner
-from hub.store.writers import StoreUnavailable
+from hub.store.intake import StoreUnavailable
 from hub.vault.envelope import WrongMasterKey
 
 router = APIRouter(tags=["payments"], route_class=GuardedRoute)
