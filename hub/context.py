@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.config import Settings, get_settings
 from hub.plugins import manifest
+from hub.plugins import partner_settings as plugin_settings
 from hub.seam import Connector, Manifest
 from hub.store.engine import reading
 from hub.store.tables import partner_cursors
@@ -59,8 +60,7 @@ class PartnerContext:
         self.manifest = m
         self.code = m.code
         self.hub = settings
-        self.settings = (partner_settings if partner_settings is not None
-                         else m.settings(**settings.partner_settings.get(m.code, {})))
+        self.settings = partner_settings if partner_settings is not None else plugin_settings(m.code, settings)
         self._engine = engine
 
     @cached_property

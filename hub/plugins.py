@@ -12,10 +12,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import lru_cache
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import connectors
-from hub.seam import InboundRoute, Manifest
+from hub.seam import InboundRoute, Manifest, PartnerSettings
+
+if TYPE_CHECKING:
+    from hub.config import Settings
 
 #: Kinds of partner the hub itself has, beside those its partners' manifests declare.
 HUB_KINDS = ("operator",)
@@ -69,6 +72,12 @@ def manifest(code: str) -> Manifest:
         if m.code == code:
             return m
     raise LookupError(f"no partner named {code!r}; known: {', '.join(m.code for m in manifests())}")
+
+
+def partner_settings(code: str, settings: "Settings") -> PartnerSettings:
+    """Partner ``code``'s own settings: its ``LIENTHONG_<CODE>_*`` variables, with the hub's
+    ``LIENTHONG_PARTNER_SETTINGS`` entry for it over them."""
+    return manifest(code).settings(**settings.partner_settings.get(code, {}))
 
 
 def destinations() -> dict[str, frozenset[str]]:

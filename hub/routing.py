@@ -21,6 +21,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from hub.config import Settings
+
 ANY = "*"
 
 
@@ -120,3 +122,8 @@ def load(path: Path) -> RoutingTable:
     """Read the routing table from a YAML file."""
     with open(path, encoding="utf-8") as fh:
         return parse(yaml.safe_load(fh) or {})
+
+
+def routes_for(settings: Settings) -> RoutingTable:
+    """The routing table ``LIENTHONG_ROUTES_FILE`` names."""
+    return load(settings.routes_file)

@@ -1,4 +1,6 @@
-"""Shared construction of the long-lived parts: engine, Redis client, routing table."""
+"""Shared construction of the long-lived connections: the database engine and the Redis client.
+
+A base helper (config and store only); the routing table is :func:`hub.routing.routes_for`."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ from redis import Redis
 from sqlalchemy import Engine
 
 from hub.config import Settings
-from hub.routing import RoutingTable, load
 from hub.store.engine import make_engine
 
 
@@ -19,7 +20,3 @@ def redis_for(settings: Settings) -> Redis:
     return Redis.from_url(
         settings.redis_url, socket_connect_timeout=0.5, socket_timeout=5, health_check_interval=30
     )
-
-
-def routes_for(settings: Settings) -> RoutingTable:
-    return load(settings.routes_file)

@@ -20,7 +20,8 @@ from hub.queue.deliverer import Deliverer
 from hub.queue.pulls import Puller
 from hub.queue.relay import Relay
 from hub.queue.signal import queue_name
-from hub.runtime import engine_for, redis_for, routes_for
+from hub.routing import routes_for
+from hub.runtime import engine_for, redis_for
 from hub.safety import check_startup
 
 log = logging.getLogger(__name__)

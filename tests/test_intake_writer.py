@@ -1,4 +1,4 @@
-"""The intake writer (hub/store/writers.py): the write runs in a child process of the API process.
+"""The intake writer (hub/edge/writers.py): the write runs in a child process of the API process.
 
 Rules: a message answered 202 is stored; a group whose writer died is answered 503
 store-unavailable and may be sent again safely (the same message_id is stored once); a dead

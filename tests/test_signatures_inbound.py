@@ -345,3 +345,25 @@ def test_nonce_book_without_redis_remembers_per_process_or_denies() -> None:
             await deny.first_use("k", "n1")
 
     asyncio.run(run())
+
+
+def test_a_signature_the_hub_cannot_check_now_is_answered_503_with_retry_after(signer: MessageSigner, hub: Hub) -> None:
+    """The nonce store down under the ``deny`` policy: 503 signature-unverifiable, Retry-After 1,
+    nothing stored, the access record says ``signature:nonce_store_down``."""
+    class Down:
+        async def first_use(self, keyid: str, nonce: str) -> bool:
+            raise NonceStoreDown("Redis is unreachable")
+
+        def close(self) -> None:
+            pass
+
+    app = create_app(hub.settings)
+    app.state.signatures.nonces = Down()
+    with ThreadedServer(app).start() as server, client(server.url, hub.keys["motcua"]) as c:
+        r = c.send(signed(c, signer))
+    assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text
+    problem = r.json()
+    assert problem["type"] == "/problems/signature-unverifiable" and "errors" not in problem, problem
+    assert problem["detail"] == "the hub cannot check nonces now; send the request again"
+    assert stored(hub) == 0
+    assert wait_until(lambda: "signature:nonce_store_down" in outcomes(hub), 5), outcomes(hub)

@@ -27,7 +27,7 @@ from zeep import ns
 from zeep.wsse.signature import MemorySignature
 from zeep.wsse.utils import WSU, get_security_header, get_timestamp
 
-from hub.config import generated_secret
+from hub.seam import generated_secret
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 ID = f"{{{ns.WSU}}}Id"

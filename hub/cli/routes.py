@@ -16,7 +16,7 @@ def routes_check() -> None:
     from hub.messages import MESSAGE_TYPES
     from hub.partners import list_partners
     from hub.plugins import destinations
-    from hub.runtime import routes_for
+    from hub.routing import routes_for
 
     table = routes_for(get_settings())
     try:

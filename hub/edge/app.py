@@ -29,7 +29,7 @@ from hub.edge import admin, audit, docs, documents, inbound, intake, lookups, of
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
 from hub.edge.group_commit import GroupCommitter
-from hub.edge.guard import GuardedRoute
+from hub.edge.guard import GuardedRoute, check_routes
 from hub.edge.health import Health, Throttle
 from hub.edge.problems import (
     Problem,
@@ -42,18 +42,19 @@ from hub.edge.problems import (
     unexpected_error_handler,
 )
 from hub.edge.responses import json_response
-from hub.edge.rules import check_routes
+from hub.edge.writers import ProcessWriter, ThreadWriter
 from hub.limits.limiter import RateLimiter
 from hub.log_mask import install as install_log_mask
 from hub.messages import MESSAGE_TYPES
 from hub.plugins import destinations, manifests
 from hub.queue.metrics import refresh_delivery_gauges
 from hub.queue.signal import Notifier
-from hub.runtime import engine_for, redis_for, routes_for
+from hub.routing import routes_for
+from hub.runtime import engine_for, redis_for
 from hub.safety import check_startup
 from hub.signatures.hub_keys import HubKeyRing
 from hub.signatures.verifier import Verifier
-from hub.store.writers import ProcessWriter, StoreUnavailable, ThreadWriter
+from hub.store.intake import StoreUnavailable
 
 DESCRIPTION = """
 **lienthong** is the province's integration hub (LGSP). Partners send canonical messages with

@@ -2,12 +2,12 @@
 
 Each request hands its prepared messages to the process's :class:`GroupCommitter` and awaits its
 results. One writer task takes everything waiting and stores it with a single write (one transaction,
-multi-row inserts) through the process's :class:`~hub.store.writers.Writer`, which answers every
+multi-row inserts) through the process's :class:`~hub.edge.writers.Writer`, which answers every
 request of the group. Up to ``in_flight`` groups are handed to the writer at once; it commits them
 in the order given, so the writer never idles while the event loop gets round to the next group.
 Under load this turns N small transactions into a few large ones; idle, a lone request is
 committed at once. Nothing is answered before its transaction has committed. The write itself runs
-off the event loop (in a child process by default, see ``hub.store.writers``), so the loop keeps
+off the event loop (in a child process by default, see ``hub.edge.writers``), so the loop keeps
 reading requests meanwhile (measured with ``make bench``: writing on the loop doubled p99 latency).
 
 A request may also hand over the rate-limit checks it must pass (``submit_charged``): its entry
@@ -23,10 +23,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from hub.edge.writers import Writer
 from hub.limits.decision import NO_CHECKS, Check, Decision
 from hub.limits.limiter import RateLimiter
 from hub.store.intake import IntakeResult, Prepared
-from hub.store.writers import Writer
 
 Outcome = tuple[Decision, list[IntakeResult] | None]  # the limiter's decision; the results if admitted
 

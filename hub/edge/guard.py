@@ -6,24 +6,30 @@ limit and media type (``hub/edge/body.py``) → the partner's HTTP message signa
 or, for a call without one, without ``content-digest`` → for ``json`` routes the decoded,
 NFC-normalised document, which FastAPI's parameter parsing then reads from the request's cache.
 
+A refused signature (``hub/signatures/verifier.py`` raises it, knowing nothing of HTTP) is noted
+here for the access record as ``signature:<rule>``, charged to the client address like a refused
+credential, and answered as :func:`signature_problem` says.
+
 :class:`GuardedRoute` is the route class of every router and of the app itself; the fast path
 (``hub/edge/fast_path.py``) calls :func:`enter` for its routes. A route without a rule cannot be
-built (``rule_for`` raises).
+built (``rule_for`` raises), and an app whose routes are not all guarded does not start
+(:func:`check_routes`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Coroutine
+from typing import Any, Callable, Coroutine, Iterable
 
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from hub.access.principal import Principal
 from hub.edge.body import decode_json, read_body
 from hub.edge.problems import Problem
-from hub.edge.rules import Rule, rule_for
-from hub.signatures.verifier import check_signature
+from hub.edge.rules import Rule, leaf_routes, route_methods, rule_for
+from hub.signatures.verifier import SignatureError, SignatureRefused, SignatureUnverifiable
 
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -52,12 +58,25 @@ async def enter(request: Request, rule: Rule) -> Principal | None:
         request._body = body  # Starlette's cache: FastAPI and the handler read the same bytes
     if caller is not None and caller.signatures != "off":
         try:
-            await check_signature(request, caller, body)
-        except Problem as problem:
-            raise await gate.charge_refusal(request, problem) from None
+            keyid = await request.app.state.signatures.check(request, caller, body)
+        except SignatureError as refusal:
+            gate.refuse(request, f"signature:{refusal.rule}", partner=caller.partner_code, key_id=caller.key_id)
+            raise await gate.charge_refusal(request, signature_problem(refusal)) from None
+        if keyid is not None:
+            request.scope.setdefault("state", {})["signature_keyid"] = keyid
     if rule.body == "json" and body:
         request._json = decode_json(body)
     return caller
+
+
+def signature_problem(refusal: SignatureError) -> Problem:
+    """The answer to a signature the verifier did not accept: 401 ``signature-rejected`` naming the
+    rule and the header at fault, or 503 ``signature-unverifiable`` with Retry-After."""
+    if isinstance(refusal, SignatureUnverifiable):
+        return Problem("signature-unverifiable", refusal.message, headers={"Retry-After": str(refusal.retry_after)})
+    assert isinstance(refusal, SignatureRefused)
+    return Problem("signature-rejected", f"signature refused ({refusal.rule}): {refusal.message}",
+                   [{"field": refusal.field, "rule": refusal.rule, "message": refusal.message}])
 
 
 def _has_body(request: Request) -> bool:
@@ -84,3 +103,12 @@ class GuardedRoute(APIRoute):
             return await handler(request)
 
         return guarded
+
+
+def check_routes(routes: Iterable[BaseRoute]) -> None:
+    """Refuse an app with a route that has no rule, or a credentialed route not guarded by the gate."""
+    for route in leaf_routes(routes):
+        for method, path in route_methods(route):
+            rule = rule_for(method, path)
+            if rule.needs_credential and not isinstance(route, GuardedRoute):
+                raise LookupError(f"route {method} {path} needs a credential but is not a guarded route")

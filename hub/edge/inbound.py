@@ -27,7 +27,7 @@ from hub.edge.responses import json_response
 from hub.partners import get_partner
 from hub.plugins import manifests
 from hub.seam import InboundRoute, Manifest, Refused, Reply, Unavailable
-from hub.store.writers import StoreUnavailable
+from hub.store.intake import StoreUnavailable
 
 
 class EdgeInbound:

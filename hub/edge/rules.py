@@ -4,8 +4,8 @@ Every route of the application has exactly one :class:`Rule` here, keyed by meth
 template. The guarded route class (``hub/edge/guard.py``) looks its rule up when the route is built
 and refuses to build a route without one, so a new route cannot be reachable before someone decided
 who may call it; the app refuses to start the same way for the framework's own routes
-(``check_routes``). docs/ACCESS.md shows this table as a matrix; a test checks every cell of it
-against the running application.
+(``check_routes``, also in ``hub/edge/guard.py``). docs/ACCESS.md shows this table as a matrix; a
+test checks every cell of it against the running application.
 
 Kinds of caller: ``anonymous`` (no credential), a partner ``key`` (allowed when the rule's route
 class is one of the partner classes and the key's endpoint scopes include it; ``"*"`` means every
@@ -235,17 +235,6 @@ def route_methods(route: BaseRoute) -> list[tuple[str, str]]:
     path = getattr(route, "path", None)
     methods = getattr(route, "methods", None) or ()
     return [(m, path) for m in sorted(methods) if m != "HEAD" and path is not None]
-
-
-def check_routes(routes: Iterable[BaseRoute]) -> None:
-    """Refuse an app with a route that has no rule, or a credentialed route not guarded by the gate."""
-    from hub.edge.guard import GuardedRoute  # the guard imports this module
-
-    for route in leaf_routes(routes):
-        for method, path in route_methods(route):
-            rule = rule_for(method, path)
-            if rule.needs_credential and not isinstance(route, GuardedRoute):
-                raise LookupError(f"route {method} {path} needs a credential but is not a guarded route")
 
 
 MATRIX_BEGIN, MATRIX_END = "<!-- access-matrix:begin -->", "<!-- access-matrix:end -->"

@@ -24,6 +24,12 @@ replay              the same ``keyid`` and ``nonce`` were accepted within the wi
 ==================  ===========================================================================
 
 A partner whose policy is ``off`` is never checked; ``optional`` checks a signature when one is sent.
+
+A refusal is raised as :class:`SignatureRefused` (the rule, the header at fault, why); a check that
+cannot be made now (``nonce_store_down``: Redis down under the ``deny`` policy) as
+:class:`SignatureUnverifiable`. Neither knows HTTP: the edge (``hub/edge/guard.py``) notes the
+refusal for the access record, charges it to the client address and answers the problem
+(``signature_problem`` there: 401 ``signature-rejected``, 503 ``signature-unverifiable``).
 """
 
 from __future__ import annotations
@@ -44,7 +50,6 @@ from hub.access.cache import MISS, CredentialCache
 from hub.access.forwarded import ForwardedReader
 from hub.access.principal import Principal
 from hub.config import Settings
-from hub.edge.problems import Problem
 from hub.signatures.jwk import ALGORITHMS, PublicKey
 from hub.signatures.nonces import NonceBook, NonceStoreDown
 from hub.signatures.registry import SigningKey, load_key
@@ -77,6 +82,31 @@ class _OneKey(HTTPSignatureKeyResolver):
         raise HTTPMessageSignaturesException("verification only")
 
 
+class SignatureError(Exception):
+    """The request's signature was not accepted; ``rule`` names the check (``signature:<rule>`` in
+    the access record) and ``message`` says why, for the partner."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule, self.message = rule, message
+
+
+class SignatureRefused(SignatureError):
+    """The signature breaks ``rule`` (the table above); ``field`` is the header at fault."""
+
+    def __init__(self, rule: str, field: str, message: str) -> None:
+        super().__init__(rule, message)
+        self.field = field
+
+
+class SignatureUnverifiable(SignatureError):
+    """The signature cannot be checked now (``nonce_store_down``); send again after ``retry_after`` s."""
+
+    def __init__(self, rule: str, message: str, retry_after: int = 1) -> None:
+        super().__init__(rule, message)
+        self.retry_after = retry_after
+
+
 class Verifier:
     """One per hub process: the partners' keys (cached like API keys) and the nonce book."""
 
@@ -87,97 +117,65 @@ class Verifier:
             lambda keyid: load_key(engine, settings, keyid), settings.credential_cache_seconds)
         self.nonces = NonceBook(settings.redis_url, 2 * self.skew + 1, settings.signature_nonce_on_redis_down)
 
-    async def check(self, request: Request, principal: Principal, body: bytes) -> None:
-        """Return if ``request`` (whose body is ``body``) passes ``principal``'s signing policy;
-        otherwise note the refusal for the access record and raise the 401 problem."""
+    async def check(self, request: Request, principal: Principal, body: bytes) -> str | None:
+        """Check ``request`` (whose body is ``body``) against ``principal``'s signing policy: the
+        accepted signature's ``keyid``, or None when the request need not be and was not signed.
+        Raises :class:`SignatureRefused` or :class:`SignatureUnverifiable`."""
         policy = principal.signatures
         if policy == "off":
-            return
+            return None
         headers = request.headers
         inputs, signatures = headers.get("signature-input"), headers.get("signature")
         if inputs is None and signatures is None:
             if policy == "required":
-                self._refuse(request, principal, "missing", "Signature", "this partner must sign its requests "
-                             "(RFC 9421 Signature and Signature-Input headers)")
-            return
-        label, covered, params, signature = self._parse(request, principal, inputs, signatures)
-        keyid = params["keyid"]
+                raise SignatureRefused("missing", "Signature", "this partner must sign its requests "
+                                       "(RFC 9421 Signature and Signature-Input headers)")
+            return None
+        label, covered, params, signature = _parse(inputs, signatures)
+        keyid: str = params["keyid"]
         key = await self._key(keyid)
         if key is None or key.partner_code != principal.partner_code or key.key is None:
-            self._refuse(request, principal, "unknown_key", "Signature-Input", f"no signing key {keyid!r} is "
-                         "registered for this partner")
-        assert key is not None and key.key is not None
+            raise SignatureRefused("unknown_key", "Signature-Input",
+                                   f"no signing key {keyid!r} is registered for this partner")
         now = time.time()
         if key.revoked or (key.not_after is not None and key.not_after <= now):
-            self._refuse(request, principal, "revoked_key", "Signature-Input", f"signing key {keyid!r} is revoked")
+            raise SignatureRefused("revoked_key", "Signature-Input", f"signing key {keyid!r} is revoked")
         if "alg" in params and params["alg"] != key.alg:
-            self._refuse(request, principal, "alg_mismatch", "Signature-Input",
-                         f"alg {params['alg']!r} is not the algorithm of key {keyid!r} ({key.alg})")
+            raise SignatureRefused("alg_mismatch", "Signature-Input",
+                                   f"alg {params['alg']!r} is not the algorithm of key {keyid!r} ({key.alg})")
         required = ALWAYS_COVERED + (WITH_BODY if body else ())
         missing = [c for c in required if c not in covered]
         if missing:
-            self._refuse(request, principal, "components_missing", "Signature-Input",
-                         f"the signature must cover {', '.join(required)}; missing: {', '.join(missing)}")
+            raise SignatureRefused("components_missing", "Signature-Input",
+                                   f"the signature must cover {', '.join(required)}; missing: {', '.join(missing)}")
         if abs(now - params["created"]) > self.skew:
-            self._refuse(request, principal, "created_skew", "Signature-Input",
-                         f"created is {int(now - params['created'])} s from the hub's clock; at most {self.skew} allowed")
+            raise SignatureRefused("created_skew", "Signature-Input", f"created is {int(now - params['created'])} s "
+                                   f"from the hub's clock; at most {self.skew} allowed")
         if "expires" in params and params["expires"] <= now:
-            self._refuse(request, principal, "expired", "Signature-Input", "the signature's expires time has passed")
+            raise SignatureRefused("expired", "Signature-Input", "the signature's expires time has passed")
         verifier = HTTPMessageVerifier(signature_algorithm=ALGORITHMS[key.alg], key_resolver=_OneKey(keyid, key.key))
         verifier.max_clock_skew = LIBRARY_SKEW
         message = ReceivedRequest(request.method, target_uri(request, self.forwarded), headers)
         try:
             [result] = verifier.verify(message, max_age=None)
         except (InvalidSignature, HTTPMessageSignaturesException) as exc:
-            self._refuse(request, principal, "bad_signature", "Signature",
-                         f"the signature does not verify over this request: {_reason(exc)}")
-            raise  # not reached
+            raise SignatureRefused("bad_signature", "Signature",
+                                   f"the signature does not verify over this request: {_reason(exc)}") from exc
         if body or "content-digest" in headers:
             try:
                 ContentDigest.verify(result.covered_components['"content-digest"'], body)
             except (InvalidSignature, HTTPMessageSignaturesException, KeyError) as exc:
-                self._refuse(request, principal, "digest_mismatch", "Content-Digest",
-                             f"the body does not match Content-Digest: {_reason(exc)}")
+                raise SignatureRefused("digest_mismatch", "Content-Digest",
+                                       f"the body does not match Content-Digest: {_reason(exc)}") from exc
         try:
             first = await self.nonces.first_use(keyid, params["nonce"])
         except NonceStoreDown:
-            request.app.state.gate.refuse(request, "signature:nonce_store_down", partner=principal.partner_code,
-                                          key_id=principal.key_id)
-            raise Problem("signature-unverifiable", "the hub cannot check nonces now; send the request again",
-                          headers={"Retry-After": "1"}) from None
+            raise SignatureUnverifiable("nonce_store_down", "the hub cannot check nonces now; send the request again",
+                                        retry_after=1) from None
         if not first:
-            self._refuse(request, principal, "replay", "Signature-Input",
-                         "this nonce was already used; sign each request with a new nonce")
-        request.scope.setdefault("state", {})["signature_keyid"] = keyid
-
-    def _parse(self, request: Request, principal: Principal, inputs: str | None,
-               signatures: str | None) -> tuple[str, set[str], dict[str, Any], bytes]:
-        """(label, covered component names, parameters, signature bytes); refuses ``malformed``."""
-        def bad(message: str, field: str = "Signature-Input") -> None:
-            self._refuse(request, principal, "malformed", field, message)
-
-        if not inputs or not signatures:
-            bad("send both Signature-Input and Signature", "Signature" if inputs else "Signature-Input")
-        try:
-            parsed_inputs = http_sf.parse(inputs.encode("latin-1"), tltype="dictionary")  # type: ignore[union-attr]
-            parsed_signatures = http_sf.parse(signatures.encode("latin-1"), tltype="dictionary")  # type: ignore[union-attr]
-        except (ValueError, TypeError, UnicodeEncodeError) as exc:
-            bad(f"not a Structured Field dictionary: {exc}")
-            raise  # not reached
-        if len(parsed_inputs) != 1 or parsed_inputs.keys() != parsed_signatures.keys():
-            bad("send exactly one signature, with the same label in Signature-Input and Signature")
-        [(label, (members, params))] = parsed_inputs.items()
-        signature = parsed_signatures[label][0]
-        if not isinstance(members, list) or not isinstance(signature, bytes):
-            bad("Signature-Input must be an inner list and Signature a byte sequence")
-        covered = {name for name, item_params in members if isinstance(name, str) and not item_params}
-        for name, kind in (("keyid", str), ("created", int), ("nonce", str)):
-            if type(params.get(name)) is not kind:
-                bad(f"the signature needs a {name} parameter ({'integer' if kind is int else 'string'})")
-        unknown = set(params) - PARAMETERS
-        if unknown:
-            bad(f"unknown signature parameters: {', '.join(sorted(unknown))}")
-        return label, covered, dict(params), signature
+            raise SignatureRefused("replay", "Signature-Input",
+                                   "this nonce was already used; sign each request with a new nonce")
+        return keyid
 
     async def _key(self, keyid: str) -> SigningKey | None:
         found = self.keys.cached(keyid)
@@ -185,25 +183,38 @@ class Verifier:
             found = await run_in_threadpool(self.keys.reload, keyid)
         return found  # type: ignore[return-value]
 
-    def _refuse(self, request: Request, principal: Principal, rule: str, field: str, message: str) -> None:
-        request.app.state.gate.refuse(request, f"signature:{rule}", partner=principal.partner_code,
-                                      key_id=principal.key_id)
-        raise Problem("signature-rejected", f"signature refused ({rule}): {message}",
-                      [{"field": field, "rule": rule, "message": message}])
-
     def close(self) -> None:
         self.nonces.close()
+
+
+def _parse(inputs: str | None, signatures: str | None) -> tuple[str, set[str], dict[str, Any], bytes]:
+    """(label, covered component names, parameters, signature bytes); refuses ``malformed``."""
+    def bad(message: str, field: str = "Signature-Input") -> SignatureRefused:
+        return SignatureRefused("malformed", field, message)
+
+    if not inputs or not signatures:
+        raise bad("send both Signature-Input and Signature", "Signature" if inputs else "Signature-Input")
+    try:
+        parsed_inputs = http_sf.parse(inputs.encode("latin-1"), tltype="dictionary")
+        parsed_signatures = http_sf.parse(signatures.encode("latin-1"), tltype="dictionary")
+    except (ValueError, TypeError, UnicodeEncodeError) as exc:
+        raise bad(f"not a Structured Field dictionary: {exc}") from exc
+    if len(parsed_inputs) != 1 or parsed_inputs.keys() != parsed_signatures.keys():
+        raise bad("send exactly one signature, with the same label in Signature-Input and Signature")
+    [(label, (members, params))] = parsed_inputs.items()
+    signature = parsed_signatures[label][0]
+    if not isinstance(members, list) or not isinstance(signature, bytes):
+        raise bad("Signature-Input must be an inner list and Signature a byte sequence")
+    covered = {name for name, item_params in members if isinstance(name, str) and not item_params}
+    for name, kind in (("keyid", str), ("created", int), ("nonce", str)):
+        if type(params.get(name)) is not kind:
+            raise bad(f"the signature needs a {name} parameter ({'integer' if kind is int else 'string'})")
+    unknown = set(params) - PARAMETERS
+    if unknown:
+        raise bad(f"unknown signature parameters: {', '.join(sorted(unknown))}")
+    return label, covered, dict(params), signature
 
 
 def _reason(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return text[:200]
-
-
-async def check_signature(request: Request, principal: Principal, body: bytes) -> None:
-    """The edge's one entry point: verify ``request`` against ``principal``'s signing policy.
-
-    Call it after authenticating and reading the body, before using the body. No cost for a
-    partner whose policy is ``off``."""
-    if principal.signatures != "off":
-        await request.app.state.signatures.check(request, principal, body)

@@ -57,6 +57,11 @@ class Receipt:
 Verdict = Literal["created", "duplicate", "conflict"]
 
 
+class StoreUnavailable(RuntimeError):
+    """The group was not stored (the database or the intake's writer process failed); the caller may
+    resend. The edge answers it 503 ``store-unavailable`` (``hub/edge/problems.py``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeResult:
     """``created``: stored now; ``duplicate``: same id and body seen before; ``conflict``: same id, other body."""

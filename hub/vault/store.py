@@ -206,7 +206,7 @@ def credential(settings: Settings, name: str, fallback: str | None = None) -> st
 def seed_defaults(settings: Settings, actor: str = "sandbox") -> list[str]:
     """Put each well-known credential that is not set yet and has a sandbox fallback in its partner's
     settings into the vault (the sandbox's first run); returns the names it set."""
-    from hub.context import context
+    from hub.plugins import partner_settings
 
     engine = engine_for(settings)
     try:
@@ -214,7 +214,7 @@ def seed_defaults(settings: Settings, actor: str = "sandbox") -> list[str]:
         stored = {m["name"] for m in vault.list()}
         done = []
         for name, known in well_known().items():
-            value = getattr(context(known.partner, settings).settings, known.setting, None) if known.setting else None
+            value = getattr(partner_settings(known.partner, settings), known.setting, None) if known.setting else None
             if name not in stored and isinstance(value, str) and value:
                 vault.put(name, value, actor=actor)
                 done.append(name)

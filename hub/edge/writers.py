@@ -15,6 +15,15 @@ that was not committed.
   the pending group fails and the next one starts a new child.
 - :class:`ThreadWriter` runs it in one dedicated thread of the API process (``intake_writer =
   thread``): no extra process, for hosts that do not want one.
+
+Why here and not in ``hub/store``: a writer is the API process's plumbing, not storage. It joins
+the store's transaction (:func:`hub.store.intake.accept`) to the queue's wake-up
+(:mod:`hub.queue.signal`) and the audit log's insert (:func:`hub.audit.log.write_records`), and
+the child rebuilds both from their URLs. In the store it made the bottom layer import two above it;
+injecting them instead would have to cross the process boundary (a factory named over the socket),
+an import by another name. The edge is the one user (``hub/edge/group_commit.py``), and the store
+keeps only what it owns: the transaction, and :class:`~hub.store.intake.StoreUnavailable`, the
+error the edge answers 503 ``store-unavailable``.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.audit.log import write_records
 from hub.queue.signal import BackgroundNotifier, Notifier
-from hub.store.intake import IntakeResult, Prepared, Receipt, accept
+from hub.store.intake import IntakeResult, Prepared, Receipt, StoreUnavailable, accept
 from hub.store.tables import access_records
 
 log = logging.getLogger(__name__)
@@ -50,10 +59,6 @@ _item_fields = operator.attrgetter(*(f.name for f in fields(Prepared)))
 _receipt_fields = operator.attrgetter(*(f.name for f in fields(Receipt)))
 RECORD_COLUMNS = tuple(str(c.name) for c in access_records.columns if c.name not in ("id", "seq", "chain_hash"))
 _record_fields = operator.itemgetter(*RECORD_COLUMNS)
-
-
-class StoreUnavailable(RuntimeError):
-    """The group was not stored (the database or the writer process failed); the caller may resend."""
 
 
 class Writer(Protocol):
@@ -104,7 +109,7 @@ class ThreadWriter:
 
 
 class ProcessWriter:
-    """Writes in a child process (``python -m hub.store.writers``); one per API process.
+    """Writes in a child process (``python -m hub.edge.writers``); one per API process.
 
     Several groups may be in flight: the child reads and commits them one after another, in the
     order they were sent, and answers in that order, so it never idles while the API process gets
@@ -150,7 +155,7 @@ class ProcessWriter:
                 await self._discard()
                 parent, child = socket.socketpair()
                 # The URLs go over the socket, not the command line, so no password shows in `ps`.
-                self._proc = subprocess.Popen([sys.executable, "-m", "hub.store.writers", str(child.fileno())],
+                self._proc = subprocess.Popen([sys.executable, "-m", "hub.edge.writers", str(child.fileno())],
                                               pass_fds=(child.fileno(),))
                 child.close()
                 reader, self._writer = await asyncio.open_unix_connection(sock=parent)
@@ -256,7 +261,6 @@ def serve(fd: int) -> None:
         return
 
 
-if __name__ == "__main__":  # run as hub.store.writers, so that pickled classes name that module, not __main__
-    from hub.store import writers
-
-    writers.serve(int(sys.argv[1]))
+if __name__ == "__main__":  # python -m hub.edge.writers <fd>. Nothing defined in this module travels in a
+    # pickle (StoreUnavailable is hub.store.intake's), so running it as __main__ names no class wrongly.
+    serve(int(sys.argv[1]))
