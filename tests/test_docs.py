@@ -27,3 +27,19 @@ def test_every_cli_command_has_help() -> None:
                  ["messages", "replay", "--help"], ["routes", "check", "--help"], ["sandbox", "--help"]):
         result = runner.invoke(app, argv)
         assert result.exit_code == 0 and "Usage" in result.output, (argv, result.output)
+
+
+def test_every_partner_setting_is_in_its_folders_readme() -> None:
+    """A partner's settings are documented where the partner lives: connectors/<folder>/README.md."""
+    import importlib
+    from pathlib import Path
+
+    from hub.plugins import manifests
+
+    missing = []
+    for m in manifests():
+        folder = Path(importlib.import_module(m.settings.__module__).__file__ or "").parent
+        text = (folder / "README.md").read_text(encoding="utf-8")
+        missing += [f"{folder.name}: LIENTHONG_{m.code.upper()}_{name.upper()}" for name in m.settings.model_fields
+                    if f"LIENTHONG_{m.code.upper()}_{name.upper()}" not in text]
+    assert missing == [], f"partner settings missing from their README: {missing}"
