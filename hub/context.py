@@ -5,16 +5,16 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any
+from typing import Any, Sequence
 
 import httpx
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from hub.config import Settings, get_settings
 from hub.plugins import manifest
 from hub.plugins import partner_settings as plugin_settings
-from hub.seam import Connector, Manifest
+from hub.seam import Connector, Manifest, Refused, Unavailable
 from hub.store.engine import reading
 from hub.store.tables import partner_cursors
 
@@ -88,6 +88,31 @@ class PartnerContext:
 
     def cursor(self, name: str) -> DbCursor:
         return DbCursor(self.engine, self.code, name)
+
+    def submit(self, message: dict[str, Any], *, types: Sequence[str]) -> str:
+        """Accept ``message`` from this partner outside a request (a scheduled pull): validated, routed and
+        stored with its deliveries, as the edge does; the relay hands them to the workers."""
+        from pydantic import ValidationError
+
+        from hub.messages.models import MESSAGE_ADAPTER
+        from hub.routing import routes_for
+        from hub.store.intake import Prepared, StoreUnavailable, accept
+
+        try:
+            msg = MESSAGE_ADAPTER.validate_python(message)
+        except ValidationError as exc:
+            raise Refused("validation", str(exc.errors(include_url=False, include_input=False))[:500]) from None
+        if msg.source != self.code or msg.type not in types:
+            raise Refused("forbidden", f"{self.code} may send only {', '.join(types)} as itself")
+        canonical = msg.model_dump(mode="json")
+        destinations = routes_for(self.hub).destinations(msg.type, msg.source, canonical)
+        if not destinations:
+            raise Refused("no-route", f"no route for type {msg.type!r} from {msg.source!r}")
+        try:
+            [result] = accept(self.engine, [Prepared.of(msg, canonical, destinations)])
+        except (StoreUnavailable, SQLAlchemyError) as exc:
+            raise Unavailable(type(exc).__name__) from None
+        return result.verdict
 
 
 def context(code: str, settings: Settings | None = None, **partner_settings: Any) -> PartnerContext:

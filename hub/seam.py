@@ -144,6 +144,12 @@ class Context(Protocol):
         """The partner's durable cursor ``name``."""
         ...
 
+    def submit(self, message: dict[str, Any], *, types: Sequence[str]) -> str:
+        """Accept ``message`` from this partner outside a request (a scheduled pull's events): validated,
+        routed, stored with its deliveries. ``created``, ``duplicate`` or ``conflict``; raises
+        :class:`Refused` or :class:`Unavailable`."""
+        ...
+
 
 # -- inbound -------------------------------------------------------------------------------------
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from hub.access.principal import Principal
@@ -38,14 +36,4 @@ def prepare(data: Any, caller: Principal, routes: RoutingTable, field_prefix: st
         raise Problem("no-route", f"no route for type {msg.type!r} from {msg.source!r}",
                       [{"field": f"{field_prefix}.type" if field_prefix else "type", "rule": "routable",
                         "message": "the routing table sends this message nowhere"}])
-    body = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
-    return Prepared(
-        source=msg.source,
-        message_id=msg.message_id,
-        type=msg.type,
-        dossier_code=msg.dossier_code,
-        occurred_at=msg.occurred_at,
-        body=body.decode(),
-        body_sha256=hashlib.sha256(body).hexdigest(),
-        destinations=destinations,
-    )
+    return Prepared.of(msg, canonical, destinations)

@@ -6,10 +6,12 @@ committed together, and the worker side will deliver them whatever happens to Re
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, Sequence
 
+import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -28,6 +30,15 @@ class Prepared:
     body: str
     body_sha256: str
     destinations: tuple[str, ...]
+
+    @classmethod
+    def of(cls, msg: Any, canonical: dict[str, Any], destinations: Sequence[str]) -> "Prepared":
+        """A validated canonical message (``hub.messages.models``; ``canonical``: its JSON dump) routed to
+        ``destinations``."""
+        body = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+        return cls(source=msg.source, message_id=msg.message_id, type=msg.type, dossier_code=msg.dossier_code,
+                   occurred_at=msg.occurred_at, body=body.decode(), body_sha256=hashlib.sha256(body).hexdigest(),
+                   destinations=tuple(destinations))
 
 
 @dataclass(slots=True)
