@@ -79,7 +79,7 @@ def stored(hub: Hub, source: str) -> dict[str, list[str]]:
     """Message id -> destinations of the messages from ``source``."""
     with reading(hub.engine) as conn:
         rows = conn.execute(select(messages.c.message_id, deliveries.c.destination)
-                            .join(deliveries, deliveries.c.message_id == messages.c.id)
+                            .join(deliveries, deliveries.c.message_pk == messages.c.id)
                             .where(messages.c.source == source)).all()
     found: dict[str, list[str]] = {}
     for message_id, destination in rows:
