@@ -243,6 +243,7 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
 
 def banner(info: dict[str, Any], creds_path: Path) -> None:
     base = info["api_url"]
+    examples = "\n".join(m.seed.banner.format(api=base, keys_file=creds_path) for m in manifests() if m.seed.banner)
     sims = "\n".join(f"  {(m.simulator.title or m.code)[:14]:.<15} {info['simulators'][m.code]}{m.simulator.state}   ({m.code})"
                      for m in manifests() if m.simulator is not None and m.code in info["simulators"])
     print(f"""
@@ -255,11 +256,4 @@ lienthong sandbox is running (Ctrl-C stops everything)
 {sims}
   Hub's keys .... {base}/.well-known/jwks.json   (simulators that check the hub's signatures read them)
 
-Send a dossier, then a status change, as the one-stop system:
-  KEY=$(python3 -c "import json;print(json.load(open('{creds_path}'))['partners']['motcua']['api_key'])")
-  curl -s -X POST {base}/v1/messages -H "Authorization: ApiKey $KEY" \\
-       -H 'Content-Type: application/json' -d @docs/examples/dossier-submitted.json
-  curl -s -X POST {base}/v1/messages -H "Authorization: ApiKey $KEY" \\
-       -H 'Content-Type: application/json' -d @docs/examples/status-changed.json
-Then follow it:  curl -s -H "Authorization: ApiKey $KEY" {base}/v1/dossiers/000.00.00.H49-261123-0001/trace
-""", flush=True)
+{examples}""", flush=True)

@@ -344,6 +344,7 @@ class SandboxSeed:
     partners: tuple[SeedPartner, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     officers: tuple[tuple[str, str, str, str, str], ...] = ()  #: (MaCanBo, name, agency, unit, tier) of the first partner
+    banner: str = ""  #: what ``make run`` prints about it ({api}, {keys_file} are filled in)
     setup: Callable[[Context], None] | None = None
     demo: Callable[[SandboxInfo, Mapping[str, str]], None] | None = None
 

@@ -91,3 +91,15 @@ def test_no_import_cycle_among_the_modules() -> None:
     cycles = import_cycles(graph)
     report = "\n".join(describe(graph, c) for c in cycles)
     assert not cycles, f"import cycles:\n{report}"
+
+
+def test_the_hub_names_no_partner() -> None:
+    """Config, vault, edge, CLI, sandbox, worker and queue loop over the manifests; none names a partner."""
+    from hub.plugins import manifests
+
+    codes = [m.code for m in manifests()]
+    places = ["hub/config.py", "hub/vault", "hub/edge", "hub/cli", "hub/sandbox.py", "hub/worker.py", "hub/queue",
+              "hub/plugins.py", "hub/context.py", "hub/seam.py", "hub/safety.py", "hub/partners.py", "hub/schemas.py"]
+    found = subprocess.run(["git", "grep", "-n", "-i", "-w", *[f"-e{c}" for c in codes], "--", *places],
+                           cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert found.stdout == "", f"partner names in the hub:\n{found.stdout}"

@@ -23,6 +23,16 @@ OFFICERS = [
 ]
 
 
+BANNER = """Send a dossier, then a status change, as the one-stop system:
+  KEY=$(python3 -c "import json;print(json.load(open('{keys_file}'))['partners']['motcua']['api_key'])")
+  curl -s -X POST {api}/v1/messages -H "Authorization: ApiKey $KEY" \\
+       -H 'Content-Type: application/json' -d @docs/examples/dossier-submitted.json
+  curl -s -X POST {api}/v1/messages -H "Authorization: ApiKey $KEY" \\
+       -H 'Content-Type: application/json' -d @docs/examples/status-changed.json
+Then follow it:  curl -s -H "Authorization: ApiKey $KEY" {api}/v1/dossiers/000.00.00.H49-261123-0001/trace
+"""
+
+
 def _connector(ctx: Context):  # noqa: ANN202 - a MotcuaConnector
     from connectors.motcua.connector import MotcuaConnector
 
@@ -70,5 +80,6 @@ MANIFEST = Manifest(
         env={"LIENTHONG_MOTCUA_SIGN_REQUESTS": "true"},
         officers=tuple((code, name, AGENCY, unit, tier) for code, name, unit, tier in OFFICERS),
         demo=_demo,
+        banner=BANNER,
     ),
 )

@@ -36,7 +36,7 @@ GROUPS = (  # (command, module of hub/cli/ holding its typer ``app``); no comman
 app = typer.Typer(help="lienthong – the provincial integration hub (LGSP).", no_args_is_help=True)
 for command, module in GROUPS:
     app.add_typer(import_module(f"hub.cli.{module}").app, name=command)
-for _m in manifests():  # e.g. ``lienthong motcua demo``
+for _m in manifests():  # ``lienthong <partner> ...``
     if _m.commands is not None:
         app.add_typer(_m.commands(), name=_m.code.replace("_", "-"))
 

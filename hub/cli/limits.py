@@ -26,7 +26,7 @@ def limits_set(name: str, quota: int, window_seconds: int,
                partner: Optional[str] = typer.Option(None, help="Only this partner (default: every partner)."),
                key_id: Optional[int] = typer.Option(None, help="Only this key."),
                route_class: str = typer.Option("*", help="intake, read, ops, lookup, admin, audit or *")) -> None:
-    """Create or change a policy, e.g. ``lienthong limits set per-second 20 1 --partner motcua``."""
+    """Create or change a policy, e.g. ``lienthong limits set per-second 20 1 --partner <code>``."""
     from hub.access.actions import cli_actor
     from hub.access.policies import set_policy
 

@@ -25,7 +25,7 @@ def add(partner: str, officer_code: str, full_name: str, agency_id: str,
         tier: str = typer.Option("own_dossiers", help=TIER_HELP),
         valid_from: Optional[str] = typer.Option(None, help="ISO 8601; default now."),
         valid_until: Optional[str] = typer.Option(None, help="ISO 8601; default no end.")) -> None:
-    """Register an officer of PARTNER (e.g. motcua) for AGENCY_ID (e.g. 000.00.00.H49)."""
+    """Register an officer of PARTNER (the one-stop system's code) for AGENCY_ID (e.g. 000.00.00.H49)."""
     from hub.citizens.officers import register
 
     start, end = parse_time(valid_from), parse_time(valid_until)

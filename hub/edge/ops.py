@@ -57,7 +57,7 @@ async def replay_one(request: Request, delivery_id: RowId) -> Response:
 
 
 @router.post("/v1/dead-letters:replay", status_code=202, summary="Send dead deliveries again, by id or by destination")
-async def replay_many(request: Request, body: dict[str, Any] = Body(..., examples=[{"destination": "national_dvc"}])) -> Response:
+async def replay_many(request: Request, body: dict[str, Any] = Body(..., examples=[{"destination": "<partner code>"}])) -> Response:
     ids, destination = body.get("ids"), body.get("destination")
     if ids is None and destination is None:
         raise Problem("validation", "name the deliveries to replay",
@@ -68,6 +68,6 @@ async def replay_many(request: Request, body: dict[str, Any] = Body(..., example
                       [{"field": "ids", "rule": "list_of_int", "message": "e.g. [12, 13]"}])
     if destination is not None and not (isinstance(destination, str) and len(destination) <= 40):
         raise Problem("validation", "destination must be a partner code",
-                      [{"field": "destination", "rule": "partner_code", "message": "e.g. national_dvc"}])
+                      [{"field": "destination", "rule": "partner_code", "message": "a partner's code, as in the routing table"}])
     replayed = await run_in_threadpool(_replay, request, ids, destination)
     return json_response({"replayed": [i for i, _ in replayed]}, 202)

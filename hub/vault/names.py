@@ -1,6 +1,6 @@
 """Credential names: the rule every name follows, and the well-known credentials the partners use.
 
-A name is a dotted path, lower case: ``<owner>.<what>`` (``national_dvc.password``,
+A name is a dotted path, lower case: ``<owner>.<what>`` (``<partner>.password``,
 ``signing.hmac.<keyid>``). Any name that matches :data:`NAME` may be stored; the well-known ones
 (each partner's manifest names its own, ``<partner>.<what>``) are listed by
 ``lienthong credentials list`` even before they are set.
@@ -31,6 +31,6 @@ def well_known() -> dict[str, WellKnown]:
 def check_name(name: str) -> str:
     """``name`` if it is a valid credential name; raises ``ValueError`` naming the rule otherwise."""
     if len(name) > MAX_NAME or not NAME.match(name):
-        raise ValueError(f"name: a credential name is lower-case dotted words, e.g. national_dvc.password "
+        raise ValueError(f"name: a credential name is lower-case dotted words, e.g. <partner>.password "
                          f"(pattern {NAME.pattern}, at most {MAX_NAME} characters)")
     return name
