@@ -7,8 +7,10 @@ confirms the payment to the province with a callback. One job per module:
 * :mod:`.wire`: pydantic models of INIT, QUERY, GET_BILL, the callback and its reply;
 * :mod:`.callback`: a received callback checked and turned into a canonical ``payment.confirmed``;
 * :mod:`.client`: the hub's HTTP client for INIT and QUERY;
+* :mod:`.inbound`: the hub's callback endpoint ``POST /v1/payments/callback``, a route its manifest adds;
+* :mod:`.records`: the payments the hub knows of; :mod:`.secret`: the shared secret;
 * :mod:`.simulator`: the platform as a real HTTP server, for the sandbox and the tests.
 
-The hub's callback endpoint is ``POST /v1/payments/callback`` (``hub/edge/payments.py``).
+Its manifest is ``manifest.py`` (code ``national_payment``), exported by the portal's.
 README.md in this folder gives the formats, codes and assumptions.
 """
