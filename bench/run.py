@@ -25,6 +25,10 @@ from typing import Callable
 import httpx
 from sqlalchemy import func, select
 
+from bench.lookups import bench_lookups
+from bench.lookups import report as report_lookups
+from bench.signatures import bench_signatures
+from bench.signatures import report as report_signatures
 from hub.access.keys import issue_key
 from hub.access.policies import set_policy
 from hub.config import Settings
@@ -32,10 +36,6 @@ from hub.partners import add_partner
 from hub.runtime import engine_for
 from hub.store.migrate import upgrade
 from hub.store.tables import deliveries
-from bench.lookups import bench_lookups
-from bench.lookups import report as report_lookups
-from bench.signatures import bench_signatures
-from bench.signatures import report as report_signatures
 from tests.factories import status_changed, submitted
 from tests.support import Process, RedisServer, free_port, settings_env, wait_until
 

@@ -39,7 +39,7 @@ class Login(BaseModel):
 class PartnerIn(BaseModel):
     code: str = Field(pattern=r"^[a-z0-9_]{2,40}$")
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal[PARTNER_KINDS]  # type: ignore[valid-type]
+    kind: Literal[PARTNER_KINDS]  # type: ignore[valid-type]  # a Literal of the tuple's values at run time; mypy wants them spelled out
     agency_id: str | None = Field(None, max_length=20)
     contacts: list[dict[str, str]] = []
     allowed_ips: list[str] = []
