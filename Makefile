@@ -1,11 +1,11 @@
-# lienthong — the two commands: `make run` (sandbox province) and `make test` (whole suite).
+# lienthong — the two commands: `make run` (sandbox province) and `make test` (lint, then the whole suite).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench system-deps venv schemas check-routes clean
+.PHONY: run test lint bench system-deps venv schemas check-routes clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,16 @@ run: system-deps venv
 # own database, so they do not meet. 6.7 min instead of 10.9 on 2 cores; TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 2
 
-test: system-deps venv
+test: lint system-deps venv
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS)
+
+# The house rules (docs/CONTRIBUTING.md): ruff (style, import order, likely bugs), mypy --strict on
+# hub/ and connectors/ (paths and flags in pyproject.toml), and the layers' import contracts
+# ([tool.importlinter]: surfaces -> domain -> base; connectors through the seam).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: system-deps venv
 	@command -v wrk >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi; }
@@ -50,4 +58,4 @@ check-routes: venv
 	$(VENV)/bin/lienthong routes check
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -81,7 +81,7 @@ def main() -> None:
                 procs.append(serve(tree, env, port, work / "api.log"))
                 hubs[name] = (port, key)
             runs: dict[str, list] = {name: [] for name in hubs}
-            for name, (port, key) in hubs.items():  # warm both up
+            for port, key in hubs.values():  # warm both up
                 wrk(f"http://127.0.0.1:{port}/v1/messages", body, key, WARMUP_SECONDS)
             for _ in range(ROUNDS):
                 for name, (port, key) in hubs.items():

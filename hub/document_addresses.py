@@ -148,7 +148,7 @@ def admitted_ranges(cidrs: Iterable[str], names: Iterable[str] = ("unspecified",
     out = []
     for net in networks(cidrs):
         hit = [name for name, rng in _RANGES if name in wanted and net.version == rng.version
-               and net.overlaps(rng)]  # type: ignore[arg-type]
+               and net.overlaps(rng)]
         if hit:
             out.append((str(net), list(dict.fromkeys(hit))))
     return out

@@ -27,7 +27,8 @@ SIGNATURE_POLICIES = ("off", "optional", "required")  # HTTP message signatures:
 def _row(r: Any) -> dict[str, Any]:
     return {"code": r.code, "name": r.name, "kind": r.kind, "agency_id": r.agency_id, "state": r.state,
             "contacts": orjson.loads(r.contacts), "allowed_ips": orjson.loads(r.allowed_ips),
-            "signatures": r.signatures, "created_at": r.created_at.isoformat(), "updated_at": r.updated_at.isoformat() if r.updated_at else None}
+            "signatures": r.signatures, "created_at": r.created_at.isoformat(),
+            "updated_at": r.updated_at.isoformat() if r.updated_at else None}
 
 
 def add_partner(engine: Engine, code: str, name: str, kind: str, agency_id: str | None = None, *,

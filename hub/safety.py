@@ -216,6 +216,7 @@ def _too_open(net: ipaddress.IPv4Network | ipaddress.IPv6Network, allow_loopback
     if net.network_address.is_link_local or net.network_address.is_unspecified or net.network_address.is_multicast:
         return "link-local, unspecified or multicast addresses"
     for block in PRIVATE_BLOCKS:
+        # typeshed: supernet_of takes a network of its own version, which the version check ensures (mypy can't see it)
         if net.version == block.version and (net == block or net.supernet_of(block)):  # type: ignore[arg-type]
             return f"the whole private block {block} (name the subnet you mean)"
     return ""

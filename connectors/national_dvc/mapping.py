@@ -162,12 +162,12 @@ def result_document(item: ResultDocument) -> GiayToKetQua:
 
 def submitted_record(message: DossierSubmitted) -> HoSoAdd:
     """``dossier.submitted`` → ``DongBoHoSoMC`` add record (isUpdating "False")."""
-    return HoSoAdd(**dossier_record(message.dossier_code, message.payload))  # type: ignore[arg-type]
+    return HoSoAdd(**dossier_record(message.dossier_code, message.payload))
 
 
 def updated_record(message: DossierUpdated) -> HoSoUpdate:
     """``dossier.updated`` → ``DongBoHoSoMC`` update record carrying the full dossier."""
-    return HoSoUpdate(**dossier_record(message.dossier_code, message.payload))  # type: ignore[arg-type]
+    return HoSoUpdate(**dossier_record(message.dossier_code, message.payload))
 
 
 def result_record(message: ResultIssued) -> HoSoUpdate:
@@ -176,7 +176,7 @@ def result_record(message: ResultIssued) -> HoSoUpdate:
     payload = message.payload
     return HoSoUpdate(
         MaHoSo=message.dossier_code,
-        TrangThaiHoSo=code(payload.status),  # type: ignore[arg-type]
+        TrangThaiHoSo=code(payload.status),
         NgayTra=to_wire_date(payload.issued_at),
         ThongTinTra=payload.note,
         DanhSachGiayToKetQua=[result_document(d) for d in payload.documents],
@@ -212,7 +212,7 @@ def progress_item(message: StatusChanged) -> TienDo:
         ThoiDiemXuLy=to_wire_date(payload.handled_at),
         PhongBanXuLy=payload.department,
         NoiDungXuLy=payload.content,
-        TrangThai=code(payload.status),  # type: ignore[arg-type]
+        TrangThai=code(payload.status),
         NgayBatDau=to_wire_date(payload.started_at) if payload.started_at else None,
         NgayKetThucTheoQuyDinh=to_wire_date(payload.due_at) if payload.due_at else None,
     )

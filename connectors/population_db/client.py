@@ -83,7 +83,8 @@ FAULT_MESSAGES = {
 @lru_cache(maxsize=4)
 def wsdl_document(path: str = str(WSDL_PATH)) -> Document:
     """The parsed WSDL, once per process and path (clients share it; it is read-only after parsing)."""
-    return Document(path, Transport(), settings=ZEEP_SETTINGS)
+    # zeep annotates ``transport`` as ``Type[Transport]`` but uses (and its own Client passes) an instance.
+    return Document(path, Transport(), settings=ZEEP_SETTINGS)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -175,16 +176,18 @@ class BearerTransport(Transport):
     """zeep's transport with the bearer token on every POST; a 401 gets a fresh token and one retry."""
 
     def __init__(self, tokens: TokenSource, timeout: float, session: requests.Session) -> None:
-        super().__init__(timeout=timeout, operation_timeout=timeout, session=session)
+        super().__init__(timeout=timeout, operation_timeout=timeout, session=session)  # type: ignore[no-untyped-call]  # zeep: unannotated
         self.tokens = tokens
 
     def post(self, address: str, message: Any, headers: dict[str, str]) -> requests.Response:
         token = self.tokens.get()
-        response = super().post(address, message, {**headers, "Authorization": f"Bearer {token}"})
+        response: requests.Response = super().post(  # type: ignore[no-untyped-call]  # zeep: unannotated
+            address, message, {**headers, "Authorization": f"Bearer {token}"})
         if response.status_code == 401:
             log.info("population_db: token refused; fetching a new one")
             self.tokens.invalidate(token)
-            response = super().post(address, message, {**headers, "Authorization": f"Bearer {self.tokens.get()}"})
+            response = super().post(  # type: ignore[no-untyped-call]  # zeep: unannotated
+                address, message, {**headers, "Authorization": f"Bearer {self.tokens.get()}"})
         return response
 
 

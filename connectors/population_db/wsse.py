@@ -54,6 +54,8 @@ def _new_key() -> bytes:
 
 
 def _self_signed(key_pem: bytes, common_name: str) -> bytes:
+    # The two ignores below: load_pem_private_key is typed as any kind of private key (DH and X25519
+    # among them), which cannot sign a certificate; the development key here is RSA (_new_key).
     key = serialization.load_pem_private_key(key_pem, password=None)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "lienthong (development)")])
@@ -90,14 +92,15 @@ def sign_envelope(envelope: etree._Element, key_pem: bytes, cert_pem: bytes, lif
     now = dt.datetime.now(dt.timezone.utc)
     security.append(WSU.Timestamp(WSU.Created(get_timestamp(now, zulu_timestamp=True)),
                                   WSU.Expires(get_timestamp(now + dt.timedelta(seconds=lifetime), zulu_timestamp=True))))
-    MemorySignature(key_pem, cert_pem, signature_method=xmlsec.Transform.RSA_SHA256,
-                    digest_method=xmlsec.Transform.SHA256).apply(envelope, {})
+    MemorySignature(key_pem, cert_pem, signature_method=xmlsec.constants.TransformRsaSha256,
+                    digest_method=xmlsec.constants.TransformSha256).apply(envelope, {})
 
 
 def _only(elements: list[Any], what: str) -> etree._Element:
     if len(elements) != 1:
         raise SignatureInvalid(f"{what}: expected exactly one, found {len(elements)}")
-    return elements[0]
+    element: etree._Element = elements[0]
+    return element
 
 
 def _check_window(timestamp: etree._Element, now: dt.datetime) -> None:
@@ -133,12 +136,12 @@ def verify_envelope(envelope: etree._Element, cert_pem: bytes, now: dt.datetime 
     for id_value in ids:
         target = _only(envelope.xpath("//*[@wsu:Id=$v]", namespaces={"wsu": ns.WSU}, v=id_value), f"element #{id_value}")
         ctx.register_id(target, "Id", ns.WSU)
-    for transform in (xmlsec.Transform.EXCL_C14N, xmlsec.Transform.SHA256):
+    for transform in (xmlsec.constants.TransformExclC14N, xmlsec.constants.TransformSha256):
         ctx.enable_reference_transform(transform)
-    for transform in (xmlsec.Transform.EXCL_C14N, xmlsec.Transform.RSA_SHA256):
+    for transform in (xmlsec.constants.TransformExclC14N, xmlsec.constants.TransformRsaSha256):
         ctx.enable_signature_transform(transform)
     try:
-        ctx.key = xmlsec.Key.from_memory(cert_pem, xmlsec.KeyFormat.CERT_PEM, None)
+        ctx.key = xmlsec.Key.from_memory(cert_pem, xmlsec.constants.KeyDataFormatCertPem, None)
         ctx.verify(signature)
     except xmlsec.Error:
         raise SignatureInvalid("the signature does not verify (content changed, or not the expected key)") from None
@@ -166,9 +169,10 @@ class WsseSigner:
 
     def _partner_pem(self) -> bytes:
         if isinstance(self.partner_cert, Path):
+            path = self.partner_cert
             try:
-                self.partner_cert = self.partner_cert.read_bytes()
+                self.partner_cert = path.read_bytes()
             except OSError:
-                raise SignatureInvalid(f"the partner's certificate {self.partner_cert} cannot be read") from None
+                raise SignatureInvalid(f"the partner's certificate {path} cannot be read") from None
         assert isinstance(self.partner_cert, bytes)
         return self.partner_cert

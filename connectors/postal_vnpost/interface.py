@@ -16,7 +16,7 @@ postal connector's own issue.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Annotated, Literal, Protocol, runtime_checkable
+from typing import Annotated, Final, Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -26,7 +26,7 @@ from hub.messages.codes import DOSSIER_PATTERN, Text
 #: ``Status`` of an answer that succeeded.
 SUCCESS_STATUS = "100"
 #: ``mainSrv`` of public-administration post (dịch vụ Hành chính công).
-MAIN_SERVICE = "HCC"
+MAIN_SERVICE: Final = "HCC"
 
 #: Canonical messages the connector will deliver: a dossier filed through the postal channel
 #: (``payload.channel`` 3, routed with a ``when`` condition) books a pickup order; an issued result

@@ -129,7 +129,7 @@ def sign_in(engine: Engine, username: str, password: str, client_ip: str, user_a
             good = row is not None
         except (VerificationError, InvalidHashError):
             good = False
-        if good and HASHER.check_needs_rehash(row.password_hash):
+        if good and row is not None and HASHER.check_needs_rehash(row.password_hash):
             rehashed = HASHER.hash(password)
     if row is None:
         return "unknown_account"

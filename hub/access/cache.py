@@ -8,12 +8,21 @@ session ended in the database therefore stops working on every hub process withi
 
 from __future__ import annotations
 
+import enum
 import time
 from threading import Lock
-from typing import Callable, Generic, TypeVar
+from typing import Callable, Final, Generic, Literal, TypeVar
 
 T = TypeVar("T")
-MISS = object()
+
+
+class _Miss(enum.Enum):
+    """The type of :data:`MISS` (an enum member, so ``found is MISS`` narrows the type)."""
+
+    MISS = "MISS"
+
+
+MISS: Final = _Miss.MISS
 
 
 class CredentialCache(Generic[T]):
@@ -24,7 +33,7 @@ class CredentialCache(Generic[T]):
         self._entries: dict[str, tuple[float, T]] = {}
         self._lock = Lock()
 
-    def cached(self, key: str) -> T | object:
+    def cached(self, key: str) -> T | Literal[_Miss.MISS]:
         """The cached answer, or ``MISS`` when the caller must ``reload``; never touches the database."""
         hit = self._entries.get(key)
         if hit is None:

@@ -164,7 +164,7 @@ class ForwardedReader:
     def origin(self, scope: Scope) -> Origin:
         """The request's :class:`Origin`, computed once and kept in ``scope["state"]["origin"]``."""
         state = scope.setdefault("state", {})
-        found = state.get("origin")
+        found: Origin | None = state.get("origin")
         if found is None:
             peer = scope.get("client")
             found = state["origin"] = self.read(peer[0] if peer else None, scope)

@@ -76,11 +76,13 @@ def _insert_key(conn: Connection, partner_code: str, pepper: str, label: str, sc
         raise LookupError(f"no partner {partner_code!r}")
     parsed = parse_scopes(scopes, partner.kind, MESSAGE_TYPES)
     key = new_secret(KEY_PREFIX)
-    key_id = conn.execute(insert(api_keys).values(
+    inserted = conn.execute(insert(api_keys).values(
         partner_id=partner.id, key_hash=digest(key, pepper), prefix=display_prefix(key), label=label,
         scopes=orjson.dumps(parsed.as_json()).decode(), allowed_ips=orjson.dumps(allowed_ips or []).decode(),
         created_at=_now(), expires_at=expires_at,
-    )).inserted_primary_key[0]
+    )).inserted_primary_key
+    assert inserted is not None  # a single-row INSERT always has one
+    key_id = inserted[0]
     return key, key_view(conn.execute(_select().where(api_keys.c.id == key_id)).one())
 
 

@@ -9,6 +9,7 @@ route has, and who may call it, is the table in ``hub/edge/rules.py``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,7 @@ def default_scopes(partner_kind: str) -> Scopes:
     return Scopes(endpoints=DEFAULT_ENDPOINTS.get(partner_kind, ("intake", "read")))
 
 
-def parse_scopes(data: dict[str, Any] | None, partner_kind: str, known_types: tuple[str, ...]) -> Scopes:
+def parse_scopes(data: dict[str, Any] | None, partner_kind: str, known_types: Collection[str]) -> Scopes:
     """Scopes from stored or submitted JSON; missing parts take the kind's defaults.
 
     Raises ValueError naming the field and the value that is not allowed.
@@ -60,7 +61,7 @@ def parse_scopes(data: dict[str, Any] | None, partner_kind: str, known_types: tu
     base = default_scopes(partner_kind)
     data = data or {}
 
-    def pick(name: str, allowed: tuple[str, ...], fallback: tuple[str, ...]) -> tuple[str, ...]:
+    def pick(name: str, allowed: Collection[str], fallback: tuple[str, ...]) -> tuple[str, ...]:
         values = data.get(name)
         if values is None:
             return fallback

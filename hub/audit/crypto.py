@@ -1,8 +1,8 @@
 """Citizen data in the access log: encrypted content and a blind index.
 
 - ``seal_content`` encrypts a look-up's content (which ID number, name, purpose, dossier code) with
-  AES-256-GCM under the audit content key, stored as ``v1:<base64(nonce || ciphertext)>``. Only ``open_content`` (an auditor's audited decryption)
-  turns it back.
+  AES-256-GCM under the audit content key, stored as ``v1:<base64(nonce || ciphertext)>``. Only
+  ``open_content`` (an auditor's audited decryption) turns it back.
 - ``blind_index`` is HMAC-SHA256 of the normalised ID number under a separate index key, so an
   auditor can find every look-up of one ID number without decrypting anything, and the database
   alone reveals nothing (a 12-digit ID space is small: an unkeyed hash would be reversible).
@@ -21,7 +21,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -55,7 +55,7 @@ def audit_keys(settings: Settings) -> tuple[bytes, bytes]:
 
 
 @lru_cache(maxsize=8)
-def _keys(content: str, index: str, keys_dir: str, profile: str) -> tuple[AESGCM, bytes]:
+def _keys(content: str, index: str, keys_dir: str, profile: Literal["sandbox", "production"]) -> tuple[AESGCM, bytes]:
     settings = Settings.model_construct(audit_content_key=content, audit_index_key=index, keys_dir=Path(keys_dir),
                                         profile=profile)
     content_key, index_key = audit_keys(settings)
@@ -84,6 +84,7 @@ class CitizenData:
             raise ValueError("not an encrypted audit content")
         raw = base64.b64decode(sealed[len(VERSION):])
         try:
-            return orjson.loads(self._aead.decrypt(raw[:12], raw[12:], None))  # type: ignore[no-any-return]
+            content: dict[str, Any] = orjson.loads(self._aead.decrypt(raw[:12], raw[12:], None))
         except Exception as exc:  # InvalidTag: altered, or another key
             raise ValueError("the content does not decrypt under the audit key (altered, or another key)") from exc
+        return content

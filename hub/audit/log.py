@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import Engine, select
@@ -61,7 +61,7 @@ class AccessLog:
         self.periodic = list(periodic or [])
         self.spill = Spill(spill_dir) if spill_dir is not None else None
         self.shed = 0
-        self._sink: tuple[asyncio.AbstractEventLoop, Callable[[list[dict[str, Any]]], Awaitable[None]]] | None = None
+        self._sink: tuple[asyncio.AbstractEventLoop, Callable[[list[dict[str, Any]]], Coroutine[Any, Any, None]]] | None = None
         self._records: list[tuple[bool, dict[str, Any]]] = []  # (keep, record), oldest first
         self._used: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -70,7 +70,7 @@ class AccessLog:
         self._thread = threading.Thread(target=self._run, name="lienthong-access-log", daemon=True)
         self._thread.start()  # from the start: the periodic tasks (policy refresh) need it too
 
-    def attach(self, loop: asyncio.AbstractEventLoop, sink: Callable[[list[dict[str, Any]]], Awaitable[None]]) -> None:
+    def attach(self, loop: asyncio.AbstractEventLoop, sink: Callable[[list[dict[str, Any]]], Coroutine[Any, Any, None]]) -> None:
         """Write through ``sink`` (a coroutine function run on ``loop``) instead of the engine."""
         self._sink = (loop, sink)
 
@@ -182,7 +182,7 @@ def replay_records(engine: Engine, records: list[dict[str, Any]]) -> int:
     """Insert spilled ``records`` (in order) but those already stored, in one transaction; returns how
     many were inserted. "Already stored": the same request id (the hub's own, unique per request) at
     a time within the chunk's span, found through the ``at`` index."""
-    rows = [{name: record.get(name) for name in COLUMNS} for record in records]
+    rows: list[dict[str, Any]] = [{name: record.get(name) for name in COLUMNS} for record in records]
     t = access_records.c
     with engine.begin() as conn:
         present = set(conn.execute(select(t.request_id).where(

@@ -46,7 +46,8 @@ PEOPLE_PREFIXES = ("/v1/admin", "/v1/audit", "/v1/auth")
 def header(scope: Scope, name: bytes) -> str | None:
     """The first value of header ``name`` (lower case) in an ASGI scope, without building a Headers
     object (this runs for every request)."""
-    for key, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None

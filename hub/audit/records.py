@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import rfc8785
+from sqlalchemy import RowMapping
 
 from audit.verify_bundle import OPTIONAL_FIELDS
 from hub.store.tables import access_records
@@ -43,7 +44,7 @@ def iso(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def record_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def record_dict(row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
     """The chained fields of an ``access_records`` row (a mapping, e.g. ``row._mapping``)."""
     out: dict[str, Any] = {}
     for name in CHAINED:

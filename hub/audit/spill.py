@@ -60,9 +60,9 @@ def _lines(fd: int) -> Iterator[bytes]:
 
 
 def _record(line: bytes) -> dict[str, Any]:
-    record = orjson.loads(line)
+    record: dict[str, Any] = orjson.loads(line)
     record["at"] = datetime.fromisoformat(record["at"])
-    return record  # type: ignore[no-any-return]
+    return record
 
 
 class Spill:

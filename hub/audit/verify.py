@@ -108,7 +108,7 @@ def verify(engine: Engine, settings: Settings, since: datetime | None = None, un
                           link=link, end_seq=end_seq,
                           progress=(lambda done: progress(done, total)) if progress else None)
             slipped = _slipped_in(conn, start_seq, end_seq, whole=since is None)
-            if slipped is not None and (report.problem is None or report.problem.seq is None
+            if slipped is not None and (report.problem is None or report.problem.seq is None or slipped.seq is None
                                         or slipped.seq <= report.problem.seq):
                 report.problem = slipped
             report.unsealed = conn.execute(select(func.count()).select_from(access_records)

@@ -211,7 +211,7 @@ _LOAD = select(officers.c.id, officers.c.partner_code, officers.c.officer_code, 
 def load(conn: Connection, partner: str, code: str) -> Officer | None:
     """The officer ``code`` of ``partner`` for the admission check, or None."""
     r = conn.execute(_LOAD, {"partner": partner, "code": code}).first()
-    return Officer(*r) if r else None
+    return Officer(**r._mapping) if r else None
 
 
 def touch(engine: Engine, officer: Officer, now: datetime, every_seconds: float = 3600.0) -> None:

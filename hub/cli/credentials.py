@@ -47,7 +47,8 @@ def _read_value(value_file: Optional[Path]) -> str:
 def set_credential(name: str,
                    value_file: Optional[Path] = typer.Option(None, "--value-file", exists=True, dir_okay=False,
                                                              help="Read the value from this file (then delete it).")) -> None:
-    """Set or replace credential NAME (``<partner>.<what>``, e.g. the password a partner's manifest names). Prints its metadata, never the value."""
+    """Set or replace credential NAME (``<partner>.<what>``, as the partner's manifest names it). Prints its
+    metadata, never the value."""
     from hub.access.actions import cli_actor
     from hub.vault.names import check_name
 

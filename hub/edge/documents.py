@@ -53,7 +53,7 @@ async def get_document(request: Request, message_id: str, index: int = Path(ge=0
         raise Problem("not-found", f"message {message_id!r} names {len(documents)} document(s), numbered from 0")
     document = documents[index]
     request.scope.setdefault("state", {})["summary"] = f"result document {index} ({document['document_id']})"[:300]
-    where = {"message_id": message_id, "document_index": index}
+    where: dict[str, Any] = {"message_id": message_id, "document_index": index}
     try:
         fetched = await fetch_document(document["url"], document["sha256"], settings=request.app.state.settings)
     except DigestMismatch as exc:

@@ -69,5 +69,6 @@ class HubApp(FastAPI):
         for cls in type(exc).__mro__:
             handler = self.exception_handlers.get(cls)
             if handler is not None:
-                return await handler(request, exc)  # type: ignore[no-any-return]
+                answer = handler(request, exc)  # the hub's handlers are async; Starlette allows plain ones too
+                return answer if isinstance(answer, Response) else await answer
         raise exc

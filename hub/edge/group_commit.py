@@ -99,7 +99,8 @@ class GroupCommitter:
             self._wake.clear()
             while self._waiting:
                 await in_flight.acquire()
-                group, count = [], 0
+                group: list[_Entry] = []
+                count = 0
                 while self._waiting and (not group or count + len(self._waiting[0].items) <= self.max_messages):
                     entry = self._waiting.pop(0)
                     group.append(entry)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any
+from typing import Any, cast
 
 import hiredis
 from redis.connection import parse_url
@@ -31,7 +31,7 @@ class _Protocol(asyncio.Protocol):
         self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a stream connection's transport is a Transport
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
@@ -117,5 +117,6 @@ def _send(protocol: _Protocol, args: tuple[str | bytes | int, ...]) -> asyncio.F
     future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     protocol.waiting.append(future)
     assert protocol.transport is not None
-    protocol.transport.write(hiredis.pack_command(args))
+    # hiredis's stub types ``cmd`` as a one-element ``Tuple[...]``; it takes a tuple of any length.
+    protocol.transport.write(hiredis.pack_command(args))  # type: ignore[arg-type]
     return future

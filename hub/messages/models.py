@@ -11,7 +11,7 @@ facts (officers, units, citizens) under another agency's dossier code.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import (
     AnyHttpUrl,
@@ -240,7 +240,7 @@ MESSAGE_CLASSES: tuple[type[Envelope], ...] = (
     PaymentConfirmed,
     ResultIssued,
 )
-MESSAGE_TYPES: frozenset[str] = frozenset(c.model_fields["type"].annotation.__args__[0] for c in MESSAGE_CLASSES)  # type: ignore[union-attr]
+MESSAGE_TYPES: frozenset[str] = frozenset(get_args(c.model_fields["type"].annotation)[0] for c in MESSAGE_CLASSES)
 
 Message = Annotated[
     Union[DossierSubmitted, DossierUpdated, StatusChanged, FeeNotice, PaymentConfirmed, ResultIssued],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from hub.messages.models import MESSAGE_ADAPTER, MESSAGE_CLASSES
 
@@ -15,7 +15,7 @@ def schemas() -> dict[str, dict[str, Any]]:
     """File name -> schema: one per message type, plus ``message.json`` for the union of all."""
     out: dict[str, dict[str, Any]] = {}
     for cls in MESSAGE_CLASSES:
-        msg_type = cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+        msg_type = get_args(cls.model_fields["type"].annotation)[0]
         schema = cls.model_json_schema()
         schema["$id"] = f"/schemas/messages/{msg_type}.json"
         out[f"{msg_type}.json"] = schema

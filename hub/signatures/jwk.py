@@ -116,9 +116,9 @@ def public_jwk(key: Any, kid: str) -> dict[str, Any]:
     if isinstance(pub, ed25519.Ed25519PublicKey):
         return {"kty": "OKP", "crv": "Ed25519", "x": b64url(pub.public_bytes(Encoding.Raw, PublicFormat.Raw)), "kid": kid}
     if isinstance(pub, ec.EllipticCurvePublicKey) and isinstance(pub.curve, ec.SECP256R1):
-        numbers = pub.public_numbers()
-        return {"kty": "EC", "crv": "P-256", "x": b64url(numbers.x.to_bytes(32, "big")),
-                "y": b64url(numbers.y.to_bytes(32, "big")), "kid": kid}
+        point = pub.public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": b64url(point.x.to_bytes(32, "big")),
+                "y": b64url(point.y.to_bytes(32, "big")), "kid": kid}
     if isinstance(pub, rsa.RSAPublicKey):
         numbers = pub.public_numbers()
         return {"kty": "RSA", "n": b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),

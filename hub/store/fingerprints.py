@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,11 +52,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _since(row: object) -> str:
-    changed_at, changed_by = getattr(row, "changed_at"), getattr(row, "changed_by")
+def _since(row: Any) -> str:
+    changed_at, changed_by = row.changed_at, row.changed_by
     if changed_at is not None:
         return f"changed {changed_at:%Y-%m-%d %H:%M} UTC by {changed_by}"
-    return f"first seen {getattr(row, 'first_seen'):%Y-%m-%d %H:%M} UTC by {getattr(row, 'first_by')}"
+    return f"first seen {row.first_seen:%Y-%m-%d %H:%M} UTC by {row.first_by}"
 
 
 def recorded(engine: Engine) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Sequence, cast
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select
@@ -109,9 +109,10 @@ def _accept(conn: Connection, items: Sequence[Prepared], now: datetime, optimist
         fresh.append(i)
         known[key] = (item.body_sha256, _receipt(item, now))
         results[i] = IntakeResult("created", known[key][1])
+    done = cast(list[IntakeResult], results)  # the loop above filled every slot
     if fresh:
-        _insert(conn, [items[i] for i in fresh], [results[i].receipt for i in fresh], now)  # type: ignore[union-attr]
-    return results  # type: ignore[return-value]
+        _insert(conn, [items[i] for i in fresh], [done[i].receipt for i in fresh], now)
+    return done
 
 
 def _receipt(item: Prepared, now: datetime) -> Receipt:

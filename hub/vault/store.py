@@ -7,6 +7,7 @@ to a person: not the admin API, not the CLI, not the logs.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 from datetime import datetime, timezone
@@ -106,7 +107,7 @@ class Vault:
             rows = conn.execute(select(vault_secrets).order_by(vault_secrets.c.name)).all()
         return [_metadata(r) for r in rows]
 
-    def missing(self) -> list[dict[str, str]]:
+    def missing(self) -> builtins.list[dict[str, str]]:  # ``list`` here is the method above
         """The well-known credentials not set yet, with what each is for."""
         stored = {m["name"] for m in self.list()}
         return [{"name": n, "description": k.description} for n, k in well_known().items() if n not in stored]

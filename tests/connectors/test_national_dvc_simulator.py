@@ -14,10 +14,10 @@ from national_dvc_samples import (
     submitted,
 )
 
-from hub.plugins import manifest
-from hub.seam import Connector
 from connectors.national_dvc.connector import NationalDvcConnector
 from hub.messages.codes import DossierStatus
+from hub.plugins import manifest
+from hub.seam import Connector
 
 MakeConnector = Callable[..., NationalDvcConnector]
 

@@ -69,7 +69,7 @@ def test_an_unknown_caller_posting_megabytes_is_refused_without_the_body_being_r
             assert answer.status_code == 401 and problem(answer)["type"] == "/problems/unauthenticated"
             rid = answer.headers["x-request-id"]
 
-            def record() -> object:
+            def record(rid: str = rid) -> object:
                 with reading(edge.hub.engine) as conn:
                     return conn.execute(select(access_records.c.request_bytes, access_records.c.outcome)
                                         .where(access_records.c.request_id == rid)).first()

@@ -152,7 +152,7 @@ class Platform:
         found = self._lookup(QueryRequest, "QUERY", body)
         if isinstance(found, dict):
             return found
-        extra = {"MaGiaoDich": found.transaction_id, "ThoiGianGD": found.paid_at} if found.transaction_id else {}
+        extra: dict[str, Any] = {"MaGiaoDich": found.transaction_id, "ThoiGianGD": found.paid_at} if found.transaction_id else {}
         return answer(OK, MaThamChieu=body["MaThamChieu"], TrangThaiGD=found.state, SoTien=found.init["SoTien"],
                       **extra)
 
