@@ -268,7 +268,7 @@ def walk(records: Iterable[Record], start_seq: int, start_hash: str, checkpoints
         return report
 
     it = iter(records)
-    ahead: deque = deque()
+    ahead: deque[Optional[Record]] = deque()
 
     def peek() -> Optional[Record]:
         if not ahead:

@@ -49,7 +49,8 @@ def sandbox_partners() -> list[SeedPartner]:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]  # (host, port) for AF_INET
+        return port
 
 
 def port_in_use(port: int) -> bool:
@@ -223,9 +224,9 @@ def run(settings: Settings, demo: bool = True, api_port: int = 8000) -> None:
         children.start("api", lt + ["api", "--port", str(api_port)], env)
         children.start("worker", lt + ["worker"], env)
         wait_http(f"{base}/healthz")
-        info = {"api_url": base, "docs_url": f"{base}/docs", "redis_url": env["LIENTHONG_REDIS_URL"],
-                "simulators": sim_urls, "partners": creds, "people": people}
-        banner(info, save_info(var, info))
+        running: dict[str, Any] = {"api_url": base, "docs_url": f"{base}/docs", "redis_url": env["LIENTHONG_REDIS_URL"],
+                                   "simulators": sim_urls, "partners": creds, "people": people}
+        banner(running, save_info(var, running))
         if demo:
             keys = {code: c["api_key"] for code, c in creds.items()}
             for m in manifests():

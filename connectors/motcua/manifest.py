@@ -6,13 +6,16 @@ it (``payment.confirmed``) at its own endpoint, one POST each.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import typer
 
 from connectors.motcua.cli import simulator
 from connectors.motcua.settings import MotcuaSettings
 from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
+
+if TYPE_CHECKING:
+    from connectors.motcua.connector import MotcuaConnector
 
 AGENCY = "000.00.00.H49"
 #: Demo officers of the one-stop system, one per rights tier: (MaCanBo, name, unit, tier).
@@ -33,7 +36,7 @@ Then follow it:  curl -s -H "Authorization: ApiKey $KEY" {api}/v1/dossiers/000.0
 """
 
 
-def _connector(ctx: Context):  # noqa: ANN202 - a MotcuaConnector
+def _connector(ctx: Context) -> MotcuaConnector:
     from connectors.motcua.connector import MotcuaConnector
 
     return MotcuaConnector.from_context(ctx)

@@ -7,19 +7,24 @@ this module exports both (``MANIFESTS``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from connectors.national_dvc.cli import portal_simulator
 from connectors.national_dvc.payment.manifest import MANIFEST as PAYMENT
 from connectors.national_dvc.settings import NationalDvcSettings
 from hub.seam import Context, Manifest, SandboxSeed, SeedPartner, Simulator
 
+if TYPE_CHECKING:
+    from connectors.national_dvc.connector import NationalDvcConnector
 
-def _connector(ctx: Context):  # noqa: ANN202 - a NationalDvcConnector
+
+def _connector(ctx: Context) -> NationalDvcConnector:
     from connectors.national_dvc.connector import NationalDvcConnector
 
     return NationalDvcConnector.from_context(ctx)
 
 
-def _schemas() -> dict[str, dict]:
+def _schemas() -> dict[str, dict[str, Any]]:
     from connectors.national_dvc.wire import schema_files
 
     return schema_files()

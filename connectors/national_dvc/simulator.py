@@ -80,7 +80,7 @@ def describe(error: ValidationError, body: dict[str, Any]) -> str:
         ma = record.get("MaHoSo") if isinstance(record, dict) else None
         where = f"Hồ sơ {ma or '(không có MaHoSo)'} (data[{path[1]}])"
         path = path[2:]
-    if error.validator == "required" and isinstance(error.instance, dict):
+    if error.validator == "required" and isinstance(error.instance, dict) and isinstance(error.validator_value, list):
         missing = [name for name in error.validator_value if name not in error.instance]
         path = [*path, missing[0]] if missing else path
     field_path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(gốc)"

@@ -150,11 +150,11 @@ def _local(at: datetime, settings: Settings) -> str:
     return at.astimezone(ZoneInfo(settings.alert_timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def _remember(ctx: Context, memo_key: tuple[Any, ...], compute: Callable[[], float]) -> float:
+def _remember(ctx: Context, memo_key: tuple[Any, ...], value: float) -> float:
     if memo_key not in ctx.memo:
         if len(ctx.memo) > 100_000:  # old hours and days are never asked again; addresses are asked again
             ctx.memo.clear()
-        ctx.memo[memo_key] = compute()
+        ctx.memo[memo_key] = value
     return ctx.memo[memo_key]
 
 
@@ -255,14 +255,14 @@ def lookup_volume(ctx: Context) -> list[Finding]:
         return []
     missing = [c.account for c in candidates if ("lookup_volume", c.account, today) not in ctx.memo]
     if missing:
-        totals = dict(ctx.conn.execute(
+        totals: dict[str, int] = dict(ctx.conn.execute(
             select(R.c.account, func.count())
             .where(R.c.at >= today - timedelta(days=s.alert_history_days), R.c.at < today, _lookups(),
                    R.c.account.in_(missing))
             .group_by(R.c.account)
         ).all())
         for account in missing:
-            _remember(ctx, ("lookup_volume", account, today), lambda a=account: totals.get(a, 0) / s.alert_history_days)
+            _remember(ctx, ("lookup_volume", account, today), totals.get(account, 0) / s.alert_history_days)
     found = []
     for c in candidates:
         average = ctx.memo[("lookup_volume", c.account, today)]
@@ -338,14 +338,14 @@ def traffic_spike(ctx: Context) -> list[Finding]:
     end = ctx.now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     missing = [c.key_id for c in candidates if ("traffic_spike", c.key_id, end) not in ctx.memo]
     if missing:
-        totals = dict(ctx.conn.execute(
+        totals: dict[str, int] = dict(ctx.conn.execute(
             select(R.c.key_id, func.count())
             .where(R.c.at >= end - SPIKE_BASELINE, R.c.at < end, R.c.key_id.in_(missing))
             .group_by(R.c.key_id)
         ).all())
         hours = SPIKE_BASELINE / timedelta(hours=1)
         for key_id in missing:
-            _remember(ctx, ("traffic_spike", key_id, end), lambda k=key_id: totals.get(k, 0) / hours)
+            _remember(ctx, ("traffic_spike", key_id, end), totals.get(key_id, 0) / hours)
     found = []
     for c in candidates:
         average = ctx.memo[("traffic_spike", c.key_id, end)]

@@ -63,10 +63,11 @@ def raise_findings(engine: Engine, findings: Iterable[Finding]) -> list[dict[str
                 conn.execute(update(alerts).where(alerts.c.id == current.id)
                              .values(last_at=f.at, count=alerts.c.count + 1, detail=f.detail, severity=f.severity))
                 continue
-            new_id = conn.execute(insert(alerts).values(rule=f.rule, subject=f.subject, severity=f.severity,
-                                                        detail=f.detail, first_at=f.at, last_at=f.at, count=1,
-                                                        state="open")).inserted_primary_key[0]
-            opened.append(view(conn.execute(select(alerts).where(alerts.c.id == new_id)).one()))
+            inserted = conn.execute(insert(alerts).values(rule=f.rule, subject=f.subject, severity=f.severity,
+                                                          detail=f.detail, first_at=f.at, last_at=f.at, count=1,
+                                                          state="open")).inserted_primary_key
+            assert inserted is not None  # a single-row INSERT always has one
+            opened.append(view(conn.execute(select(alerts).where(alerts.c.id == inserted[0])).one()))
     for a in opened:
         RAISED.labels(a["rule"]).inc()
         log.warning("alert %d raised: %s %s [%s] %s", a["id"], a["rule"], a["subject"], a["severity"], a["detail"])
@@ -76,8 +77,8 @@ def raise_findings(engine: Engine, findings: Iterable[Finding]) -> list[dict[str
 def open_counts(engine: Engine) -> dict[str, int]:
     """Open alerts per rule (every known rule present, zero included)."""
     with reading(engine) as conn:
-        counted = dict(conn.execute(select(alerts.c.rule, func.count()).where(alerts.c.state == "open")
-                                    .group_by(alerts.c.rule)).all())
+        counted: dict[str, int] = dict(conn.execute(select(alerts.c.rule, func.count()).where(alerts.c.state == "open")
+                                                    .group_by(alerts.c.rule)).all())
     return {**{rule: 0 for rule in RULES}, **counted}
 
 

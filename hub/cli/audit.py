@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from hub.cli.helpers import audit_guard, get_engine, guard, parse_time, print_json
 from hub.config import get_settings
+
+if TYPE_CHECKING:
+    from audit.verify_bundle import Report
 
 app = typer.Typer(help="The audit trail: access records, hash chain, alerts.", no_args_is_help=True)
 
@@ -29,7 +32,7 @@ def audit_detect(dry_run: bool = typer.Option(False, help="Only print the findin
     print_json({"findings": [f.view() for f in findings], "opened": [a["id"] for a in opened]})
 
 
-def _verdict(report) -> None:  # noqa: ANN001 - audit.verify_bundle.Report
+def _verdict(report: Report) -> None:
     for line in report.lines():
         typer.echo(line)
     raise typer.Exit(0 if report.ok else 1)
@@ -50,7 +53,7 @@ def audit_verify(since: Optional[str] = typer.Option(None, help="Only the record
                  until: Optional[str] = typer.Option(None, help="Only the records before this ISO time.")) -> None:
     """Walk the hash chain, check every signed checkpoint; exit 0 if intact, 1 with the first problem."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     from hub.audit.seal import anchor
     from hub.audit.verify import verify
@@ -58,7 +61,7 @@ def audit_verify(since: Optional[str] = typer.Option(None, help="Only the record
 
     bar = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=Console(stderr=True), transient=True)
-    task: list = []
+    task: list[TaskID] = []
 
     def progress(done: int, total: int) -> None:
         if not task and total >= 20_000:  # a bar only for long runs

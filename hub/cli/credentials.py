@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 import typer
 
 from hub.cli.helpers import get_engine, guard, print_json
 from hub.config import get_settings
 
+if TYPE_CHECKING:
+    from hub.vault.store import Vault
+
 app = typer.Typer(help="The credential vault: partner credentials, encrypted; write-only.", no_args_is_help=True)
 T = TypeVar("T")
 
 
-def _vault():  # noqa: ANN202 - a Vault
+def _vault() -> Vault:
     from hub.vault.store import Vault
 
     return Vault(get_engine(), get_settings())

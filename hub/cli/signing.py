@@ -37,6 +37,7 @@ def _jwk_from(jwk: Optional[Path], pem: Optional[Path], hmac_file: Optional[Path
 
     if sum(x is not None for x in (jwk, pem, hmac_file)) != 1:
         raise ValueError("give exactly one of --jwk, --pem, --hmac-file")
+    found: dict[str, Any]
     if jwk is not None:
         found = json.loads(jwk.read_text(encoding="utf-8"))
     elif pem is not None:

@@ -25,7 +25,8 @@ from hub.edge.guard import GuardedRoute
 from hub.edge.params import MAX_ID, After, RowId
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response, page_response
-from hub.partners import add_partner, get_partner, list_partners, partner_kinds, update_partner
+from hub.partners import add_partner, get_partner, list_partners, update_partner
+from hub.plugins import kinds as partner_kinds
 
 router = APIRouter(route_class=GuardedRoute)
 T = TypeVar("T")

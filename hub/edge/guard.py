@@ -42,7 +42,7 @@ async def enter(request: Request, rule: Rule) -> Principal | None:
     :class:`Problem`: 401/403/429 for the caller, 413/415/400 for the body, 401 for a signature.
     """
     gate = request.app.state.gate
-    caller = await gate.admit(request, rule)
+    caller: Principal | None = await gate.admit(request, rule)
     if rule.body in ("none", "callback"):
         body = b""
     else:

@@ -10,7 +10,7 @@ access record.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from hub.access.principal import Principal
 from hub.access.scopes import Scopes
-from hub.context import PartnerContext, context
+from hub.context import context
 from hub.edge.body import read_body
 from hub.edge.guard import GuardedRoute
 from hub.edge.prepare import prepare
@@ -26,17 +26,19 @@ from hub.edge.problems import Problem
 from hub.edge.responses import json_response
 from hub.partners import get_partner
 from hub.plugins import manifests
-from hub.seam import InboundRoute, Manifest, Refused, Reply, Unavailable
+from hub.seam import Context, InboundRoute, Manifest, Refused, Reply, Unavailable
 from hub.store.intake import StoreUnavailable
 
 
 class EdgeInbound:
     """One inbound call as a partner's handler sees it."""
 
-    def __init__(self, request: Request, ctx: PartnerContext, route: InboundRoute) -> None:
-        self.request, self.ctx, self.route = request, ctx, route
-        self.client_ip = request.app.state.gate.client(request)[0]
-        self.headers = request.headers
+    def __init__(self, request: Request, ctx: Context, route: InboundRoute) -> None:
+        self.request, self.route = request, route
+        # typed as in hub.seam.Inbound (its attributes are settable, so the types must be the same)
+        self.ctx: Context = ctx
+        self.client_ip: str = request.app.state.gate.client(request)[0]
+        self.headers: Mapping[str, str] = request.headers
         principal = request.scope["state"].get("principal")
         self.partner_code = principal.partner_code if principal is not None else None
 

@@ -25,7 +25,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import Counter
@@ -48,11 +48,12 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _LONG_NUMBER = re.compile(r"\d{9,}")
 _SAFE_FAULT_CODE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")
 _building = threading.Lock()
+T = TypeVar("T")
 
 
-def _per_app(app: FastAPI, name: str, code: str, make: Callable[[], Any]) -> Any:
+def _per_app(app: FastAPI, name: str, code: str, make: Callable[[], T]) -> T:
     """``app.state.<name>[code]``, made once (under a lock) on first use."""
-    made: dict[str, Any] = getattr(app.state, name, None) or {}
+    made: dict[str, T] = getattr(app.state, name, None) or {}
     if code not in made:
         with _building:
             made = getattr(app.state, name, None) or {}
@@ -116,7 +117,7 @@ def _ask(request: Request, m: Manifest, op: LookupOperation, body: Any) -> dict[
                       headers=NO_STORE) from None
     except LookupFault as fault:
         code = str(fault.code)[:40]
-        extra = {"fault_code": code} if plain_fault_code(code) else {}
+        extra: dict[str, Any] = {"fault_code": code} if plain_fault_code(code) else {}
         raise Problem(problems["fault"], f"{called} refused or failed the look-up", headers=NO_STORE, **extra) from None
     except LookupUnavailable:
         raise Problem(problems["unavailable"], f"{called} cannot be reached now; try again later",

@@ -8,7 +8,7 @@ broke, e.g. ``{"field": "payload.status", "rule": "less_than_equal", "message": 
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import orjson
 from fastapi import Request
@@ -95,7 +95,7 @@ class Problem(Exception):
         return Response(orjson.dumps(self.body(instance)), status_code=self.status, media_type=MEDIA_TYPE, headers=self.headers)
 
 
-def field_errors(errors: Iterable[dict[str, Any]], strip_tag: bool = True) -> list[dict[str, str]]:
+def field_errors(errors: Iterable[Mapping[str, Any]], strip_tag: bool = True) -> list[dict[str, str]]:
     """Pydantic errors as ``{field, rule, message}``; the union tag pydantic puts first is dropped."""
     out = []
     for err in errors:

@@ -40,7 +40,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol, Sequence, cast
 
 from redis import Redis
 from sqlalchemy import Engine
@@ -57,6 +57,8 @@ HEADER = struct.Struct("!I")  # the length of the pickle that follows
 # Python code per object (dataclasses' __getstate__/__setstate__), tuples do not.
 _item_fields = operator.attrgetter(*(f.name for f in fields(Prepared)))
 _receipt_fields = operator.attrgetter(*(f.name for f in fields(Receipt)))
+# A group's frame, parent to child: ("intake", Prepared fields per item) or ("records", access record rows).
+Group = tuple[str, list[tuple[Any, ...]]]
 RECORD_COLUMNS = tuple(str(c.name) for c in access_records.columns if c.name not in ("id", "seq", "chain_hash"))
 _record_fields = operator.itemgetter(*RECORD_COLUMNS)
 
@@ -129,7 +131,7 @@ class ProcessWriter:
 
     async def store(self, items: Sequence[Prepared]) -> list[IntakeResult]:
         answer = await self._ask("intake", [_item_fields(item) for item in items])
-        return [IntakeResult(verdict, Receipt(*receipt)) for verdict, receipt in answer]  # type: ignore[attr-defined]
+        return [IntakeResult(verdict, Receipt(*receipt)) for verdict, receipt in answer]
 
     async def store_records(self, records: list[dict[str, Any]]) -> None:
         await self._ask("records", list(map(_record_fields, records)))
@@ -241,7 +243,7 @@ def serve(fd: int) -> None:
         redis = Redis.from_url(config["redis_url"], socket_timeout=1, socket_connect_timeout=1)
         notifier = BackgroundNotifier(Notifier(redis))
         while True:
-            kind, payload = receive()  # type: ignore[misc]
+            kind, payload = cast(Group, receive())  # what ProcessWriter._ask sends
             answer: object
             try:
                 if kind == "records":
@@ -255,8 +257,8 @@ def serve(fd: int) -> None:
             except Exception as exc:  # noqa: BLE001 - any failure fails the group, never the child
                 log.exception("intake writer: the group was not stored")
                 answer = StoreUnavailable(f"the write failed: {type(exc).__name__}")
-            payload = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
-            sock.sendall(HEADER.pack(len(payload)) + payload)
+            reply = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+            sock.sendall(HEADER.pack(len(reply)) + reply)
     except EOFError:
         return
 

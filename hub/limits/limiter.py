@@ -160,14 +160,14 @@ class RateLimiter:
             log.warning("rate limiter: Redis answers again; limits are shared across processes again")
             self._set_down(False)
         values = reply.split()
-        at = 0
+        cursor = 0
         for checks, future in batch:
-            allowed, retry = values[at] == b"1", int(values[at + 1]) * 1e-6
-            at += 2
+            allowed, retry = values[cursor] == b"1", int(values[cursor + 1]) * 1e-6
+            cursor += 2
             states = []
             for check in checks:
-                states.append(LimitState(check, int(values[at]), int(values[at + 1]) * 1e-6))
-                at += 2
+                states.append(LimitState(check, int(values[cursor]), int(values[cursor + 1]) * 1e-6))
+                cursor += 2
             if not future.done():
                 future.set_result(Decision(allowed, retry, tuple(states), False))
 

@@ -180,8 +180,8 @@ class Verifier:
     async def _key(self, keyid: str) -> SigningKey | None:
         found = self.keys.cached(keyid)
         if found is MISS:
-            found = await run_in_threadpool(self.keys.reload, keyid)
-        return found  # type: ignore[return-value]
+            return await run_in_threadpool(self.keys.reload, keyid)
+        return found
 
     def close(self) -> None:
         self.nonces.close()
@@ -195,17 +195,23 @@ def _parse(inputs: str | None, signatures: str | None) -> tuple[str, set[str], d
     if not inputs or not signatures:
         raise bad("send both Signature-Input and Signature", "Signature" if inputs else "Signature-Input")
     try:
-        parsed_inputs = http_sf.parse(inputs.encode("latin-1"), tltype="dictionary")
-        parsed_signatures = http_sf.parse(signatures.encode("latin-1"), tltype="dictionary")
+        parsed_inputs = _dictionary(inputs)
+        parsed_signatures = _dictionary(signatures)
     except (ValueError, TypeError, UnicodeEncodeError) as exc:
         raise bad(f"not a Structured Field dictionary: {exc}") from exc
     if len(parsed_inputs) != 1 or parsed_inputs.keys() != parsed_signatures.keys():
         raise bad("send exactly one signature, with the same label in Signature-Input and Signature")
-    [(label, (members, params))] = parsed_inputs.items()
-    signature = parsed_signatures[label][0]
+    # A dictionary member is parsed as (value or inner list, parameters); http_sf's types also allow
+    # the bare value, which only a caller building a structure by hand would write.
+    [(label, member)] = parsed_inputs.items()
+    signed = parsed_signatures[label]
+    if not isinstance(member, tuple) or not isinstance(signed, tuple):
+        raise bad("Signature-Input must be an inner list and Signature a byte sequence")
+    members, params = member
+    signature = signed[0]
     if not isinstance(members, list) or not isinstance(signature, bytes):
         raise bad("Signature-Input must be an inner list and Signature a byte sequence")
-    covered = {name for name, item_params in members if isinstance(name, str) and not item_params}
+    covered = {item[0] for item in members if isinstance(item, tuple) and isinstance(item[0], str) and not item[1]}
     for name, kind in (("keyid", str), ("created", int), ("nonce", str)):
         if type(params.get(name)) is not kind:
             raise bad(f"the signature needs a {name} parameter ({'integer' if kind is int else 'string'})")
@@ -213,6 +219,15 @@ def _parse(inputs: str | None, signatures: str | None) -> tuple[str, set[str], d
     if unknown:
         raise bad(f"unknown signature parameters: {', '.join(sorted(unknown))}")
     return label, covered, dict(params), signature
+
+
+def _dictionary(field: str) -> http_sf.DictionaryType:
+    """``field`` parsed as a Structured Field dictionary (raises ValueError, TypeError or
+    UnicodeEncodeError when it is not one)."""
+    parsed = http_sf.parse(field.encode("latin-1"), tltype="dictionary")
+    if not isinstance(parsed, dict):  # http_sf.parse is annotated with every top-level type
+        raise TypeError(f"a dictionary was parsed as {type(parsed).__name__}")
+    return parsed
 
 
 def _reason(exc: Exception) -> str:

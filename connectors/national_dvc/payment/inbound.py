@@ -81,9 +81,9 @@ async def payment_callback(call: Inbound) -> Reply:
         known = await call.run(records.find, ctx.engine, ctx.code, callback.MaThamChieu)
     except Exception:  # noqa: BLE001 - the store is down
         return _answer(call, Checked("store-unavailable", INTERNAL_ERROR, 503, "not checked", True), raw, secret)
-    refused = bind(callback, known, datetime.now(timezone.utc), settings.callback_window_seconds)
-    if refused is not None:
-        return _answer(call, refused, raw, secret)
+    mismatch = bind(callback, known, datetime.now(timezone.utc), settings.callback_window_seconds)
+    if mismatch is not None:
+        return _answer(call, mismatch, raw, secret)
     if checked.message is None:  # a failed payment, bound to a known one: acknowledged, not forwarded
         return _answer(call, checked, raw, secret)
     try:

@@ -8,13 +8,15 @@ folder's manifest module beside the portal.
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from connectors.national_dvc.cli import payment_simulator
 from connectors.national_dvc.payment.inbound import ROUTE
 from connectors.national_dvc.payment.settings import CODE, NationalPaymentSettings
 from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
 
-def _schemas() -> dict[str, dict]:
+def _schemas() -> dict[str, dict[str, Any]]:
     from connectors.national_dvc.payment.wire import schema_files
 
     return schema_files()
@@ -38,7 +40,7 @@ def _setup(ctx: Context) -> None:
     seed_secret(ctx)  # the hub and the simulator read the same one
 
 
-def _demo(info: SandboxInfo, keys: dict[str, str]) -> None:
+def _demo(info: SandboxInfo, keys: Mapping[str, str]) -> None:
     from connectors.national_dvc.payment.demo import demo
 
     demo(info, keys)
