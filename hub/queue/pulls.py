@@ -19,6 +19,7 @@ from hub.seam import Context, Job
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
+LOCK_SECONDS = 300  #: longest a run may hold its lock if its worker dies mid-run
 
 
 class Puller(threading.Thread):
@@ -42,7 +43,8 @@ class Puller(threading.Thread):
             self.next_run[key] = self.clock() + every
             lock = f"lienthong:pull:{ctx.code}:{job.name}"
             try:
-                if not self.redis.set(lock, "1", nx=True, ex=max(1, int(every * 4))):
+                # held for the run (deleted after it); the expiry only frees the lock of a worker that died
+                if not self.redis.set(lock, "1", nx=True, ex=max(LOCK_SECONDS, int(every * 4))):
                     continue  # another worker runs it now
             except RedisError:
                 continue  # without the lock two workers could read the same page: wait for Redis
