@@ -10,12 +10,23 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cidrs(value: list[str]) -> list[str]:
+    try:
+        return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in value]
+    except ValueError as exc:
+        raise ValueError(f"not a CIDR block: {exc}") from None
+
+
+#: A settings field holding CIDR blocks (JSON list), each normalised (``10.0.0.1/8`` -> ``10.0.0.0/8``).
+CidrList = Annotated[list[str], AfterValidator(_cidrs)]
 
 
 class Settings(BaseSettings):
@@ -162,7 +173,7 @@ class Settings(BaseSettings):
                     "for a domain and its subdomains). Default: 127.0.0.1 and localhost in the sandbox profile, "
                     "none in production.",
     )
-    document_allowed_networks: list[str] = Field(
+    document_allowed_networks: CidrList = Field(
         ["127.0.0.0/8", "::1/128"],
         description="CIDR blocks a document host may resolve to although they are not public (loopback, private, "
                     "link-local...; JSON list). Default: loopback in the sandbox profile, none in production.",
@@ -171,14 +182,6 @@ class Settings(BaseSettings):
     document_timeout: float = Field(
         10.0, description="Seconds one document fetch may take in all: name look-up, connection, headers and body."
     )
-
-    @field_validator("document_allowed_networks")
-    @classmethod
-    def _document_networks_are_cidrs(cls, value: list[str]) -> list[str]:
-        try:
-            return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in value]
-        except ValueError as exc:
-            raise ValueError(f"document_allowed_networks: {exc}") from None
 
     @model_validator(mode="after")
     def _document_defaults_by_profile(self) -> "Settings":

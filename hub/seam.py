@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Literal, M
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.config import MissingKey, generated_secret
+from hub.config import CidrList, MissingKey, generated_secret
 from hub.messages.codes import DossierCode, Text
 from hub.messages.lookups import (
     CitizenOut,
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from hub.config import Settings
 
 __all__ = [
-    "CitizenOut", "CitizenQueryIn", "CitizensOut", "Connector", "Context", "Cursor", "DossierCode",
+    "CidrList", "CitizenOut", "CitizenQueryIn", "CitizensOut", "Connector", "Context", "Cursor", "DossierCode",
     "Envelope", "Inbound", "InboundRoute", "Job", "LookupFault", "LookupOperation", "LookupTimeout",
     "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "MissingKey", "OfficerContext", "Outcome",
     "OutcomeKind", "PartnerSettings", "Refused", "Reply", "SandboxInfo", "SandboxSeed", "SeedPartner",

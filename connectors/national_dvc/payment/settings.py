@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from hub.seam import PartnerSettings, partner_settings
+from hub.seam import CidrList, PartnerSettings, partner_settings
 
 CODE = "national_payment"  #: the platform's one name: partner code, source of its messages, settings, vault, schemas
 
@@ -21,7 +21,7 @@ class NationalPaymentSettings(PartnerSettings):
                         "not set. No default: without either, every callback is refused (MaLoi 99, HTTP 503)."
     )
     timeout: float = Field(5.0, description="Seconds before a call to the payment platform counts as timed out.")
-    callback_networks: list[str] = Field(
+    callback_networks: CidrList = Field(
         ["127.0.0.1/32", "::1/128"], description="Networks the payment platform's callbacks may come from (JSON list)."
     )
     # A callback's ThoiGianGD (covered by its checksum) must be this close to the hub's clock, so an old
@@ -31,13 +31,3 @@ class NationalPaymentSettings(PartnerSettings):
         900, ge=1, le=7 * 86400, description="Seconds a callback's ThoiGianGD may be before or after the hub's clock "
                                              "(else refused: MaLoi 06, outcome payment_refused:outside_window)."
     )
-
-    @field_validator("callback_networks")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
-        try:
-            return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in value]
-        except ValueError as exc:
-            raise ValueError(f"callback_networks: {exc}") from None
