@@ -168,7 +168,7 @@ async def serve(request: Request, m: Manifest, op: LookupOperation) -> Response:
 def _endpoint(m: Manifest, op: LookupOperation) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         return await serve(request, m, op)
-    endpoint.__name__ = f"citizens_{op.name}" if m.lookups and m.lookups.prefix == "/v1/citizens" else f"{m.code}_{op.name}"
+    endpoint.__name__ = f"{m.lookups.tag if m.lookups else m.code}_{op.name}"  # the OpenAPI operation id
     return endpoint
 
 
