@@ -192,7 +192,8 @@ class Inbound(Protocol):
 
     async def submit(self, message: dict[str, Any], *, source: str, types: Sequence[str]) -> str:
         """Accept ``message`` from partner ``source`` (which may send only ``types``) through the
-        intake path: validated, routed, stored with its deliveries. Returns ``created``,
+        intake path: validated, routed, stored with its deliveries. On a keyed route ``source`` must be
+        the key's partner, on a public one the route's own partner. Returns ``created``,
         ``duplicate`` or ``conflict``; raises :class:`Refused` or :class:`Unavailable`."""
         ...
 

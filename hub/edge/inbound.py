@@ -55,6 +55,8 @@ class EdgeInbound:
         state = self.request.scope["state"]
         caller = state.get("principal")
         if caller is None:  # a public route: the partner vouched for by the handler's own proof
+            if source != self.ctx.code:  # a partner's public route speaks for that partner only
+                raise Refused("forbidden", f"a route of {self.ctx.code!r} may not submit as {source!r}")
             partner = await run_in_threadpool(get_partner, self.request.app.state.engine, source)
             if partner is None:
                 raise Refused("unknown_partner", f"partner {source!r} is not registered")
