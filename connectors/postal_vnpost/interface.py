@@ -8,9 +8,8 @@ id and secret in HTTP Basic auth); every call then carries ``Authorization: Bear
   the cursor ``lastId``;
 * quote a price: :class:`PriceQuery` (service ``mainSrv "HCC"``, public-administration post).
 
-Field names are VNPost's own, kept as attribute names so the models read like the wire. This module
-holds no client: the client, the mapping from canonical messages and the simulator come with the
-postal connector's own issue.
+Field names are VNPost's own, kept as attribute names so the models read like the wire. The client
+is ``client.py``, the simulator ``simulator.py``; ``wire.py`` exports these models' JSON Schemas.
 """
 
 from __future__ import annotations
@@ -25,6 +24,10 @@ from hub.messages.codes import DOSSIER_PATTERN, Text
 
 #: ``Status`` of an answer that succeeded.
 SUCCESS_STATUS = "100"
+#: ``Status`` of an order VNPost already holds: accepted, idempotent.
+EXISTS_STATUS = "101"
+#: ``lastId`` of the first tracking page.
+FIRST_LAST_ID: Final = "0" * 24
 #: ``mainSrv`` of public-administration post (dịch vụ Hành chính công).
 MAIN_SERVICE: Final = "HCC"
 
@@ -73,6 +76,7 @@ class Order(WireModel):
     SenderProvince: Text = Field(min_length=1, max_length=20, description="Province code")
     SenderDistrict: Text = Field(min_length=1, max_length=20, description="District code")
     SenderEmail: Text | None = Field(None, max_length=200)
+    SenderDesc: Text | None = Field(None, max_length=1000, description="The dossier's components, as the sender lists them")
     ReceiverName: Text = Field(min_length=1, max_length=200)
     ReceiverAddress: Text = Field(min_length=1, max_length=500)
     ReceiverTel: Tel
@@ -96,16 +100,24 @@ class OrderAnswer(AnswerModel):
 class TrackingEvent(AnswerModel):
     """One event of an item's journey (one ``rh:doc`` document)."""
 
+    CustomerCode: str | None = None
     OrderNumber: str
     ItemCode: str
-    EventTime: str = Field(description="As VNPost sends it; format to confirm with the partner")
+    EventTime: int | str = Field(description="Epoch milliseconds (the NGSP feed); a text form is kept as received")
     POSID: str = Field(description="Post office where the event happened")
     StatusCode: str
     StatusMessage: str
     Notes: str | None = None
     id: str | dict[str, str] | None = Field(
-        None, alias="_id", description="Document id; assumed to be what the next lastId takes (to confirm)"
+        None, alias="_id", description="Document id ``{$oid}``: what the next lastId takes"
     )
+
+    @property
+    def event_id(self) -> str | None:
+        """The document id as text: ``_id.$oid``, or ``_id`` itself when it is a string."""
+        if isinstance(self.id, dict):
+            return self.id.get("$oid")
+        return self.id
 
 
 class TrackingEmbedded(AnswerModel):
@@ -118,6 +130,14 @@ class TrackingPage(AnswerModel):
     """One page of tracking events: ``{_embedded: {"rh:doc": [...]}}``."""
 
     embedded: TrackingEmbedded = Field(default_factory=TrackingEmbedded, alias="_embedded")
+    size: int | None = Field(None, alias="_size", description="Documents in the whole feed")
+    total_pages: int | None = Field(None, alias="_total_pages")
+    returned: int | None = Field(None, alias="_returned", description="Documents in this page")
+
+    @property
+    def events(self) -> list[TrackingEvent]:
+        """The page's events, as served (repeats and disorder included)."""
+        return self.embedded.docs
 
 
 # --- price ------------------------------------------------------------------------------------
@@ -153,22 +173,23 @@ class VnpostClient(Protocol):
 
     Every method fetches a token when it has none or it expired, and retries once with a fresh
     token on HTTP 401. Timeouts, refused connections, HTTP 5xx, 408 and 429 raise an error the
-    connector classifies as transient; the partner's answers are returned, not raised.
+    connector classifies as transient; a refusal of the content (another ``Status``, HTTP 4xx) raises
+    one it classifies as permanent, with VNPost's ``Message`` as the reason.
     """
 
     def create_order(self, order: Order) -> OrderAnswer:
         """Book ``order``. Re-sending an ``OrderNumber`` VNPost already holds must not book twice.
 
-        ``Status "100"`` means booked; any other status is the partner's refusal of the content
-        (permanent), its reason in ``Message``.
+        ``Status "100"`` means booked, ``"101"`` that VNPost already had it (also success); any other
+        status is the partner's refusal of the content (permanent), its reason in ``Message``.
         """
         ...
 
-    def track(self, last_id: str | None) -> TrackingPage:
+    def track(self, last_id: str | None, page_size: int | None = None) -> TrackingPage:
         """The tracking events after cursor ``last_id`` (from the start when None), oldest first.
 
         An empty page means nothing new. The caller keeps the cursor of the last event it stored
-        (assumed to be that event's ``_id``; to confirm with VNPost).
+        (that event's ``_id``). Repeated or out-of-order events are returned as served.
         """
         ...
 

@@ -1,25 +1,39 @@
-"""The postal operator (VNPost) as a partner of the hub: registered, with its settings and credentials.
+"""The postal operator (VNPost) as a partner of the hub: its settings, credential, wire schemas and simulator.
 
-Only its contract exists so far (``interface.py``): it has no connector, route or simulator yet, so
-no routing rule may send it anything (``lienthong routes check`` refuses one).
+The wire layer exists (``client.py``, ``simulator.py``, ``wire.py``); it has no connector, route or
+job yet, so no routing rule may send it anything (``lienthong routes check`` refuses one).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
 
-from hub.seam import Manifest, PartnerSettings, SandboxSeed, SeedPartner, partner_settings
+from connectors.postal_vnpost.cli import simulator
+from connectors.postal_vnpost.settings import SANDBOX_SECRET, PostalVnpostSettings
+from hub.seam import Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
+
+__all__ = ["MANIFEST", "PostalVnpostSettings"]
+
+PREFIX = "LIENTHONG_POSTAL_VNPOST_"
 
 
-class PostalVnpostSettings(PartnerSettings):
-    """The hub's account at VNPost (``LIENTHONG_POSTAL_VNPOST_<NAME>``)."""
+def _schemas() -> dict[str, dict[str, Any]]:
+    from connectors.postal_vnpost.wire import schema_files
 
-    model_config = partner_settings("postal_vnpost")
+    return schema_files()
 
-    url: str = Field("http://127.0.0.1:8105", description="VNPost API base URL.")
-    client_id: str = Field("lienthong", description="OAuth client id of the hub's VNPost account.")
-    client_secret: str = Field("", description="OAuth client secret: the fallback of vault credential "
-                                               "postal_vnpost.client_secret.")
+
+def _hub_env(url: str) -> dict[str, str]:
+    """The settings that point the hub at a simulator listening at ``url``."""
+    return {f"{PREFIX}TOKEN_URL": f"{url}/oauth/token", f"{PREFIX}ORDER_URL": f"{url}/api/orders",
+            f"{PREFIX}CANCEL_URL": f"{url}/api/orders/cancel", f"{PREFIX}TRACKING_URL": f"{url}/api/tracking",
+            f"{PREFIX}PRICE_URL": f"{url}/api/price"}
+
+
+def _simulator_env(info: SandboxInfo) -> dict[str, str]:
+    """The simulator's account secret: the one the hub will use (vault, else the setting)."""
+    secret = info.ctx.credential("client_secret", info.ctx.settings.client_secret) or SANDBOX_SECRET
+    return {"VNPOST_SIM_CLIENT_SECRET": secret}
 
 
 MANIFEST = Manifest(
@@ -28,6 +42,9 @@ MANIFEST = Manifest(
     kind="postal",
     settings=PostalVnpostSettings,
     credentials={"client_secret": ("OAuth client secret of the hub's VNPost account", "client_secret")},
+    schemas=_schemas,
+    simulator=Simulator(name="postal-vnpost", command=simulator, port=8105, title="VNPost sim", hub_env=_hub_env,
+                        env=_simulator_env),
     seed=SandboxSeed(partners=(SeedPartner("postal_vnpost", "Bưu điện tỉnh (VNPost)", "postal"),)),
     secret_settings=("client_secret",),
 )
