@@ -54,7 +54,8 @@ def production(db_url: str, redis_url: str, tmp: Path, keys: Path, **overrides: 
         profile="production", keys_dir=keys, key_pepper="", people_allowed_ips=PEOPLE, trusted_proxies=[],
         document_hosts=["documents.example.gov.vn"],
         partner_settings={"national_payment": {"callback_networks": CALLBACKS, "secret": ""},
-                          "national_dvc": {"password": ""}, "population_db": {"client_secret": ""}})
+                          "national_dvc": {"password": ""}, "population_db": {"client_secret": ""},
+                          "postal_vnpost": {"client_secret": ""}})
     for name, value in overrides.items():  # "<partner>.<field>" names a partner's setting
         partner, _, field = name.rpartition(".")
         if partner:
@@ -152,6 +153,7 @@ def test_production_refuses_when_it_cannot_check_its_key_set_against_the_databas
     ("national_dvc.password", "sandbox-password"),
     ("population_db.client_secret", "sandbox-population-secret"),
     ("national_payment.secret", "sandbox-payment-secret"),
+    ("postal_vnpost.client_secret", "sandbox-vnpost-secret"),
     ("key_pepper", "change-me"),
     ("database_url", "postgresql+psycopg://lienthong:change-me@db:5432/lienthong"),
 ])
