@@ -2,8 +2,9 @@
 the faults they share (latency, down, the next N calls failing); and their JSON answers.
 
 ``target`` is the simulator's state: it has ``faults`` (a dataclass whose fields the patch sets) and
-``reset()``, and may have ``set_faults(patch)`` for patch fields that are actions rather than faults
-(forget every session...). Only the fields given in a patch change; the answer is every fault in force.
+``reset()``. A patch field that is not a fault but an action (``expire_tokens: true``: forget every
+token) calls the target's method of that name. Only the fields given in a patch change; the answer is
+every fault in force.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ def json_response(content: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
 
 
+def apply_patch(target: Any, patch: BaseModel) -> None:
+    """Set each fault the patch gives on ``target.faults``; call ``target.<name>()`` for each action set true."""
+    for name, value in patch.model_dump(exclude_none=True).items():
+        if hasattr(target.faults, name):
+            setattr(target.faults, name, value)
+        elif value is True:
+            getattr(target, name)()
+
+
 def add_controls(app: FastAPI, target: Any, patch_model: type[BaseModel]) -> None:
     """Route ``POST /_sim/faults`` (body: ``patch_model``) and ``POST /_sim/reset`` to ``target``."""
 
@@ -32,11 +42,7 @@ def add_controls(app: FastAPI, target: Any, patch_model: type[BaseModel]) -> Non
             patch = patch_model.model_validate_json(await request.body())
         except ValidationError as exc:
             return json_response({"detail": exc.errors(include_url=False, include_context=False)}, 422)
-        if hasattr(target, "set_faults"):
-            target.set_faults(patch)
-        else:
-            for name, value in patch.model_dump(exclude_none=True).items():
-                setattr(target.faults, name, value)
+        apply_patch(target, patch)
         return json_response(asdict(target.faults))
 
     @app.post("/_sim/reset")

@@ -353,7 +353,7 @@ class SandboxSeed:
 # -- the manifest --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per partner per process
 class Manifest:
     """Everything the hub needs to know about one partner. ``code`` names it everywhere: folder,
     settings prefix, vault names (``<code>.<what>``), destination, partner row and schemas folder.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from hub.access.keys import issue_key
-from hub.config import Settings
+from hub.config import Settings, get_settings
 from hub.edge.app import create_app
 from hub.partners import add_partner
 from hub.runtime import engine_for
@@ -61,6 +62,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'hub.db'}"
     pg: PostgresServer = request.getfixturevalue("pg_server")
     return pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def plug(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """``plug(module, ...)``: this process also loads these partner manifests, as ``LIENTHONG_PLUGINS``
+    tells every hub process (settings are read again); undone after the test."""
+
+    def load(*modules: str) -> None:
+        monkeypatch.setenv("LIENTHONG_PLUGINS", json.dumps(list(modules)))
+        get_settings.cache_clear()
+
+    yield load
+    monkeypatch.delenv("LIENTHONG_PLUGINS", raising=False)
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -14,27 +14,10 @@ from connectors.ministry_apps import interface as ministry
 from connectors.population_db import interface as population
 from connectors.postal_vnpost import interface as postal
 from hub.messages import MESSAGE_TYPES
+from tests.connectors.postal_samples import FULL_ORDER
 
 INTERFACES = [postal, population, ministry]
 
-VNPOST_ORDER = {
-    "CustomerCode": "QNI0001",
-    "OrderNumber": "000.00.00.H49-261123-0001",
-    "CODAmount": 35000,
-    "SenderName": "Nguyễn Thị Thuỷ",
-    "SenderAddress": "Số 12 đường Trần Hưng Đạo, phường Hồng Gai",
-    "SenderTel": "0912345678",
-    "SenderProvince": "22",
-    "SenderDistrict": "193",
-    "SenderEmail": "thuy@example.vn",
-    "ReceiverName": "Bộ phận Một cửa tỉnh Quảng Ninh",
-    "ReceiverAddress": "Trung tâm Phục vụ hành chính công, phường Hồng Hà",
-    "ReceiverTel": "02033835555",
-    "ReceiverProvince": "22",
-    "ReceiverDistrict": "193",
-    "Description": "Tờ khai đăng ký khai sinh; bản sao giấy chứng sinh",
-    "ItemCode": "EE123456789VN",
-}
 
 CONG_DAN = {
     "SoDinhDanh": "022190001234",
@@ -58,25 +41,25 @@ def roundtrip(model: type, sample: dict) -> dict:
 
 
 def test_vnpost_order_keeps_partner_names_and_vietnamese_text() -> None:
-    assert roundtrip(postal.Order, VNPOST_ORDER) == VNPOST_ORDER
-    assert "Nguyễn Thị Thuỷ" in postal.Order.model_validate(VNPOST_ORDER).model_dump_json()
+    assert roundtrip(postal.Order, FULL_ORDER) == FULL_ORDER
+    assert "Nguyễn Thị Thuỷ" in postal.Order.model_validate(FULL_ORDER).model_dump_json()
 
 
 def test_vnpost_order_text_arrives_nfd_leaves_nfc() -> None:
-    order = postal.Order.model_validate({**VNPOST_ORDER, "SenderName": unicodedata.normalize("NFD", "Nguyễn Thị Thuỷ")})
+    order = postal.Order.model_validate({**FULL_ORDER, "SenderName": unicodedata.normalize("NFD", "Nguyễn Thị Thuỷ")})
     assert order.SenderName == unicodedata.normalize("NFC", "Nguyễn Thị Thuỷ")
 
 
 def test_vnpost_order_number_is_the_dossier_code() -> None:
     with pytest.raises(ValidationError):
-        postal.Order.model_validate({**VNPOST_ORDER, "OrderNumber": "HS-0001"})
+        postal.Order.model_validate({**FULL_ORDER, "OrderNumber": "HS-0001"})
 
 
 def test_vnpost_order_refuses_unknown_fields_and_negative_cod() -> None:
     with pytest.raises(ValidationError):
-        postal.Order.model_validate({**VNPOST_ORDER, "SenderWard": "06652"})
+        postal.Order.model_validate({**FULL_ORDER, "SenderWard": "06652"})
     with pytest.raises(ValidationError):
-        postal.Order.model_validate({**VNPOST_ORDER, "CODAmount": -1})
+        postal.Order.model_validate({**FULL_ORDER, "CODAmount": -1})
 
 
 def test_vnpost_success_answer_is_status_100() -> None:

@@ -226,13 +226,9 @@ class Adapter:
 
     # -- faults and inspection -----------------------------------------------------------------
 
-    def set_faults(self, patch: FaultsPatch) -> Faults:
-        changes = patch.model_dump(exclude_none=True, exclude={"expire_sessions"})
-        for name, value in changes.items():
-            setattr(self.faults, name, value)
-        if patch.expire_sessions:
-            self.sessions.clear()
-        return self.faults
+    def expire_sessions(self) -> None:
+        """Forget every session (``POST /_sim/faults {"expire_sessions": true}``)."""
+        self.sessions.clear()
 
     def dossier(self, ma: str) -> dict[str, Any] | None:
         if ma not in self.dossiers:

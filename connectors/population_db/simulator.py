@@ -284,12 +284,9 @@ class Database:
             append_model(collection, "CongDan", project(citizen, ANSWER_FIELDS[operation]))
         return response
 
-    def set_faults(self, patch: FaultsPatch) -> Faults:
-        for name, value in patch.model_dump(exclude_none=True, exclude={"expire_tokens"}).items():
-            setattr(self.faults, name, value)
-        if patch.expire_tokens:
-            self.tokens.clear()
-        return self.faults
+    def expire_tokens(self) -> None:
+        """Forget every token (``POST /_sim/faults {"expire_tokens": true}``)."""
+        self.tokens.clear()
 
     def state(self) -> dict[str, Any]:
         now = self.clock()

@@ -249,12 +249,9 @@ class Postal:
 
     # -- faults and inspection -----------------------------------------------------------------
 
-    def set_faults(self, patch: FaultsPatch) -> Faults:
-        for name, value in patch.model_dump(exclude_none=True, exclude={"expire_tokens"}).items():
-            setattr(self.faults, name, value)
-        if patch.expire_tokens:
-            self.tokens.clear()
-        return self.faults
+    def expire_tokens(self) -> None:
+        """Forget every token (``POST /_sim/faults {"expire_tokens": true}``)."""
+        self.tokens.clear()
 
     def state(self) -> dict[str, Any]:
         self.publish()

@@ -17,6 +17,7 @@ message bodies except through the recorded, reasoned read ``POST /v1/audit/messa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 from starlette.routing import BaseRoute
@@ -24,6 +25,7 @@ from starlette.routing import BaseRoute
 from hub.access.principal import Principal
 from hub.access.scopes import KEY_ROUTE_CLASSES, OPERATOR_ROLES, ROLES
 from hub.plugins import manifests
+from hub.seam import Manifest
 
 #: Columns of the access matrix, in the order docs/ACCESS.md shows them.
 CALLERS = ("anonymous", "key", "operator", "auditor", "admin")
@@ -184,9 +186,14 @@ RULES: dict[tuple[str, str], Rule] = {
 def partner_rules() -> dict[tuple[str, str], Rule]:
     """The rule of every partner route: an inbound route's from its declaration (public, or partner
     keys of its route class); a look-up's: partner keys of class ``lookup`` (the officer is then
-    checked by hub/citizens/tiers.py)."""
+    checked by hub/citizens/tiers.py). Built once per set of manifests: the fast path asks per request."""
+    return _partner_rules(manifests())
+
+
+@lru_cache(maxsize=8)
+def _partner_rules(loaded: tuple[Manifest, ...]) -> dict[tuple[str, str], Rule]:
     rules: dict[tuple[str, str], Rule] = {}
-    for m in manifests():
+    for m in loaded:
         for route in m.routes:
             rules[(route.method, route.path)] = (
                 public(body=route.body, max_bytes=route.max_bytes) if route.route_class is None

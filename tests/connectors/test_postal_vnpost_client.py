@@ -14,25 +14,10 @@ from connectors.postal_vnpost.interface import VnpostClient as VnpostClientProto
 from connectors.postal_vnpost.simulator import create_app
 from hub.config import Settings
 from hub.context import context
+from tests.connectors.postal_samples import CUSTOMER, ORDER
 from tests.support import ThreadedServer
 
 SECRET = "test-vnpost-secret"
-CUSTOMER = "QNI0001"
-ORDER = {
-    "CustomerCode": CUSTOMER,
-    "OrderNumber": "000.00.00.H49-261123-0001",
-    "CODAmount": 35000,
-    "SenderName": "Nguyễn Thị Thuỷ",
-    "SenderAddress": "Số 12 đường Trần Hưng Đạo, phường Hồng Gai",
-    "SenderTel": "0912345678",
-    "SenderProvince": "22",
-    "SenderDistrict": "193",
-    "ReceiverName": "Bộ phận Một cửa tỉnh Quảng Ninh",
-    "ReceiverAddress": "Trung tâm Phục vụ hành chính công, phường Hồng Hà",
-    "ReceiverTel": "02033835555",
-    "ReceiverProvince": "22",
-    "ReceiverDistrict": "193",
-}
 
 
 def order(n: int = 1, **fields: Any) -> Order:

@@ -3,14 +3,12 @@ speaks for that partner only: its handler cannot store a message under another p
 
 from __future__ import annotations
 
-import json
-from typing import Iterator
+from typing import Callable
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from hub.config import get_settings
 from hub.edge.app import create_app
 from hub.store.engine import reading
 from hub.store.tables import messages
@@ -21,12 +19,9 @@ PLUGIN = "tests.security.impostor_partner"
 
 
 @pytest.fixture
-def plugged(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("LIENTHONG_PLUGINS", json.dumps([PLUGIN]))
-    get_settings.cache_clear()
-    yield
-    monkeypatch.delenv("LIENTHONG_PLUGINS")
-    get_settings.cache_clear()
+def plugged(plug: Callable[..., None]) -> None:
+    """This process loads the partner's manifest, as ``LIENTHONG_PLUGINS`` tells every hub process."""
+    plug(PLUGIN)
 
 
 def test_a_public_callback_cannot_submit_as_another_partner(plugged: None, hub: Hub) -> None:

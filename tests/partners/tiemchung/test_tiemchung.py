@@ -4,18 +4,16 @@ its folder naming it; and connectors/README.md, the guide to adding a partner, q
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from hub.config import get_settings
 from hub.edge.app import create_app
 from hub.store.engine import reading
 from hub.store.tables import deliveries, messages, partner_cursors
@@ -37,13 +35,9 @@ ROUTES = """routes:
 
 
 @pytest.fixture
-def plugged(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """This process loads the registry's manifest, as ``LIENTHONG_PLUGINS`` tells every hub process."""
-    monkeypatch.setenv("LIENTHONG_PLUGINS", json.dumps([PLUGIN]))
-    get_settings.cache_clear()
-    yield
-    monkeypatch.delenv("LIENTHONG_PLUGINS")
-    get_settings.cache_clear()
+def plugged(plug: Callable[..., None]) -> None:
+    """This process loads the partner's manifest, as ``LIENTHONG_PLUGINS`` tells every hub process."""
+    plug(PLUGIN)
 
 
 def test_the_partner_is_registered_wherever_the_hub_lists_partners(plugged: None) -> None:
