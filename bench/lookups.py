@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -149,6 +150,7 @@ def main() -> None:
         report(bench_lookups(tmp, redis))
     finally:
         redis.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ if __name__ == "__main__":
     redis = RedisServer(fsync="everysec")
     redis.start()
     try:
-        report(bench_signatures(Path(tempfile.mkdtemp(prefix="lt-bench-")), redis))
+        with tempfile.TemporaryDirectory(prefix="lt-bench-") as tmp:
+            report(bench_signatures(Path(tmp), redis))
     finally:
         redis.stop()

@@ -50,18 +50,23 @@ def redis_server() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.stop()
+    with PostgresServer() as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test's own database, dropped after it (hundreds of PostgreSQL databases would fill the disk)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hub.db'}"
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        return
     pg: PostgresServer = request.getfixturevalue("pg_server")
-    return pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield pg.create_database(name)
+    try:
+        pg.drop_database(name)
+    except Exception:  # a test that stopped the cluster; the session's remove() deletes everything anyway
+        pass
 
 
 @pytest.fixture

@@ -55,10 +55,8 @@ def spilled_lines(folder: Path) -> int:
 @pytest.fixture
 def own_pg() -> Iterator[PostgresServer]:
     """A PostgreSQL cluster of this test's own, so that stopping it stops nobody else's."""
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.stop()
+    with PostgresServer() as server:
+        yield server
 
 
 @pytest.fixture
