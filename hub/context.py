@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import httpx
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from hub.config import Settings, get_settings
@@ -34,11 +34,16 @@ class DbCursor:
             return conn.execute(select(partner_cursors.c.value).where(
                 partner_cursors.c.partner_code == self.partner, partner_cursors.c.name == self.name)).scalar()
 
-    def set(self, value: str) -> None:
+    def set(self, value: str, conn: Connection | None = None) -> None:
         if len(value) > MAX_CURSOR:
             raise ValueError(f"a cursor holds at most {MAX_CURSOR} characters")
         now = datetime.now(timezone.utc)
         where = (partner_cursors.c.partner_code == self.partner, partner_cursors.c.name == self.name)
+        if conn is not None:  # inside the caller's transaction (one job runs at a time: no racing insert)
+            if not conn.execute(update(partner_cursors).where(*where).values(value=value, updated_at=now)).rowcount:
+                conn.execute(partner_cursors.insert().values(partner_code=self.partner, name=self.name, value=value,
+                                                             updated_at=now))
+            return
         with self.engine.begin() as conn:
             if conn.execute(update(partner_cursors).where(*where).values(value=value, updated_at=now)).rowcount:
                 return
@@ -92,27 +97,52 @@ class PartnerContext:
     def submit(self, message: dict[str, Any], *, types: Sequence[str]) -> str:
         """Accept ``message`` from this partner outside a request (a scheduled pull): validated, routed and
         stored with its deliveries, as the edge does; the relay hands them to the workers."""
+        return self.submit_many([message], types=types)[0]
+
+    def submit_many(self, messages: Sequence[dict[str, Any]], *, types: Sequence[str],
+                    then: Callable[[Connection, list[str]], None] | None = None) -> list[str]:
+        """:meth:`submit` for a batch, in one transaction; ``then(conn, verdicts)`` writes the partner's
+        own rows (and its cursor) in that same transaction."""
         from pydantic import ValidationError
 
         from hub.messages.models import MESSAGE_ADAPTER
         from hub.routing import routes_for
-        from hub.store.intake import Prepared, StoreUnavailable, accept
+        from hub.store.intake import IntakeResult, Prepared, StoreUnavailable, accept
+
+        table = routes_for(self.hub)
+        prepared: list[Prepared] = []
+        for index, message in enumerate(messages):
+            try:
+                msg = MESSAGE_ADAPTER.validate_python(message)
+            except ValidationError as exc:
+                raise Refused("validation", f"message {index}: "
+                              f"{str(exc.errors(include_url=False, include_input=False))[:500]}") from None
+            if msg.source != self.code or msg.type not in types:
+                raise Refused("forbidden", f"{self.code} may send only {', '.join(types)} as itself")
+            canonical = msg.model_dump(mode="json")
+            destinations = table.destinations(msg.type, msg.source, canonical)
+            if not destinations:
+                raise Refused("no-route", f"no route for type {msg.type!r} from {msg.source!r}")
+            prepared.append(Prepared.of(msg, canonical, destinations))
+
+        def also(conn: Connection, results: list[IntakeResult]) -> None:
+            if then is not None:
+                then(conn, [r.verdict for r in results])
 
         try:
-            msg = MESSAGE_ADAPTER.validate_python(message)
-        except ValidationError as exc:
-            raise Refused("validation", str(exc.errors(include_url=False, include_input=False))[:500]) from None
-        if msg.source != self.code or msg.type not in types:
-            raise Refused("forbidden", f"{self.code} may send only {', '.join(types)} as itself")
-        canonical = msg.model_dump(mode="json")
-        destinations = routes_for(self.hub).destinations(msg.type, msg.source, canonical)
-        if not destinations:
-            raise Refused("no-route", f"no route for type {msg.type!r} from {msg.source!r}")
-        try:
-            [result] = accept(self.engine, [Prepared.of(msg, canonical, destinations)])
+            results = accept(self.engine, prepared, then=also) if prepared else []
+            if not prepared and then is not None:
+                with self.engine.begin() as conn:
+                    then(conn, [])
         except (StoreUnavailable, SQLAlchemyError) as exc:
             raise Unavailable(type(exc).__name__) from None
-        return result.verdict
+        return [r.verdict for r in results]
+
+    def admin_action(self, conn: Any, actor: str, action: str, target: str, before: Any = None, after: Any = None,
+                     client_ip: str = "") -> None:
+        from hub.access.actions import record
+
+        record(conn, actor, action, target, before, after, client_ip)
 
 
 def context(code: str, settings: Settings | None = None, **partner_settings: Any) -> PartnerContext:

@@ -111,8 +111,9 @@ class Cursor(Protocol):
         """The last position saved, or None before the first."""
         ...
 
-    def set(self, value: str) -> None:
-        """Save ``value``; the next :meth:`get`, in any process, returns it."""
+    def set(self, value: str, conn: Any = None) -> None:
+        """Save ``value``; the next :meth:`get`, in any process, returns it. With ``conn`` (a
+        connection of :meth:`Context.submit_many`'s ``then``), inside that transaction."""
         ...
 
 
@@ -150,6 +151,21 @@ class Context(Protocol):
         :class:`Refused` or :class:`Unavailable`."""
         ...
 
+    def submit_many(self, messages: Sequence[dict[str, Any]], *, types: Sequence[str],
+                    then: Callable[[Any, list[str]], None] | None = None) -> list[str]:
+        """:meth:`submit` for a batch, stored in one transaction: one verdict per message, in order
+        (``created``, ``duplicate`` or ``conflict``). ``then(conn, verdicts)`` writes the partner's own
+        rows (``tables``) and its cursor (``cursor.set(value, conn)``) in that same transaction: all or
+        nothing. A message the canonical model refuses raises :class:`Refused` naming its index, and
+        nothing of the batch is stored."""
+        ...
+
+    def admin_action(self, conn: Any, actor: str, action: str, target: str, before: Any = None, after: Any = None,
+                     client_ip: str = "") -> None:
+        """Record an admin's change of this partner's data in ``conn``'s transaction (the change's own),
+        as the hub records its own admin actions (``before``/``after`` free of secrets)."""
+        ...
+
 
 # -- inbound -------------------------------------------------------------------------------------
 
@@ -183,7 +199,10 @@ class Inbound(Protocol):
     ctx: Context
     client_ip: str
     headers: Mapping[str, str]
-    partner_code: str | None  #: the admitted key's partner; None on a public route
+    partner_code: str | None  #: the admitted key's partner; None on a public route or for a person
+    actor: str  #: who calls, for records: ``person:<account>``, ``key:<id>@<partner>`` or ``anonymous``
+    query: Mapping[str, str]  #: the query string's parameters (the last of a repeated one)
+    path_params: Mapping[str, str]  #: the route path's ``{parameters}``
 
     async def body(self, max_bytes: int | None = None) -> bytes:
         """The body, read once under ``max_bytes`` (default: the route's). Raises :class:`Refused`
@@ -209,7 +228,9 @@ class Inbound(Protocol):
 @dataclass(frozen=True)
 class InboundRoute:
     """A route the partner calls or pushes to. ``route_class`` None: public (no credential; the handler
-    checks its own proof, such as a checksum); else a partner key scoped to that class (``intake``...).
+    checks its own proof, such as a checksum); a partner route class (``intake``, ``read``, ``ops``):
+    a partner key scoped to it, and people with ``roles``; any other class (``admin``): people with
+    ``roles`` only.
     ``body``: ``raw`` (read and size-limited before the handler), ``callback`` (the handler reads it
     with :meth:`Inbound.body`, to answer refusals in its own format). ``openapi``: extra OpenAPI of the
     operation (``responses``, ``requestBody``...); ``own_errors``: refusals are in the partner's
@@ -220,6 +241,7 @@ class InboundRoute:
     handler: Callable[[Inbound], Awaitable[Reply]]
     summary: str
     route_class: str | None = None
+    roles: tuple[str, ...] = ()  #: people with these roles may call too; a route class "admin" admits only them
     body: Literal["raw", "callback", "none"] = "raw"
     max_bytes: int | None = 64 * 1024
     tag: str = "partners"
@@ -388,3 +410,4 @@ class Manifest:
     secret_settings: tuple[str, ...] = ()
     networks: Mapping[str, str] = field(default_factory=dict)  #: settings field (CIDR list) -> who it admits
     start: Callable[[Context], None] | None = None  #: once per API process at start-up (e.g. warn of a missing secret)
+    command_name: str = ""  #: ``lienthong <command_name> ...`` for ``commands`` (default: the code, with dashes)

@@ -12,6 +12,7 @@ import typer
 
 from connectors.motcua.cli import simulator
 from connectors.motcua.settings import MotcuaSettings
+from hub.messages.models import POSTAL_TYPES
 from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ MANIFEST = Manifest(
     name="Hệ thống thông tin một cửa điện tử tỉnh",
     kind="one_stop",
     settings=MotcuaSettings,
-    accepts=frozenset({"payment.confirmed"}),
+    accepts=frozenset({"payment.confirmed", *POSTAL_TYPES}),
     connector=_connector,
     commands=_commands,
     simulator=Simulator(

@@ -38,7 +38,7 @@ for command, module in GROUPS:
     app.add_typer(import_module(f"hub.cli.{module}").app, name=command)
 for _m in manifests():  # ``lienthong <partner> ...``
     if _m.commands is not None:
-        app.add_typer(_m.commands(), name=_m.code.replace("_", "-"))
+        app.add_typer(_m.commands(), name=_m.command_name or _m.code.replace("_", "-"))
 
 
 @app.callback()

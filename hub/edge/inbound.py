@@ -41,6 +41,9 @@ class EdgeInbound:
         self.headers: Mapping[str, str] = request.headers
         principal = request.scope["state"].get("principal")
         self.partner_code = principal.partner_code if principal is not None else None
+        self.actor: str = principal.who if principal is not None else "anonymous"
+        self.query: Mapping[str, str] = dict(request.query_params)
+        self.path_params: Mapping[str, str] = dict(request.path_params)
 
     async def body(self, max_bytes: int | None = None) -> bytes:
         if self.route.body == "raw":

@@ -195,9 +195,16 @@ def _partner_rules(loaded: tuple[Manifest, ...]) -> dict[tuple[str, str], Rule]:
     rules: dict[tuple[str, str], Rule] = {}
     for m in loaded:
         for route in m.routes:
-            rules[(route.method, route.path)] = (
-                public(body=route.body, max_bytes=route.max_bytes) if route.route_class is None
-                else partner(route.route_class, body=route.body, max_bytes=route.max_bytes))
+            if route.route_class is None:
+                rule = public(body=route.body, max_bytes=route.max_bytes)
+            elif route.route_class in KEY_ROUTE_CLASSES:
+                rule = partner(route.route_class, *route.roles, body=route.body, max_bytes=route.max_bytes)
+            else:
+                if not route.roles:
+                    raise ValueError(f"{m.code}: route {route.method} {route.path} of class {route.route_class!r} "
+                                     "admits nobody (name its roles)")
+                rule = Rule(route.route_class, roles=frozenset(route.roles), body=route.body, max_bytes=route.max_bytes)
+            rules[(route.method, route.path)] = rule
         if m.lookups is not None:
             for op in m.lookups.operations:
                 rules[("POST", f"{m.lookups.prefix}/{op.name}")] = LOOKUP

@@ -51,4 +51,5 @@ async def get_trace(request: Request, dossier_code: str, caller: Principal = Dep
     found = await run_in_threadpool(queries.trace, request.app.state.engine, dossier_code, viewer)
     if not found:
         raise Problem("not-found", f"no message about dossier {dossier_code!r} visible to this key")
-    return json_response({"dossier_code": dossier_code, "messages": found})
+    postal = await run_in_threadpool(queries.dossier_postal, request.app.state.engine, dossier_code)
+    return json_response({"dossier_code": dossier_code, "postal": postal, "messages": found})

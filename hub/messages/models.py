@@ -95,6 +95,30 @@ class Fee(Strict):
     method: Text | None = Field(None, max_length=100, description="HinhThucThu: how it is collected")
 
 
+class PostalAddress(Strict):
+    """Where the post collects from or delivers to: the person, their address and its administrative
+    codes (VNPost's province and district codes; the ward's code and name as the one-stop system has them)."""
+
+    name: Text = Field(min_length=1, max_length=200)
+    phone: Text = Field(min_length=1, max_length=20)
+    address: Text = Field(min_length=1, max_length=500, description="Street address, without the ward, district, province")
+    province_code: Text = Field(min_length=1, max_length=20)
+    province_name: Text = Field(min_length=1, max_length=100)
+    district_code: Text = Field(min_length=1, max_length=20)
+    district_name: Text = Field(min_length=1, max_length=100)
+    ward_code: Text | None = Field(None, max_length=20)
+    ward_name: Text | None = Field(None, max_length=100)
+    email: Text | None = Field(None, max_length=200)
+
+
+class PostalPickup(Strict):
+    """A dossier the post collects from the citizen (seed 000 Đ20.6 b, seed 004 Đ19): where, and what."""
+
+    address: PostalAddress
+    components: list[Text] = Field(min_length=1, max_length=100, description="The dossier's components to collect")
+    cod_amount: Vnd = Field(0, description="Fees the postman collects at the door")
+
+
 class DossierPayload(Strict):
     """A dossier as the one-stop system holds it (``DongBoHoSoMC`` record)."""
 
@@ -117,6 +141,10 @@ class DossierPayload(Strict):
     note: Text | None = Field(None, max_length=2000)
     attachments: list[Attachment] = Field(default_factory=list, max_length=200)
     fees: list[Fee] = Field(default_factory=list, max_length=50)
+    pickup: PostalPickup | None = Field(None, description="Filed through the post (channel 3): the post collects it",
+                                        exclude_if=lambda v: v is None)  # absent: bodies stored before it keep their digest
+    result_by_post: PostalAddress | None = Field(None, description="The citizen chose to receive the result by post, here",
+                                                 exclude_if=lambda v: v is None)
 
 
 class StatusChangedPayload(Strict):
@@ -134,6 +162,9 @@ class StatusChangedPayload(Strict):
     content: Text = Field(min_length=1, max_length=2000)
     started_at: AwareDatetime | None = None
     due_at: AwareDatetime | None = None
+    receipt_number: Text | None = Field(None, max_length=50, description="SoBienNhan of the acceptance receipt "
+                                        "(status 2), sent to the post for a dossier it collected",
+                                        exclude_if=lambda v: v is None)
 
 
 class FeeNoticePayload(Strict):
@@ -170,13 +201,48 @@ class ResultDocument(Strict):
 
 
 class ResultIssuedPayload(Strict):
-    """The agency's result for a dossier: e-documents, or paper by post."""
+    """The agency's result for a dossier: e-documents, or paper (``paper``), which may go by post
+    (``by_post``: the delivery address). An e-result names at least one document; a paper one may name none."""
 
     agency_id: AgencyId
     issued_at: AwareDatetime
     status: Literal[DossierStatus.DONE, DossierStatus.RESULT_RETURNED] = DossierStatus.DONE
-    documents: list[ResultDocument] = Field(min_length=1, max_length=50)
+    documents: list[ResultDocument] = Field(default_factory=list, max_length=50)
     note: Text | None = Field(None, max_length=2000)
+    paper: bool = Field(False, description="The result is on paper", exclude_if=lambda v: not v)
+    by_post: PostalAddress | None = Field(None, description="Deliver the paper result by post to this address",
+                                          exclude_if=lambda v: v is None)
+    cod_amount: Vnd = Field(0, description="Collected from the citizen on delivery", exclude_if=lambda v: not v)
+
+    @model_validator(mode="after")
+    def _said_somehow(self) -> "ResultIssuedPayload":
+        if not self.documents and not self.paper:
+            raise PydanticCustomError("result_documents", "a result names at least one document, or is paper")
+        if self.by_post is not None and not self.paper:
+            raise PydanticCustomError("result_by_post", "only a paper result goes by post (set paper)")
+        return self
+
+
+class PostalEventPayload(Strict):
+    """One step of a postal order (``postal.*``), from the operator's tracking feed or its own report.
+
+    ``leg``: ``pickup`` (the dossier, citizen -> agency) or ``result`` (the paper result, agency ->
+    citizen). ``operator_code``/``operator_meaning``: the operator's own status code and what it says;
+    ``recognised`` False: a code the hub's table does not know (type ``postal.unrecognised``), kept as
+    received and flagged."""
+
+    agency_id: AgencyId
+    leg: Literal["pickup", "result"]
+    order_number: Text = Field(min_length=1, max_length=60)
+    waybill: Text | None = Field(None, max_length=50, description="ItemCode")
+    at: AwareDatetime
+    post_office: Text | None = Field(None, max_length=50, description="POSID")
+    operator_code: Text = Field(min_length=1, max_length=20)
+    operator_meaning: Text = Field(min_length=1, max_length=300)
+    event_id: Text | None = Field(None, max_length=64, description="The operator's id of the event (_id)")
+    recognised: bool = True
+    cod_amount: Vnd | None = Field(None, description="Collected on delivery (postal.delivered)")
+    note: Text | None = Field(None, max_length=500)
 
 
 class Envelope(Strict):
@@ -232,6 +298,57 @@ class ResultIssued(Envelope):
     payload: ResultIssuedPayload
 
 
+#: The postal events, one canonical type per step (hub/messages/postal.py derives the states from them).
+POSTAL_TYPES: tuple[str, ...] = ("postal.booked", "postal.collected", "postal.handed_over", "postal.in_transit",
+                                 "postal.delivered", "postal.failed", "postal.returned", "postal.cancelled",
+                                 "postal.unrecognised")
+
+
+class PostalBooked(Envelope):
+    type: Literal["postal.booked"]
+    payload: PostalEventPayload
+
+
+class PostalCollected(Envelope):
+    type: Literal["postal.collected"]
+    payload: PostalEventPayload
+
+
+class PostalHandedOver(Envelope):
+    type: Literal["postal.handed_over"]
+    payload: PostalEventPayload
+
+
+class PostalInTransit(Envelope):
+    type: Literal["postal.in_transit"]
+    payload: PostalEventPayload
+
+
+class PostalDelivered(Envelope):
+    type: Literal["postal.delivered"]
+    payload: PostalEventPayload
+
+
+class PostalFailed(Envelope):
+    type: Literal["postal.failed"]
+    payload: PostalEventPayload
+
+
+class PostalReturned(Envelope):
+    type: Literal["postal.returned"]
+    payload: PostalEventPayload
+
+
+class PostalCancelled(Envelope):
+    type: Literal["postal.cancelled"]
+    payload: PostalEventPayload
+
+
+class PostalUnrecognised(Envelope):
+    type: Literal["postal.unrecognised"]
+    payload: PostalEventPayload
+
+
 MESSAGE_CLASSES: tuple[type[Envelope], ...] = (
     DossierSubmitted,
     DossierUpdated,
@@ -239,11 +356,22 @@ MESSAGE_CLASSES: tuple[type[Envelope], ...] = (
     FeeNotice,
     PaymentConfirmed,
     ResultIssued,
+    PostalBooked,
+    PostalCollected,
+    PostalHandedOver,
+    PostalInTransit,
+    PostalDelivered,
+    PostalFailed,
+    PostalReturned,
+    PostalCancelled,
+    PostalUnrecognised,
 )
 MESSAGE_TYPES: frozenset[str] = frozenset(get_args(c.model_fields["type"].annotation)[0] for c in MESSAGE_CLASSES)
 
 Message = Annotated[
-    Union[DossierSubmitted, DossierUpdated, StatusChanged, FeeNotice, PaymentConfirmed, ResultIssued],
+    Union[DossierSubmitted, DossierUpdated, StatusChanged, FeeNotice, PaymentConfirmed, ResultIssued, PostalBooked,
+          PostalCollected, PostalHandedOver, PostalInTransit, PostalDelivered, PostalFailed, PostalReturned,
+          PostalCancelled, PostalUnrecognised],
     Field(discriminator="type"),
 ]
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)

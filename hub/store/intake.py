@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, Sequence, cast
+from typing import Any, Callable, Literal, Sequence, cast
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select
@@ -81,19 +81,27 @@ class IntakeResult:
     receipt: Receipt
 
 
-def accept(engine: Engine, items: Sequence[Prepared], now: datetime | None = None) -> list[IntakeResult]:
-    """Store ``items`` in one transaction and return a result per item.
+def accept(engine: Engine, items: Sequence[Prepared], now: datetime | None = None,
+           then: Callable[[Connection, list[IntakeResult]], None] | None = None) -> list[IntakeResult]:
+    """Store ``items`` in one transaction and return a result per item; ``then(conn, results)``, when
+    given, writes more in that same transaction (a feed's own rows and its cursor: all or nothing).
 
     The same ``(source, message_id)`` again answers the original receipt and stores nothing new.
     """
     now = now or datetime.now(timezone.utc)
     try:
         with engine.begin() as conn:
-            return _accept(conn, items, now, optimistic=True)
+            results = _accept(conn, items, now, optimistic=True)
+            if then is not None:
+                then(conn, results)
+            return results
     except IntegrityError:
         # A message id already stored (or stored concurrently): take the careful path.
         with engine.begin() as conn:
-            return _accept(conn, items, now, optimistic=False)
+            results = _accept(conn, items, now, optimistic=False)
+            if then is not None:
+                then(conn, results)
+            return results
 
 
 def _accept(conn: Connection, items: Sequence[Prepared], now: datetime, optimistic: bool) -> list[IntakeResult]:

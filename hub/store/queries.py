@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import orjson
 from sqlalchemy import Engine, Table, func, or_, select
 
+from hub.messages.postal import postal_states
 from hub.store.engine import reading
 from hub.store.tables import DEAD, deliveries, delivery_attempts, messages
 
@@ -51,6 +52,10 @@ def _message_view(row: Any, dels: list[dict[str, Any]], with_body: bool) -> dict
     }
     if with_body:
         view["message"] = orjson.loads(row.body)
+    elif row.type.startswith("postal."):  # the trace names each postal step: what the operator said, where
+        payload = orjson.loads(row.body).get("payload", {})
+        view["postal"] = {k: payload.get(k) for k in ("leg", "order_number", "waybill", "at", "post_office",
+                                                      "operator_code", "operator_meaning", "recognised")}
     return view
 
 
@@ -79,6 +84,14 @@ def trace(engine: Engine, dossier_code: str, viewer: str | None = None) -> list[
         rows = conn.execute(q.order_by(messages.c.occurred_at, messages.c.id)).all()
     dels = _deliveries_of(engine, [r.id for r in rows])
     return [_message_view(r, dels[r.id], with_body=False) for r in rows]
+
+
+def dossier_postal(engine: Engine, dossier_code: str) -> dict[str, Any]:
+    """The dossier's derived pickup and result-by-post states (hub/messages/postal.py), from all its messages."""
+    with reading(engine) as conn:
+        bodies = conn.execute(select(messages.c.body).where(messages.c.dossier_code == dossier_code)
+                              .order_by(messages.c.occurred_at, messages.c.id)).scalars().all()
+    return postal_states(orjson.loads(b) for b in bodies)
 
 
 def dead_letters(engine: Engine, destination: str | None = None, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:

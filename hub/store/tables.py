@@ -331,6 +331,85 @@ payments = Table(
     UniqueConstraint("partner", "reference", name="uq_payments_partner_reference"),
 )
 
+postal_orders = Table(
+    # The orders the hub booked with a postal operator (connectors/postal_vnpost/records.py): a pickup
+    # of a dossier (leg ``pickup``) or the delivery of a paper result (leg ``result``). ``job`` is
+    # what the postman needs and nothing more (JSON: whom, where, phone, what, amount to collect);
+    # the ``*_at`` columns are the first time each step was seen, whatever order events arrived in.
+    "postal_orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partner", String(40), nullable=False),
+    Column("order_number", String(60), nullable=False),  # OrderNumber
+    Column("dossier_code", String(40), nullable=False, index=True),
+    Column("agency_id", String(40), nullable=False),
+    Column("leg", String(8), nullable=False),  # pickup | result
+    Column("state", String(16), nullable=False),  # booked | cancelled (orders the operator holds or held)
+    Column("step", String(40), nullable=False),  # the furthest canonical step (postal.booked ...)
+    Column("waybill", String(50)),  # ItemCode
+    Column("job", Text, nullable=False),
+    Column("cod_amount", BigInteger, nullable=False, default=0),  # đồng to collect
+    Column("cod_collected", BigInteger),  # đồng collected, as the delivery event said
+    Column("receipt_number", String(50)),  # the acceptance receipt of a dossier that came by post
+    Column("receipt_at", UtcDateTime),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("collected_at", UtcDateTime),
+    Column("handed_over_at", UtcDateTime),  # pickup: handed over to the agency
+    Column("delivered_at", UtcDateTime),  # result: delivered to the citizen
+    Column("failed_at", UtcDateTime),
+    Column("returned_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("partner", "order_number", name="uq_postal_orders_partner_order_number"),
+)
+
+postal_changes = Table(
+    # One row per change of an order the operator should see (booked, receipt, cancelled): the keyset
+    # feed of its own sync (GET /v1/postal/pickups?since=<id>).
+    "postal_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partner", String(40), nullable=False),
+    Column("order_id", Id, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_postal_changes_partner_id", "partner", "id"),
+)
+
+postal_events = Table(
+    # Every postal event the hub accepted, once: from the tracking feed or pushed by the operator,
+    # deduplicated by the operator's event id. ``step``: the canonical type it became.
+    "postal_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partner", String(40), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("order_number", String(60), nullable=False, index=True),
+    Column("dossier_code", String(40)),  # None: an order the hub does not know (kept, flagged)
+    Column("leg", String(8)),
+    Column("step", String(40), nullable=False),
+    Column("operator_code", String(20), nullable=False),
+    Column("recognised", Integer, nullable=False, default=1),
+    Column("at", UtcDateTime, nullable=False),
+    Column("post_office", String(50)),
+    Column("origin", String(8), nullable=False),  # feed | push
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("partner", "event_id", name="uq_postal_events_partner_event_id"),
+)
+
+postal_status_codes = Table(
+    # The operator's status codes and what each means to the hub (editable by an admin; the known
+    # ones are seeded by the partner on first use). ``step``: the canonical type (postal.collected ...).
+    "postal_status_codes",
+    metadata,
+    Column("partner", String(40), primary_key=True),
+    Column("code", String(20), primary_key=True),
+    Column("step", String(40), nullable=False),
+    Column("meaning", String(300), nullable=False),  # Vietnamese, as the operator says it
+    Column("seeded", Integer, nullable=False, default=0),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False, default=""),
+)
+
 messages = Table(
     "messages",
     metadata,
