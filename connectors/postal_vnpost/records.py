@@ -135,10 +135,10 @@ def book(conn: Connection, partner: str, order_number: str, *, dossier_code: str
                                                                           cancelled_at=None, booked_at=at, updated_at=at))
         _changed(conn, partner, found.id, at)
         return _order(conn.execute(select(orders).where(orders.c.id == found.id)).one()), True
-    order_id = conn.execute(insert(orders).values(
+    order_id: int = conn.execute(insert(orders).values(
         partner=partner, order_number=order_number, dossier_code=dossier_code, agency_id=agency_id, leg=leg,
         state=BOOKED, step="postal.booked", job=orjson.dumps(job.as_json()).decode(), cod_amount=job.cod_amount,
-        booked_at=at, updated_at=at)).inserted_primary_key[0]
+        booked_at=at, updated_at=at)).inserted_primary_key[0]  # type: ignore[index]
     _changed(conn, partner, order_id, at)
     return _order(conn.execute(select(orders).where(orders.c.id == order_id)).one()), True
 

@@ -101,7 +101,12 @@ def _reply(reply: Reply) -> Response:
 def _endpoint(m: Manifest, route: InboundRoute) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         ctx = context(m.code, request.app.state.settings)
-        return _reply(await route.handler(EdgeInbound(request, ctx, route)))
+        try:
+            return _reply(await route.handler(EdgeInbound(request, ctx, route)))
+        except Refused as refused:  # a handler that answers in problem+json raises; the edge maps it
+            raise Problem(refused.slug, refused.detail) from None
+        except Unavailable:
+            raise StoreUnavailable("the partner's store cannot take it now") from None
 
     endpoint.__name__ = f"{m.code}_{getattr(route.handler, '__name__', 'inbound')}"
     return endpoint
