@@ -22,27 +22,55 @@ STEPS = [
 ]
 
 
+STREETS = ["12 Phan Bội Châu", "45 Hùng Vương", "7 Trần Hưng Đạo", "88 Nguyễn Du"]
+COMPONENTS = ["Tờ khai đề nghị cấp bản sao trích lục hộ tịch", "Bản sao giấy khai sinh"]
+
+
+def postal_address(seq: int) -> dict[str, Any]:
+    """A sandbox citizen's address for the post (made up; VNPost-style province and district codes)."""
+    return {"name": NAMES[seq % len(NAMES)], "phone": f"09{seq % 100000000:08d}", "address": STREETS[seq % len(STREETS)],
+            "ward_code": "20275", "ward_name": "Phường An Mỹ", "district_code": "502", "district_name": "Thành phố Tam Kỳ",
+            "province_code": "49", "province_name": "Tỉnh Quảng Nam"}
+
+
+def by_post(seq: int) -> bool:
+    """Every third demo dossier comes by post (pickup) and has its paper result delivered by post."""
+    return seq % 3 == 0
+
+
 def dossier_messages(seq: int, now: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """The messages of one demo dossier's life: submitted, three status changes."""
+    """The messages of one demo dossier's life: submitted, three status changes; a postal one
+    (:func:`by_post`) is filed for pickup, gets its receipt number at acceptance and ends with a
+    paper result delivered by post."""
     now = now or datetime.now(HANOI)
     code = dossier_code(seq, now)
+    postal = by_post(seq)
     base = {"source": "motcua", "dossier_code": code}
-    yield {
-        **base, "message_id": str(uuid.uuid4()), "type": "dossier.submitted", "occurred_at": now.isoformat(),
-        "payload": {
-            "agency_id": "000.00.00.H49", "procedure_code": "2.000477", "procedure_name": "Cấp bản sao trích lục hộ tịch",
-            "applicant": {"name": NAMES[seq % len(NAMES)], "subject_type": 1, "phone": "0912345678"},
-            "received_at": now.isoformat(), "due_at": (now + timedelta(days=3)).isoformat(), "status": 1, "channel": 2,
-            "summary": "Đề nghị cấp bản sao trích lục khai sinh",
-        },
+    payload: dict[str, Any] = {
+        "agency_id": "000.00.00.H49", "procedure_code": "2.000477", "procedure_name": "Cấp bản sao trích lục hộ tịch",
+        "applicant": {"name": NAMES[seq % len(NAMES)], "subject_type": 1, "phone": "0912345678"},
+        "received_at": now.isoformat(), "due_at": (now + timedelta(days=3)).isoformat(), "status": 1,
+        "channel": 3 if postal else 2, "summary": "Đề nghị cấp bản sao trích lục khai sinh",
     }
+    if postal:
+        payload["pickup"] = {"address": postal_address(seq), "components": COMPONENTS}
+        payload["result_by_post"] = postal_address(seq)
+    yield {**base, "message_id": str(uuid.uuid4()), "type": "dossier.submitted", "occurred_at": now.isoformat(),
+           "payload": payload}
     for i, (status, content, dept) in enumerate(STEPS, 1):
         at = now + timedelta(seconds=i)
-        yield {
-            **base, "message_id": str(uuid.uuid4()), "type": "status.changed", "occurred_at": at.isoformat(),
-            "payload": {"agency_id": "000.00.00.H49", "status": status, "handled_at": at.isoformat(),
-                        "handler_name": "Trần Văn Bình", "handler_title": "Chuyên viên", "department": dept, "content": content},
-        }
+        step: dict[str, Any] = {"agency_id": "000.00.00.H49", "status": status, "handled_at": at.isoformat(),
+                                "handler_name": "Trần Văn Bình", "handler_title": "Chuyên viên", "department": dept,
+                                "content": content}
+        if postal and status == 2:
+            step["receipt_number"] = f"BN-{seq:06d}"
+        yield {**base, "message_id": str(uuid.uuid4()), "type": "status.changed", "occurred_at": at.isoformat(),
+               "payload": step}
+    if postal:
+        at = now + timedelta(seconds=len(STEPS) + 1)
+        yield {**base, "message_id": str(uuid.uuid4()), "type": "result.issued", "occurred_at": at.isoformat(),
+               "payload": {"agency_id": "000.00.00.H49", "issued_at": at.isoformat(), "status": 9, "paper": True,
+                           "by_post": postal_address(seq), "note": "Trả kết quả bản giấy qua bưu điện"}}
 
 
 def dossier_code(seq: int, now: datetime | None = None) -> str:

@@ -68,6 +68,9 @@ def code(value: IntEnum | int) -> str:
     return str(int(value))
 
 
+BY_POST = "1"  #: ``HinhThuc``: the result goes to the citizen by post (DOMAIN.md, "Postal operator")
+
+
 def dossier_record(dossier_code: str, dossier: DossierPayload) -> dict[str, object]:
     """The full ``DongBoHoSoMC`` record of a dossier, as keyword arguments for a wire model.
 
@@ -93,9 +96,10 @@ def dossier_record(dossier_code: str, dossier: DossierPayload) -> dict[str, obje
     DinhDanhCHS             applicant.ids → {LoaiDinhDanh: id_type, SoDinhDanh: number}
     TaiLieuNop              attachments (:func:`attachment`)
     DanhSachLePhi           fees (:func:`fee`)
+    HinhThuc                "1" when the citizen chose the result by post (result_by_post)
     ======================= =====================================================
 
-    Not sent (no canonical source): Fax, NgayTra, ThongTinTra, HinhThuc, NgayKetThucXuLy,
+    Not sent (no canonical source): Fax, NgayTra, ThongTinTra, NgayKetThucXuLy,
     DanhSachHoSoBoSung, DanhSachGiayToKetQua.
     """
     applicant = dossier.applicant
@@ -122,6 +126,7 @@ def dossier_record(dossier_code: str, dossier: DossierPayload) -> dict[str, obje
         "DinhDanhCHS": [DinhDanh(LoaiDinhDanh=code(i.id_type), SoDinhDanh=i.number) for i in applicant.ids] or None,
         "TaiLieuNop": [attachment(a) for a in dossier.attachments] or None,
         "DanhSachLePhi": [fee(f) for f in dossier.fees] or None,
+        "HinhThuc": BY_POST if dossier.result_by_post is not None else None,
     }
 
 
@@ -172,14 +177,16 @@ def updated_record(message: DossierUpdated) -> HoSoUpdate:
 
 def result_record(message: ResultIssued) -> HoSoUpdate:
     """``result.issued`` → update record: MaHoSo, TrangThaiHoSo = status (9 or 10), NgayTra =
-    issued_at, ThongTinTra = note (if any), DanhSachGiayToKetQua = documents."""
+    issued_at, ThongTinTra = note (if any), DanhSachGiayToKetQua = documents (none for a paper result),
+    HinhThuc = "1" when the paper result goes by post."""
     payload = message.payload
     return HoSoUpdate(
         MaHoSo=message.dossier_code,
         TrangThaiHoSo=code(payload.status),
         NgayTra=to_wire_date(payload.issued_at),
         ThongTinTra=payload.note,
-        DanhSachGiayToKetQua=[result_document(d) for d in payload.documents],
+        DanhSachGiayToKetQua=[result_document(d) for d in payload.documents] or None,
+        HinhThuc=BY_POST if payload.by_post is not None else None,
     )
 
 
