@@ -31,12 +31,18 @@ FIRST_LAST_ID: Final = "0" * 24
 #: ``mainSrv`` of public-administration post (dịch vụ Hành chính công).
 MAIN_SERVICE: Final = "HCC"
 
-#: Canonical messages the connector will deliver: a dossier filed through the postal channel
-#: (``payload.channel`` 3, routed with a ``when`` condition) books a pickup order; an issued result
-#: books a delivery order of the paper result.
-ACCEPTS: frozenset[str] = frozenset({"dossier.submitted", "result.issued"})
+#: Suffix of the ``OrderNumber`` of a paper result's delivery (``<dossier code>-KQ``, kết quả).
+RESULT_SUFFIX: Final = "-KQ"
+ORDER_NUMBER_PATTERN: Final = DOSSIER_PATTERN.removesuffix("$") + f"({RESULT_SUFFIX})?$"
 
-DossierCodeField = Annotated[str, Field(pattern=DOSSIER_PATTERN, description="= MaHoSo, the dossier code")]
+#: Canonical messages the connector delivers: a dossier filed through the postal channel
+#: (``payload.channel`` 3, routed with a ``when`` condition) books a pickup order; a paper result
+#: for the post books a delivery order; a status change carries the acceptance receipt (status 2)
+#: or cancels the dossier's open orders (3 not accepted, 7 withdrawn, 8 stopped).
+ACCEPTS: frozenset[str] = frozenset({"dossier.submitted", "result.issued", "status.changed"})
+
+OrderNumberField = Annotated[str, Field(pattern=ORDER_NUMBER_PATTERN,
+                                        description="= MaHoSo, the dossier code; with -KQ, the delivery of its result")]
 Tel = Annotated[str, Field(min_length=1, max_length=20)]
 
 
@@ -68,7 +74,7 @@ class Order(WireModel):
     """One pickup or delivery order. ``ItemCode`` (waybill number) is set when VNPost has one."""
 
     CustomerCode: Text = Field(min_length=1, max_length=50, description="The province's VNPost customer code")
-    OrderNumber: DossierCodeField
+    OrderNumber: OrderNumberField
     CODAmount: int = Field(0, ge=0, description="Cash on delivery, in đồng (fees collected at the door)")
     SenderName: Text = Field(min_length=1, max_length=200)
     SenderAddress: Text = Field(min_length=1, max_length=500)

@@ -1,16 +1,23 @@
-"""The postal operator (VNPost) as a partner of the hub: its settings, credential, wire schemas and simulator.
+"""The postal operator (VNPost) as a partner of the hub: its settings, credential, wire schemas, simulator
+and outbound connector.
 
-The wire layer exists (``client.py``, ``simulator.py``, ``wire.py``); it has no connector, route or
-job yet, so no routing rule may send it anything (``lienthong routes check`` refuses one).
+The connector (``connector.py``) takes ``dossier.submitted`` (a pickup order), ``result.issued`` (the
+delivery of a paper result) and ``status.changed`` (the receipt; cancelling the open orders of a
+dossier that ends early); ``hub/routes.yaml`` sends them with ``when`` conditions, and the
+canonical ``postal.*`` events it stores go to the one-stop system.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.postal_vnpost.cli import simulator
+from connectors.postal_vnpost.interface import ACCEPTS
 from connectors.postal_vnpost.settings import SANDBOX_SECRET, PostalVnpostSettings
-from hub.seam import Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
+from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
+
+if TYPE_CHECKING:
+    from connectors.postal_vnpost.connector import PostalConnector
 
 __all__ = ["MANIFEST", "PostalVnpostSettings"]
 
@@ -21,6 +28,12 @@ def _schemas() -> dict[str, dict[str, Any]]:
     from connectors.postal_vnpost.wire import schema_files
 
     return schema_files()
+
+
+def _connector(ctx: Context) -> PostalConnector:
+    from connectors.postal_vnpost.connector import PostalConnector
+
+    return PostalConnector.from_context(ctx)
 
 
 def _hub_env(url: str) -> dict[str, str]:
@@ -41,6 +54,8 @@ MANIFEST = Manifest(
     name="Bưu điện tỉnh (VNPost)",
     kind="postal",
     settings=PostalVnpostSettings,
+    accepts=ACCEPTS,
+    connector=_connector,
     credentials={"client_secret": ("OAuth client secret of the hub's VNPost account", "client_secret")},
     schemas=_schemas,
     simulator=Simulator(name="postal-vnpost", command=simulator, port=8105, title="VNPost sim", hub_env=_hub_env,

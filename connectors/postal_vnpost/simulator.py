@@ -302,11 +302,12 @@ def create_app(client_id: str = "lienthong", client_secret: str = SANDBOX_SECRET
 
     @app.post("/api/orders")
     async def order(request: Request) -> Response:
+        raw = await request.body()  # received before the latency: a slow answer still books (a caller that gave up)
         stop = await refused("order", request)
         if stop is not None:
             return stop
         try:
-            body = orjson.loads(await request.body())
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return json_response(status(INVALID, "Dữ liệu không phải JSON"))
         return json_response(postal.book(body))
