@@ -1,14 +1,21 @@
 """The postal operator (VNPost) as a partner of the hub: its settings, credential, wire schemas and simulator.
 
-The wire layer exists (``client.py``, ``simulator.py``, ``wire.py``); it has no connector, route or
-job yet, so no routing rule may send it anything (``lienthong routes check`` refuses one).
+The wire layer exists (``client.py``, ``simulator.py``, ``wire.py``). Its routes: the operator's own
+sync (``sync.py``, ``GET /v1/postal/pickups``), the price quote (``quote.py``, ``POST
+/v1/postal/quote``) and the statistics (``statistics.py``, ``GET /v1/postal/statistics``, also
+``lienthong postal stats``). It has no connector yet, so no routing rule may send it anything
+(``lienthong routes check`` refuses one).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from connectors.postal_vnpost.cli import simulator
+import typer
+
+from connectors.postal_vnpost import quote, statistics, sync
+from connectors.postal_vnpost.cli import commands, simulator
+from connectors.postal_vnpost.refusals import PROBLEMS
 from connectors.postal_vnpost.settings import SANDBOX_SECRET, PostalVnpostSettings
 from hub.seam import Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
@@ -30,6 +37,10 @@ def _hub_env(url: str) -> dict[str, str]:
             f"{PREFIX}PRICE_URL": f"{url}/api/price"}
 
 
+def _commands() -> typer.Typer:
+    return commands(MANIFEST.code)
+
+
 def _simulator_env(info: SandboxInfo) -> dict[str, str]:
     """The simulator's account secret: the one the hub will use (vault, else the setting)."""
     secret = info.ctx.credential("client_secret", info.ctx.settings.client_secret) or SANDBOX_SECRET
@@ -43,6 +54,10 @@ MANIFEST = Manifest(
     settings=PostalVnpostSettings,
     credentials={"client_secret": ("OAuth client secret of the hub's VNPost account", "client_secret")},
     schemas=_schemas,
+    problems=PROBLEMS,
+    routes=(sync.ROUTE, quote.ROUTE, statistics.ROUTE),
+    commands=_commands,
+    command_name="postal",
     simulator=Simulator(name="postal-vnpost", command=simulator, port=8105, title="VNPost sim", hub_env=_hub_env,
                         env=_simulator_env),
     seed=SandboxSeed(partners=(SeedPartner("postal_vnpost", "Bưu điện tỉnh (VNPost)", "postal"),)),

@@ -26,3 +26,5 @@ class PostalVnpostSettings(PartnerSettings):
                                                            "credential postal_vnpost.client_secret (the simulator's).")
     timeout: float = Field(5.0, gt=0, description="Seconds before a call to VNPost counts as timed out.")
     feed_page_size: int = Field(200, ge=1, le=1000, description="Tracking events asked for per feed page (VNPost: at most 1000).")
+    tariff_file: str = Field("", description="YAML table of Circular 22/2017/TT-BTTTT's maximum fees shown beside a price "
+                                             "quote; empty: the bundled tariff_22_2017.yaml (figures to confirm).")
