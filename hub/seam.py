@@ -57,7 +57,7 @@ __all__ = [
     "Envelope", "Inbound", "InboundRoute", "Job", "LookupFault", "LookupOperation", "LookupTimeout",
     "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "MissingKey", "OfficerContext", "Outcome",
     "OutcomeKind", "PartnerSettings", "Refused", "Reply", "SandboxInfo", "SandboxSeed", "SeedPartner",
-    "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut", "generated_secret", "hub_settings",
+    "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut", "generated_secret", "hub_engine", "hub_settings",
     "partner_settings", "reading", "tables",
 ]
 
@@ -66,6 +66,14 @@ def hub_settings() -> "Settings":
     from hub.config import get_settings
 
     return get_settings()
+
+
+def hub_engine() -> "Engine":
+    """A new engine on the hub's database (``LIENTHONG_DATABASE_URL``) for a partner's own commands
+    (:attr:`Manifest.commands`), which run without a :class:`Context`; the caller disposes of it."""
+    from hub.store.engine import make_engine
+
+    return make_engine(hub_settings().effective_database_url)
 
 
 # -- outbound delivery ---------------------------------------------------------------------------

@@ -5,14 +5,21 @@ The connector (``connector.py``) takes ``dossier.submitted`` (a pickup order), `
 delivery of a paper result) and ``status.changed`` (the receipt; cancelling the open orders of a
 dossier that ends early); ``hub/routes.yaml`` sends them with ``when`` conditions, and the
 canonical ``postal.*`` events it stores go to the one-stop system.
+Its routes: the operator's own sync (``sync.py``, ``GET /v1/postal/pickups``), the price quote
+(``quote.py``, ``POST /v1/postal/quote``) and the statistics (``statistics.py``, ``GET
+/v1/postal/statistics``, also ``lienthong postal stats``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connectors.postal_vnpost.cli import simulator
+import typer
+
+from connectors.postal_vnpost import quote, statistics, sync
+from connectors.postal_vnpost.cli import commands, simulator
 from connectors.postal_vnpost.interface import ACCEPTS
+from connectors.postal_vnpost.refusals import PROBLEMS
 from connectors.postal_vnpost.settings import SANDBOX_SECRET, PostalVnpostSettings
 from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
@@ -43,6 +50,10 @@ def _hub_env(url: str) -> dict[str, str]:
             f"{PREFIX}PRICE_URL": f"{url}/api/price"}
 
 
+def _commands() -> typer.Typer:
+    return commands(MANIFEST.code)
+
+
 def _simulator_env(info: SandboxInfo) -> dict[str, str]:
     """The simulator's account secret: the one the hub will use (vault, else the setting)."""
     secret = info.ctx.credential("client_secret", info.ctx.settings.client_secret) or SANDBOX_SECRET
@@ -58,6 +69,10 @@ MANIFEST = Manifest(
     connector=_connector,
     credentials={"client_secret": ("OAuth client secret of the hub's VNPost account", "client_secret")},
     schemas=_schemas,
+    problems=PROBLEMS,
+    routes=(sync.ROUTE, quote.ROUTE, statistics.ROUTE),
+    commands=_commands,
+    command_name="postal",
     simulator=Simulator(name="postal-vnpost", command=simulator, port=8105, title="VNPost sim", hub_env=_hub_env,
                         env=_simulator_env),
     seed=SandboxSeed(partners=(SeedPartner("postal_vnpost", "Bưu điện tỉnh (VNPost)", "postal"),)),

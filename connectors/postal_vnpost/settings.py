@@ -58,3 +58,5 @@ class PostalVnpostSettings(PartnerSettings):
         default_factory=lambda: dict(SANDBOX_AGENCIES),
         description="Per agency id (JSON object): its VNPost customer code, name, phone, address, province and "
                     "district codes, optional client id. An agency missing here gets no postal order.")
+    tariff_file: str = Field("", description="YAML table of Circular 22/2017/TT-BTTTT's maximum fees shown beside a price "
+                                             "quote; empty: the bundled tariff_22_2017.yaml (figures to confirm).")
