@@ -98,7 +98,7 @@ def main() -> None:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
-        redis.stop()
+        redis.remove()
 
 
 if __name__ == "__main__":

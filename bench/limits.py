@@ -65,7 +65,7 @@ def main() -> None:
         asyncio.run(measure(server.url, CALLERS, SECONDS))
         asyncio.run(measure(server.url, 1, 1.0))  # for comparison: nothing to batch, one round trip per call
     finally:
-        server.stop()
+        server.remove()
 
 
 if __name__ == "__main__":

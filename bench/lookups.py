@@ -149,7 +149,7 @@ def main() -> None:
     try:
         report(bench_lookups(tmp, redis))
     finally:
-        redis.stop()
+        redis.remove()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -121,7 +121,7 @@ def main() -> None:
         lookups = bench_lookups(tmp, redis)
         signatures = bench_signatures(tmp, redis)
     finally:
-        redis.stop()
+        redis.remove()
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nlienthong bench — {CONNECTIONS} connections, {SECONDS} s per run, median of {ROUNDS} alternating runs\n")
     print(f"{'endpoint':28} {'procs':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")

@@ -102,4 +102,4 @@ if __name__ == "__main__":
         with tempfile.TemporaryDirectory(prefix="lt-bench-") as tmp:
             report(bench_signatures(Path(tmp), redis))
     finally:
-        redis.stop()
+        redis.remove()

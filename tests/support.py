@@ -80,6 +80,11 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait(10)
 
+    def remove(self) -> None:
+        """Stop the server and delete its folder (:meth:`stop` keeps it, to start again)."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def flush(self) -> None:
         import redis
 

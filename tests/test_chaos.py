@@ -84,5 +84,5 @@ def test_redis_stopped_during_intake_still_accepts_and_delivers_after_it_returns
         server.stop()
         for p in hub.processes:
             p.stop()
-        redis.stop()
+        redis.remove()
         hub.engine.dispose()

@@ -277,7 +277,7 @@ def test_redis_down_local_limits_in_process_allow_admits_deny_refuses_and_redis_
     try:
         asyncio.run(scenario())
     finally:
-        server.stop()
+        server.remove()
 
 
 def test_an_unresponsive_redis_costs_at_most_one_socket_timeout_every_two_seconds() -> None:

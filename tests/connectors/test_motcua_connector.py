@@ -17,6 +17,7 @@ from connectors.motcua.connector import MotcuaConnector
 from connectors.motcua.simulator import PATH, create_app
 from hub.config import Settings
 from hub.context import context
+from hub.messages.models import POSTAL_TYPES
 from hub.plugins import destinations
 from tests.connectors.payment_samples import confirmed
 from tests.support import ThreadedServer
@@ -77,5 +78,5 @@ def test_a_timeout_is_transient(connector: MotcuaConnector, onestop: str) -> Non
     assert outcome.kind == "transient" and "timed out" in outcome.detail
 
 
-def test_routing_knows_motcua_takes_payment_confirmations_only() -> None:
-    assert destinations()["motcua"] == frozenset({"payment.confirmed"})
+def test_routing_knows_motcua_takes_payment_confirmations_and_postal_events_only() -> None:
+    assert destinations()["motcua"] == frozenset({"payment.confirmed", *POSTAL_TYPES})
