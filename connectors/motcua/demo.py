@@ -29,8 +29,8 @@ COMPONENTS = ["Tờ khai đề nghị cấp bản sao trích lục hộ tịch",
 def postal_address(seq: int) -> dict[str, Any]:
     """A sandbox citizen's address for the post (made up; VNPost-style province and district codes)."""
     return {"name": NAMES[seq % len(NAMES)], "phone": f"09{seq % 100000000:08d}", "address": STREETS[seq % len(STREETS)],
-            "ward_code": "20275", "ward_name": "Phường An Mỹ", "district_code": "502", "district_name": "Thành phố Tam Kỳ",
-            "province_code": "49", "province_name": "Tỉnh Quảng Nam"}
+            "ward_code": "06646", "ward_name": "Phường Hồng Hải", "district_code": "193", "district_name": "Thành phố Hạ Long",
+            "province_code": "22", "province_name": "Tỉnh Quảng Ninh"}
 
 
 def by_post(seq: int) -> bool:

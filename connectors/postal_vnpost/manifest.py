@@ -20,7 +20,7 @@ from connectors.postal_vnpost import quote, statistics, sync
 from connectors.postal_vnpost.cli import commands, simulator
 from connectors.postal_vnpost.interface import ACCEPTS
 from connectors.postal_vnpost.refusals import PROBLEMS
-from connectors.postal_vnpost.settings import SANDBOX_SECRET, PostalVnpostSettings
+from connectors.postal_vnpost.settings import SANDBOX_AGENCIES, SANDBOX_CUSTOMER, SANDBOX_SECRET, PostalVnpostSettings
 from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
 if TYPE_CHECKING:
@@ -41,6 +41,14 @@ def _connector(ctx: Context) -> PostalConnector:
     from connectors.postal_vnpost.connector import PostalConnector
 
     return PostalConnector.from_context(ctx)
+
+
+def _safety(ctx: Context) -> list[str]:
+    """Production refuses the sandbox's agency account: orders would go out under the simulator's customer code."""
+    if ctx.settings.agencies == SANDBOX_AGENCIES:
+        return [f"{PREFIX}AGENCIES is the sandbox's (customer code {SANDBOX_CUSTOMER}): set each agency's VNPost "
+                "customer code and address"]
+    return []
 
 
 def _hub_env(url: str) -> dict[str, str]:
@@ -67,6 +75,7 @@ MANIFEST = Manifest(
     settings=PostalVnpostSettings,
     accepts=ACCEPTS,
     connector=_connector,
+    safety=_safety,
     credentials={"client_secret": ("OAuth client secret of the hub's VNPost account", "client_secret")},
     schemas=_schemas,
     problems=PROBLEMS,

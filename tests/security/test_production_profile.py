@@ -55,7 +55,9 @@ def production(db_url: str, redis_url: str, tmp: Path, keys: Path, **overrides: 
         document_hosts=["documents.example.gov.vn"],
         partner_settings={"national_payment": {"callback_networks": CALLBACKS, "secret": ""},
                           "national_dvc": {"password": ""}, "population_db": {"client_secret": ""},
-                          "postal_vnpost": {"client_secret": ""}})
+                          "postal_vnpost": {"client_secret": "", "agencies": {"000.00.00.H49": {
+                              "customer_code": "C-H49", "name": "Bộ phận Một cửa", "phone": "02033000000",
+                              "address": "1 Đường Mẫu", "province_code": "22", "district_code": "193"}}}})
     for name, value in overrides.items():  # "<partner>.<field>" names a partner's setting
         partner, _, field = name.rpartition(".")
         if partner:
@@ -97,7 +99,7 @@ def test_production_with_the_embedded_defaults_refuses_to_start_naming_every_rea
                    "hub signing key ring is missing", "LIENTHONG_NATIONAL_DVC_PASSWORD is a built-in sandbox secret",
                    "LIENTHONG_POPULATION_DB_CLIENT_SECRET is a built-in sandbox secret",
                    "LIENTHONG_PEOPLE_ALLOWED_IPS is not set", "LIENTHONG_NATIONAL_PAYMENT_CALLBACK_NETWORKS is not set",
-                   "LIENTHONG_TRUSTED_PROXIES is not set"):
+                   "LIENTHONG_TRUSTED_PROXIES is not set", "LIENTHONG_POSTAL_VNPOST_AGENCIES is the sandbox's"):
         assert reason in text, f"{reason!r} not among the reasons:\n{text}"
     assert "document allowlist" not in text, "in production the document allowlist starts empty: nothing to refuse"
     assert len(refused.value.reasons) >= 12
