@@ -1,7 +1,8 @@
 """The postal operator (VNPost) as a partner of the hub: its settings, credential, wire schemas and simulator.
 
-The wire layer exists (``client.py``, ``simulator.py``, ``wire.py``); it has no connector, route or
-job yet, so no routing rule may send it anything (``lienthong routes check`` refuses one).
+The way back is wired: the tracking feed read after a durable cursor (``feed.py``, job ``tracking``),
+events pushed to ``POST /v1/postal/events`` (``push.py``), both through one mapping (``events.py``),
+and the status-code table's admin routes (``codes_api.py``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.postal_vnpost.cli import simulator
+from connectors.postal_vnpost.codes_api import ROUTES as CODE_ROUTES
+from connectors.postal_vnpost.feed import FEED
+from connectors.postal_vnpost.push import PROBLEMS as PUSH_PROBLEMS
+from connectors.postal_vnpost.push import ROUTE as PUSH_ROUTE
 from connectors.postal_vnpost.settings import SANDBOX_SECRET, PostalVnpostSettings
 from hub.seam import Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
@@ -43,6 +48,9 @@ MANIFEST = Manifest(
     settings=PostalVnpostSettings,
     credentials={"client_secret": ("OAuth client secret of the hub's VNPost account", "client_secret")},
     schemas=_schemas,
+    problems=PUSH_PROBLEMS,
+    routes=(PUSH_ROUTE, *CODE_ROUTES),
+    jobs=(FEED,),
     simulator=Simulator(name="postal-vnpost", command=simulator, port=8105, title="VNPost sim", hub_env=_hub_env,
                         env=_simulator_env),
     seed=SandboxSeed(partners=(SeedPartner("postal_vnpost", "Bưu điện tỉnh (VNPost)", "postal"),)),

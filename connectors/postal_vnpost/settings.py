@@ -26,3 +26,5 @@ class PostalVnpostSettings(PartnerSettings):
                                                            "credential postal_vnpost.client_secret (the simulator's).")
     timeout: float = Field(5.0, gt=0, description="Seconds before a call to VNPost counts as timed out.")
     feed_page_size: int = Field(200, ge=1, le=1000, description="Tracking events asked for per feed page (VNPost: at most 1000).")
+    feed_interval: float = Field(5.0, gt=0, description="Seconds between two reads of the tracking feed (each read "
+                                                        "takes every page waiting, up to a bound).")
