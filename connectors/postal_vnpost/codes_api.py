@@ -89,7 +89,7 @@ ROUTES = (
     InboundRoute("GET", _PATH, list_codes, summary="VNPost status codes: the table and the unrecognised codes seen",
                  route_class="admin", roles=("admin", "operator"), body="none", tag=TAG),
     InboundRoute("PUT", _PATH + "/{code}", put_code, summary="VNPost status codes: set what one code means",
-                 route_class="admin", roles=("admin",), body="raw", max_bytes=4096, tag=TAG),
+                 route_class="admin", roles=("admin",), body="json", max_bytes=4096, tag=TAG),
     InboundRoute("DELETE", _PATH + "/{code}", delete_code, summary="VNPost status codes: remove one code",
                  route_class="admin", roles=("admin",), body="none", tag=TAG),
 )

@@ -82,4 +82,4 @@ async def pushed(call: Inbound) -> Reply:
 
 
 ROUTE = InboundRoute("POST", "/v1/postal/events", pushed, summary="VNPost: tracking events pushed to the hub",
-                     route_class="intake", body="raw", max_bytes=MAX_BYTES, tag="postal")
+                     route_class="intake", body="json", max_bytes=MAX_BYTES, tag="postal")
