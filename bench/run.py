@@ -1,5 +1,6 @@
 """``make bench``: intake against a bare FastAPI endpoint, end-to-end delivery, and the added latency
-of citizen look-ups (bench/lookups.py) and of signature checks (bench/signatures.py), in one run; what
+of citizen look-ups (bench/lookups.py) and of signature checks (bench/signatures.py), and the postal
+feed's ingestion (bench/postal_feed.py), in one run; what
 they share (wrk, servers, a migrated hub, alternating runs) is bench/common.py.
 
 Everything runs on loopback and stops by itself. The load generator is wrk (C, low overhead),
@@ -23,6 +24,8 @@ from sqlalchemy import func, select
 from bench.common import CONNECTIONS, ROOT, ROUNDS, SECONDS, alternate, serve, setup_hub
 from bench.lookups import bench_lookups
 from bench.lookups import report as report_lookups
+from bench.postal_feed import bench_postal_feed
+from bench.postal_feed import report as report_postal_feed
 from bench.signatures import bench_signatures
 from bench.signatures import report as report_signatures
 from hub.runtime import engine_for
@@ -120,6 +123,7 @@ def main() -> None:
         e2e = bench_delivery(tmp, redis)
         lookups = bench_lookups(tmp, redis)
         signatures = bench_signatures(tmp, redis)
+        postal_feed = bench_postal_feed(tmp)
     finally:
         redis.remove()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -143,10 +147,11 @@ def main() -> None:
           f"{e2e['seconds_with_startup']:.2f} s counting worker start-up)")
     report_lookups(lookups)
     report_signatures(signatures)
+    report_postal_feed(postal_feed)
     out = ROOT / "var" / "bench-last.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e, "lookups": lookups,
-                                   "signatures": signatures}, indent=2, default=str))
+                                   "signatures": signatures, "postal_feed": postal_feed}, indent=2, default=str))
     print(f"\nraw figures: {out}")
 
 

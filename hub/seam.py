@@ -239,7 +239,9 @@ class InboundRoute:
     checks its own proof, such as a checksum); a partner route class (``intake``, ``read``, ``ops``):
     a partner key scoped to it, and people with ``roles``; any other class (``admin``): people with
     ``roles`` only.
-    ``body``: ``raw`` (read and size-limited before the handler), ``callback`` (the handler reads it
+    ``body``: ``raw`` (read and size-limited before the handler), ``json`` (also checked to be UTF-8
+    JSON before the handler: bad bytes are a 400 naming the rule; :meth:`Inbound.body` gives the
+    bytes), ``callback`` (the handler reads it
     with :meth:`Inbound.body`, to answer refusals in its own format). ``openapi``: extra OpenAPI of the
     operation (``responses``, ``requestBody``...); ``own_errors``: refusals are in the partner's
     format, not problem+json."""
@@ -250,7 +252,7 @@ class InboundRoute:
     summary: str
     route_class: str | None = None
     roles: tuple[str, ...] = ()  #: people with these roles may call too; a route class "admin" admits only them
-    body: Literal["raw", "callback", "none"] = "raw"
+    body: Literal["raw", "json", "callback", "none"] = "raw"
     max_bytes: int | None = 64 * 1024
     tag: str = "partners"
     openapi: Mapping[str, Any] = field(default_factory=dict)

@@ -15,9 +15,9 @@ kept with the operator's own words and flagged, never dropped.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from hub.seam import reading, tables
 
@@ -66,6 +66,9 @@ def step_type(step: str | None, leg: Leg | None) -> str:
 
 def seed(engine: Engine, partner: str) -> None:
     """Insert the known codes for ``partner`` when its table is empty (an admin's edits are kept)."""
+    with reading(engine) as conn:  # a read first: a write transaction only the first time
+        if conn.execute(select(codes_table.c.code).where(codes_table.c.partner == partner).limit(1)).first():
+            return
     with engine.begin() as conn:
         if conn.execute(select(codes_table.c.code).where(codes_table.c.partner == partner).limit(1)).first():
             return
@@ -88,7 +91,9 @@ def rows(engine: Engine, partner: str) -> list[dict[str, Any]]:
     """The table as an admin sees it, by code (numeric codes in number order)."""
     seed(engine, partner)
     with reading(engine) as conn:
-        found = [dict(r._mapping) for r in conn.execute(select(codes_table).where(codes_table.c.partner == partner))]
+        # str keys: a table's column names are quoted_name, which orjson refuses as keys
+        found = [{str(k): v for k, v in r._mapping.items()}
+                 for r in conn.execute(select(codes_table).where(codes_table.c.partner == partner))]
     for row in found:
         row["seeded"], row["updated_at"] = bool(row["seeded"]), row["updated_at"].isoformat()
         del row["partner"]
@@ -101,3 +106,46 @@ def classify(known: Mapping[str, tuple[str, str]], code: str, leg: Leg | None) -
     if entry is None:
         return "postal.unrecognised", False
     return step_type(entry[0], leg), True
+
+
+#: ``audit(conn, before, after)``: records the admin's change in the change's own transaction.
+Audit = Callable[[Connection, "dict[str, Any] | None", "dict[str, Any] | None"], None]
+
+
+def _row(conn: Connection, partner: str, code: str) -> dict[str, Any] | None:
+    found = conn.execute(select(codes_table.c.code, codes_table.c.step, codes_table.c.meaning).where(
+        codes_table.c.partner == partner, codes_table.c.code == code)).first()
+    return {"code": found.code, "step": found.step, "meaning": found.meaning} if found is not None else None
+
+
+def put(engine: Engine, partner: str, code: str, step: str, meaning: str, actor: str,
+        audit: Audit) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Set what ``code`` means, and ``audit`` it, in one transaction (the table seeded first, so that an
+    admin's first edit does not keep the known codes out); (before, after). ValueError for a step
+    not in :data:`STEPS`."""
+    if step not in STEPS:
+        raise ValueError(f"step: one of {', '.join(STEPS)}")
+    seed(engine, partner)
+    after = {"code": code, "step": step, "meaning": meaning}
+    values = {"step": step, "meaning": meaning, "seeded": 0, "updated_at": datetime.now(timezone.utc), "updated_by": actor}
+    with engine.begin() as conn:
+        before = _row(conn, partner, code)
+        if before is None:
+            conn.execute(insert(codes_table).values(partner=partner, code=code, **values))
+        else:
+            conn.execute(update(codes_table).where(codes_table.c.partner == partner, codes_table.c.code == code)
+                         .values(**values))
+        audit(conn, before, after)
+    return before, after
+
+
+def remove(engine: Engine, partner: str, code: str, audit: Audit) -> dict[str, Any] | None:
+    """Delete ``code`` from the table and ``audit`` it, in one transaction; what it was, or None (nothing
+    done, nothing audited) if the table has no such code. Later events with it are kept as unrecognised."""
+    seed(engine, partner)
+    with engine.begin() as conn:
+        before = _row(conn, partner, code)
+        if before is not None:
+            conn.execute(delete(codes_table).where(codes_table.c.partner == partner, codes_table.c.code == code))
+            audit(conn, before, None)
+    return before

@@ -8,6 +8,9 @@ canonical ``postal.*`` events it stores go to the one-stop system.
 Its routes: the operator's own sync (``sync.py``, ``GET /v1/postal/pickups``), the price quote
 (``quote.py``, ``POST /v1/postal/quote``) and the statistics (``statistics.py``, ``GET
 /v1/postal/statistics``, also ``lienthong postal stats``).
+The way back: the tracking feed read after a durable cursor (``feed.py``, job ``tracking``),
+events pushed to ``POST /v1/postal/events`` (``push.py``), both through one mapping (``events.py``),
+and the status-code table's admin routes (``codes_api.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ import typer
 
 from connectors.postal_vnpost import quote, statistics, sync
 from connectors.postal_vnpost.cli import commands, simulator
+from connectors.postal_vnpost.codes_api import ROUTES as CODE_ROUTES
+from connectors.postal_vnpost.feed import FEED
 from connectors.postal_vnpost.interface import ACCEPTS
+from connectors.postal_vnpost.push import ROUTE as PUSH_ROUTE
 from connectors.postal_vnpost.refusals import PROBLEMS
 from connectors.postal_vnpost.settings import SANDBOX_AGENCIES, SANDBOX_CUSTOMER, SANDBOX_SECRET, PostalVnpostSettings
 from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
@@ -79,7 +85,8 @@ MANIFEST = Manifest(
     credentials={"client_secret": ("OAuth client secret of the hub's VNPost account", "client_secret")},
     schemas=_schemas,
     problems=PROBLEMS,
-    routes=(sync.ROUTE, quote.ROUTE, statistics.ROUTE),
+    routes=(PUSH_ROUTE, *CODE_ROUTES, sync.ROUTE, quote.ROUTE, statistics.ROUTE),
+    jobs=(FEED,),
     commands=_commands,
     command_name="postal",
     simulator=Simulator(name="postal-vnpost", command=simulator, port=8105, title="VNPost sim", hub_env=_hub_env,

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal, Sequence
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from hub.seam import reading, tables
 
@@ -161,6 +161,18 @@ def of_dossier(engine: Engine, partner: str, dossier_code: str) -> list[Order]:
             orders.c.partner == partner, orders.c.dossier_code == dossier_code).order_by(orders.c.id))]
 
 
+def legs(engine: Engine, partner: str, order_numbers: Sequence[str]) -> dict[str, str]:
+    """order number -> leg of each of ``order_numbers`` the hub holds (one query per 500 numbers)."""
+    numbers = list(dict.fromkeys(order_numbers))
+    found: dict[str, str] = {}
+    with reading(engine) as conn:
+        for start in range(0, len(numbers), 500):
+            for number, leg in conn.execute(select(orders.c.order_number, orders.c.leg).where(
+                    orders.c.partner == partner, orders.c.order_number.in_(numbers[start:start + 500]))):
+                found[number] = leg
+    return found
+
+
 def cancelled(conn: Connection, partner: str, order_number: str, at: datetime | None = None) -> Order | None:
     """Mark the order cancelled (the operator confirmed it); None if the hub does not hold it."""
     at = at or _now()
@@ -224,12 +236,23 @@ def record_events(conn: Connection, partner: str, batch: Sequence[Event], origin
          "leg": held[e.order_number].leg if e.order_number in held else None, "step": e.step,
          "operator_code": e.operator_code, "recognised": 1 if e.recognised else 0, "at": e.at,
          "post_office": e.post_office, "origin": origin, "received_at": now} for e in fresh])
+    by_order: dict[str, list[Event]] = {}
+    for event in fresh:
+        by_order.setdefault(event.order_number, []).append(event)
+    # One UPDATE statement per set of columns changed, executed for every order it applies to
+    # (an UPDATE per order was most of a feed page's time).
+    moves: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for number, row in held.items():
-        _advance(conn, partner, row, [e for e in fresh if e.order_number == number], now)
+        values = _advance(conn, partner, row, by_order[number], now)
+        if values:
+            moves.setdefault(tuple(sorted(values)), []).append({"order_pk": row.id, "updated_at": now, **values})
+    for params in moves.values():  # the SET clause: the parameters' columns (all rows of a group have the same)
+        conn.execute(update(orders).where(orders.c.id == bindparam("order_pk")), params)
     return fresh
 
 
-def _advance(conn: Connection, partner: str, row: Any, steps: list[Event], now: datetime) -> None:
+def _advance(conn: Connection, partner: str, row: Any, steps: list[Event], now: datetime) -> dict[str, Any]:
+    """The columns of order ``row`` that ``steps`` move forward (its change appended when it is cancelled)."""
     values: dict[str, Any] = {}
     step = row.step
     for event in steps:
@@ -249,8 +272,16 @@ def _advance(conn: Connection, partner: str, row: Any, steps: list[Event], now: 
     if "cancelled_at" in values and row.state != CANCELLED:
         values["state"] = CANCELLED
         _changed(conn, partner, row.id, now)
-    if values:
-        conn.execute(update(orders).where(orders.c.id == row.id).values(updated_at=now, **values))
+    return values
+
+
+def unrecognised_codes(engine: Engine, partner: str) -> list[dict[str, Any]]:
+    """The operator codes of the events kept as unrecognised: ``{code, events, last_at}``, most seen first."""
+    with reading(engine) as conn:
+        found = conn.execute(select(events.c.operator_code, func.count(), func.max(events.c.at)).where(
+            events.c.partner == partner, events.c.recognised == 0).group_by(events.c.operator_code)).all()
+    return sorted(({"code": code, "events": count, "last_at": last.isoformat() if last else None}
+                   for code, count, last in found), key=lambda r: (-r["events"], r["code"]))
 
 
 def changed_since(engine: Engine, partner: str, since: int, limit: int = 100) -> tuple[list[Order], int]:

@@ -60,3 +60,5 @@ class PostalVnpostSettings(PartnerSettings):
                     "district codes, optional client id. An agency missing here gets no postal order.")
     tariff_file: str = Field("", description="YAML table of Circular 22/2017/TT-BTTTT's maximum fees shown beside a price "
                                              "quote; empty: the bundled tariff_22_2017.yaml (figures to confirm).")
+    feed_interval: float = Field(5.0, gt=0, description="Seconds between two reads of the tracking feed (each read "
+                                                        "takes every page waiting, up to a bound).")

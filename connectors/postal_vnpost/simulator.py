@@ -15,24 +15,31 @@ Partner endpoints (paths of the settings' defaults):
   _embedded: {"rh:doc": [...]}}`` after ``lastId``; ``_id`` is ``{$oid}``, 24 hex digits, increasing.
 * ``POST /api/price``: a made-up tariff by weight.
 
+``POST /_sim/load {"orders": N, "events_per_order": K, "code_prefix"?, "leg"?}`` puts N x K events
+straight into the feed (no order is booked): order ``i`` is dossier ``<code_prefix>-YYMMDD-NNNN``
+(``-KQ`` after it for leg ``result``), its events the stages' codes in turn. It is for benches and
+tests that need a large feed.
+
 Each order walks through ``STAGES`` (1 created, 6 picked up, 7 at the post office, 10 in transit,
 14 delivered) as simulated time passes: ``speed`` simulated seconds per real second, plus whatever
 ``POST /_sim/advance {"seconds": S}`` adds. An event enters the feed once its time has come.
 
 Inspection and faults under ``/_sim/``: ``GET /_sim/state``, ``POST /_sim/advance``,
 ``POST /_sim/faults`` (latency, down, fail_next, ``expire_tokens``, ``duplicate_events``,
-``out_of_order``, ``repeat_page``, ``stall``), ``POST /_sim/reset``.
+``out_of_order``, ``repeat_page``, ``stall``, ``unknown_code``), ``POST /_sim/load``, ``POST /_sim/reset``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import math
 import secrets
 import time
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs
@@ -64,6 +71,9 @@ WRONG_CUSTOMER = "103"
 UNKNOWN_ORDER = "104"
 TOO_LATE = "105"
 POS_ID = "200000"
+#: The StatusCode events carry under the ``unknown_code`` fault: in no table.
+UNKNOWN_CODE = ("99", "Trạng thái thử nghiệm (không có trong bảng mã)")
+LOAD_FIRST_DAY = date(2026, 1, 1)  #: the date in the dossier codes of loaded orders' first 9999
 
 
 def status(code: str, message: str) -> dict[str, str]:
@@ -87,6 +97,7 @@ class Faults:
     out_of_order: bool = False  #: a page's events served newest first
     repeat_page: int = 0  #: the next N feed reads get the previous page again
     stall: bool = False  #: the feed answers empty pages
+    unknown_code: bool = False  #: events entering the feed carry a StatusCode no table knows
 
 
 class FaultsPatch(BaseModel):
@@ -101,6 +112,7 @@ class FaultsPatch(BaseModel):
     out_of_order: bool | None = None
     repeat_page: int | None = Field(None, ge=0)
     stall: bool | None = None
+    unknown_code: bool | None = None
     expire_tokens: bool = False
 
 
@@ -108,6 +120,18 @@ class Advance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seconds: float = Field(ge=0)
+
+
+class Load(BaseModel):
+    """Body of ``POST /_sim/load``: ``orders`` x ``events_per_order`` events straight into the feed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    orders: int = Field(ge=1, le=200_000)
+    events_per_order: int = Field(1, ge=1, le=20)
+    code_prefix: str = Field("000.00.00.H49", pattern=r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$",
+                             description="The agency identifier the dossier codes start with")
+    leg: str = Field("pickup", pattern=r"^(pickup|result)$")
 
 
 class Postal:
@@ -126,6 +150,7 @@ class Postal:
         self.orders: dict[str, dict[str, Any]] = {}
         self.pending: list[tuple[float, int, dict[str, Any]]] = []  #: (due sim time, sequence, event)
         self.feed: list[dict[str, Any]] = []
+        self._ids: list[str] = []  #: the feed's ids, increasing (for bisect)
         self.faults = Faults()
         self.counters: dict[str, Any] = {"calls": {}, "booked": 0, "duplicates": 0, "refused": 0, "cancelled": 0,
                                          "faults": 0, "pages": 0}
@@ -153,11 +178,33 @@ class Postal:
             return
         self.pending = [entry for entry in self.pending if entry[0] > now]
         for at, _, event in due:
-            event_ms = self.epoch_ms + int(at * 1000)
-            self._last_ts = max(self._last_ts, event_ms // 1000)
-            self._sequence += 1
-            self.feed.append({"_id": {"$oid": f"{self._last_ts:08x}{self._sequence:016x}"}, **event,
-                              "EventTime": event_ms})
+            self._append(event, self.epoch_ms + int(at * 1000))
+
+    def _append(self, event: dict[str, Any], event_ms: int) -> None:
+        """Put ``event`` in the feed with the next id (ids increase with time, then sequence)."""
+        self._last_ts = max(self._last_ts, event_ms // 1000)
+        self._sequence += 1
+        oid = f"{self._last_ts:08x}{self._sequence:016x}"
+        if self.faults.unknown_code:
+            event = {**event, "StatusCode": UNKNOWN_CODE[0], "StatusMessage": UNKNOWN_CODE[1]}
+        self.feed.append({"_id": {"$oid": oid}, **event, "EventTime": event_ms})
+        self._ids.append(oid)
+
+    def load(self, spec: Load) -> dict[str, Any]:
+        """``spec.orders`` x ``spec.events_per_order`` events into the feed at once, a second apart."""
+        suffix = "-KQ" if spec.leg == "result" else ""
+        start = self.epoch_ms + int(self.now() * 1000)
+        for i in range(spec.orders):
+            day = (LOAD_FIRST_DAY + timedelta(days=i // 9999)).strftime("%y%m%d")
+            number = f"{spec.code_prefix}-{day}-{i % 9999 + 1:04d}{suffix}"
+            item = f"EL{i + 1:09d}VN"
+            for k in range(spec.events_per_order):
+                _, code, message = STAGES[k % len(STAGES)]
+                self._append({"CustomerCode": self.customer_code, "OrderNumber": number, "ItemCode": item,
+                              "POSID": POS_ID, "StatusCode": code, "StatusMessage": message, "Notes": None},
+                             start + (i * spec.events_per_order + k) * 1000)
+        return {"loaded": spec.orders * spec.events_per_order, "events": len(self.feed),
+                "last_id": self._ids[-1] if self._ids else FIRST_LAST_ID}
 
     def _schedule(self, at: float, order: dict[str, Any], code: str, message: str) -> None:
         self._sequence += 1
@@ -237,7 +284,8 @@ class Postal:
         elif faults.stall:
             docs = []
         else:
-            docs = [e for e in self.feed if e["_id"]["$oid"] > last_id][:page_size]
+            start = bisect.bisect_right(self._ids, last_id)
+            docs = self.feed[start:start + page_size]
             self._last_page = list(docs)
             if faults.out_of_order:
                 docs.reverse()
@@ -345,6 +393,14 @@ def create_app(client_id: str = "lienthong", client_secret: str = SANDBOX_SECRET
     @app.get("/_sim/state")
     async def state() -> Response:
         return json_response(postal.state())
+
+    @app.post("/_sim/load")
+    async def load(request: Request) -> Response:
+        try:
+            spec = Load.model_validate_json(await request.body())
+        except ValueError as exc:
+            return json_response({"detail": str(exc)[:500]}, 422)
+        return json_response(postal.load(spec))
 
     @app.post("/_sim/advance")
     async def advance(request: Request) -> Response:

@@ -19,8 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.postal_vnpost import records
-from connectors.postal_vnpost.refusals import invalid
-from hub.seam import Inbound, InboundRoute, Refused, Reply
+from connectors.postal_vnpost.refusals import invalid, operator_only
+from hub.seam import Inbound, InboundRoute, Reply
 
 #: The job's fields an item shows, and nothing else the stored job might hold.
 JOB_FIELDS = tuple(f.name for f in fields(records.Job))
@@ -60,8 +60,7 @@ def item(order: records.Order) -> dict[str, Any]:
 async def pickups(call: Inbound) -> Reply:
     """The orders of the calling operator changed after ``since``: ``{items, next}``."""
     ctx = call.ctx
-    if call.partner_code != ctx.code:
-        raise Refused("postal-operator-only", f"only the postal operator's own key ({ctx.code}) reads its orders")
+    operator_only(call, "reading its pickups")
     try:
         query = SyncQuery.model_validate(dict(call.query))
     except ValidationError as exc:

@@ -46,7 +46,7 @@ class EdgeInbound:
         self.path_params: Mapping[str, str] = dict(request.path_params)
 
     async def body(self, max_bytes: int | None = None) -> bytes:
-        if self.route.body == "raw":
+        if self.route.body in ("raw", "json"):
             return await self.request.body()  # read by the guard under the route's limit
         limit = max_bytes or self.route.max_bytes or self.request.app.state.settings.max_body_bytes
         try:
