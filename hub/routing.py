@@ -124,6 +124,18 @@ def load(path: Path) -> RoutingTable:
         return parse(yaml.safe_load(fh) or {})
 
 
+_loaded: dict[Path, tuple[tuple[int, int], RoutingTable]] = {}
+
+
 def routes_for(settings: Settings) -> RoutingTable:
-    """The routing table ``LIENTHONG_ROUTES_FILE`` names."""
-    return load(settings.routes_file)
+    """The routing table ``LIENTHONG_ROUTES_FILE`` names, read again only when the file changed
+    (its modification time or size): a scheduled pull asks for it on every page."""
+    path = Path(settings.routes_file)
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _loaded.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    table = load(path)
+    _loaded[path] = (stamp, table)
+    return table

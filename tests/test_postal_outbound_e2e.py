@@ -18,6 +18,7 @@ from connectors.postal_vnpost.simulator import create_app as vnpost_app
 from hub.edge.app import create_app
 from tests.conftest import Hub, make_settings, seed_hub
 from tests.connectors.postal_samples import code, paper_result, pickup_dossier, status_change
+from tests.factories import submitted
 from tests.support import Portal, RedisServer, ThreadedServer, client, wait_until
 
 SECRET = "e2e-vnpost-secret"
@@ -71,6 +72,17 @@ class Postal:
     def reached_onestop(self, message_id: str) -> bool:
         return message_id in self.onestop.server.config.app.state.inbox.messages
 
+    def advance(self, hours: float) -> None:
+        """Move VNPost's simulated time: the orders' next events enter its tracking feed."""
+        httpx.post(f"{self.vnpost.url}/_sim/advance", json={"seconds": hours * 3600}).raise_for_status()
+
+    def arrived(self, dossier: str, kind: str, leg: str) -> dict[str, Any] | None:
+        """The dossier's ``postal.<kind>`` message of ``leg``, once the one-stop system has it."""
+        for m in self.postal(dossier, kind):
+            if m["postal"]["leg"] == leg and self.reached_onestop(m["message_id"]):
+                return m
+        return None
+
     def dead(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for destination in ("postal_vnpost", "motcua"):
@@ -95,7 +107,8 @@ def postal(db_url: str, redis_server: RedisServer, portal: Portal, tmp_path: Pat
                                                    "cancel_url": f"{sim}/api/orders/cancel",
                                                    "tracking_url": f"{sim}/api/tracking",
                                                    "price_url": f"{sim}/api/price", "client_secret": SECRET,
-                                                   "timeout": TIMEOUT, "agencies": agencies}})
+                                                   "timeout": TIMEOUT, "agencies": agencies,
+                                                   "feed_interval": 0.3}})
     hub = seed_hub(settings, tmp_path)
     api = ThreadedServer(create_app(settings)).start()
     try:
@@ -173,3 +186,62 @@ def test_vnpost_refusing_an_order_dead_letters_it_with_vnposts_message(postal: P
     assert dead["last_error"].endswith("order: VNPost status 103: Mã khách hàng không hợp lệ"), dead["last_error"]
     assert postal.sim()["orders"] == {} and postal.postal(code(1, REFUSED_AGENCY), "booked") == []
     assert [d["id"] for d in postal.dead()] == [dead["id"]]
+
+
+# --- the whole loop: VNPost's events come back through the tracking feed and the operator's reports ---
+
+
+def test_a_pickup_collected_and_handed_over_reaches_the_one_stop_system_through_the_feed(postal: Postal) -> None:
+    postal.send(pickup_dossier(1))
+    assert postal.settled(code(1), "dossier.submitted")["state"] == "delivered"
+    postal.advance(1)  # collected after 30 min, at the post office after 1 h
+    collected = wait_until(lambda: postal.arrived(code(1), "collected", "pickup"), 30, what="postal.collected")
+    assert collected["postal"]["operator_code"] == "6" and collected["postal"]["waybill"]
+    assert postal.trace(code(1))["postal"]["pickup"]["state"] == 2
+    postal.advance(4)  # delivered to the agency: handed over
+    handed = wait_until(lambda: postal.arrived(code(1), "handed_over", "pickup"), 30, what="postal.handed_over")
+    assert handed["message_id"].startswith("vnpost-") and handed["postal"]["operator_code"] == "14"
+    assert postal.trace(code(1))["postal"]["pickup"] == {"state": 3, "name": "Đã giao cho cơ quan"}
+    assert postal.dead() == []
+
+
+def test_a_paper_result_booked_by_post_is_delivered_and_the_delivery_reaches_the_one_stop_system(postal: Postal) -> None:
+    postal.send(paper_result(1))
+    assert postal.settled(code(1), "result.issued")["state"] == "delivered"
+    postal.advance(5)  # the whole journey: collected at the agency ... delivered to the citizen
+    delivered = wait_until(lambda: postal.arrived(code(1), "delivered", "result"), 30, what="postal.delivered")
+    assert delivered["postal"]["order_number"] == f"{code(1)}-KQ"
+    trace = postal.trace(code(1))
+    assert trace["postal"]["result_by_post"] == {"state": 4, "name": "Đã phát"}
+    steps = [m["type"] for m in trace["messages"] if m["type"].startswith("postal.")]
+    assert steps[0] == "postal.booked" and steps[-1] == "postal.delivered" and "postal.collected" in steps
+    assert postal.dead() == []
+
+
+def test_the_operators_sync_shows_exactly_its_orders_with_the_receipt_and_its_reports_flow_back(postal: Postal) -> None:
+    postal.send(pickup_dossier(1))
+    postal.send(pickup_dossier(2))
+    online = submitted(3)  # filed online: nothing for the post
+    assert online["dossier_code"] == code(3)
+    assert postal.motcua.post("/v1/messages", json=online).status_code == 202
+    for seq in (1, 2):
+        assert postal.settled(code(seq), "dossier.submitted")["state"] == "delivered"
+    with client(str(postal.ops.base_url), postal.hub.keys["postal_vnpost"]) as post:
+        first = post.get("/v1/postal/pickups", params={"since": 0}).json()
+        assert sorted(i["order_number"] for i in first["items"]) == [code(1), code(2)], "its pickups, nothing else"
+        assert all(i["leg"] == "pickup" and i["receipt"] is None for i in first["items"])
+        assert post.get("/v1/postal/pickups", params={"since": first["next"]}).json()["items"] == []
+
+        postal.send(status_change(1, 2, receipt_number="BN-000001"))  # the one-stop system accepts dossier 1
+        assert postal.settled(code(1), "status.changed")["state"] == "delivered"
+        [receipt] = post.get("/v1/postal/pickups", params={"since": first["next"]}).json()["items"]
+        assert receipt["order_number"] == code(1) and receipt["receipt"]["number"] == "BN-000001"
+
+        report = {"_id": "bc-report-0001", "OrderNumber": code(2), "ItemCode": "EE900000001VN", "POSID": "200100",
+                  "EventTime": "2026-11-23T09:15:00+07:00", "StatusCode": "6", "StatusMessage": "Bưu tá đã nhận hồ sơ"}
+        r = post.post("/v1/postal/events", json=[report])
+        assert r.status_code == 202 and r.json()["stored"] == 1, r.text
+    collected = wait_until(lambda: postal.arrived(code(2), "collected", "pickup"), 30, what="the report at the one-stop system")
+    assert collected["message_id"] == "vnpost-bc-report-0001"
+    assert postal.trace(code(2))["postal"]["pickup"]["state"] == 2
+    assert postal.dead() == []
