@@ -158,9 +158,9 @@ def map_events(engine: Any, partner: str, batch: Sequence[tuple[str, TrackingEve
     unique: dict[str, TrackingEvent] = {}
     for key, event in batch:
         unique.setdefault(key, event)
-    legs = records.legs(engine, partner, [_text(e.OrderNumber, 60) or "?" for e in unique.values()])
+    held = records.held(engine, partner, [_text(e.OrderNumber, 60) or "?" for e in unique.values()])
     now = received_at or datetime.now(timezone.utc)
-    mapped = [_map(partner, key, event, known, legs, now) for key, event in unique.items()]
+    mapped = [_map(partner, key, event, known, held, now) for key, event in unique.items()]
     mapped.sort(key=lambda m: (m.event.at, m.event.event_id))
     unknown = Tally(m.event.operator_code for m in mapped if not m.event.recognised)
     for code, count in unknown.items():
@@ -169,18 +169,19 @@ def map_events(engine: Any, partner: str, batch: Sequence[tuple[str, TrackingEve
     return mapped
 
 
-def _map(partner: str, key: str, event: TrackingEvent, known: dict[str, tuple[str, str]], legs: dict[str, str],
-         now: datetime) -> Mapped:
+def _map(partner: str, key: str, event: TrackingEvent, known: dict[str, tuple[str, str]],
+         held: dict[str, tuple[str, str]], now: datetime) -> Mapped:
     number = _text(event.OrderNumber, 60) or "?"
     code, suffix_leg = dossier_of(number)
-    leg: codes.Leg = "result" if legs.get(number, suffix_leg) == "result" else "pickup"
+    held_leg, held_state = held.get(number, (suffix_leg, None))
+    leg: codes.Leg = "result" if held_leg == "result" else "pickup"
     operator_code = _text(event.StatusCode, 20) or "?"
     kind, recognised = codes.classify(known, operator_code, leg)
     at = event_time(event.EventTime)
     waybill, post_office, cod = _text(event.ItemCode, 50), _text(event.POSID, 50), _cod(event)
     row = records.Event(event_id=key, order_number=number, step=kind, operator_code=operator_code,
                         recognised=recognised, at=at or now, post_office=post_office, waybill=waybill, cod_amount=cod)
-    if code is None or at is None:
+    if code is None or at is None or _already_said(kind, held_state):
         return Mapped(row, None)
     meaning = _text(event.StatusMessage, 300) or (known[operator_code][1] if recognised else operator_code)
     payload = {"agency_id": code.split("-", 1)[0], "leg": leg, "order_number": number, "waybill": waybill, "at": at,
@@ -189,6 +190,13 @@ def _map(partner: str, key: str, event: TrackingEvent, known: dict[str, tuple[st
     message = {"message_id": MESSAGE_PREFIX + key, "type": kind, "source": partner, "occurred_at": at,
                "dossier_code": code, "payload": payload}
     return Mapped(row, message)
+
+
+def _already_said(kind: str, held_state: str | None) -> bool:
+    """The hub itself says this step when VNPost answers its call: ``postal.booked`` always (the
+    connector says it on ``100``/``101``, even when the feed shows the order first, as after a timed-out
+    booking), ``postal.cancelled`` of an order it cancelled. The event is kept, not said twice."""
+    return kind == "postal.booked" or (kind == "postal.cancelled" and held_state == "cancelled")
 
 
 def _refusable(mapped: Sequence[Mapped]) -> list[Mapped]:

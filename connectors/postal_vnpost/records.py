@@ -161,15 +161,15 @@ def of_dossier(engine: Engine, partner: str, dossier_code: str) -> list[Order]:
             orders.c.partner == partner, orders.c.dossier_code == dossier_code).order_by(orders.c.id))]
 
 
-def legs(engine: Engine, partner: str, order_numbers: Sequence[str]) -> dict[str, str]:
-    """order number -> leg of each of ``order_numbers`` the hub holds (one query per 500 numbers)."""
+def held(engine: Engine, partner: str, order_numbers: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """order number -> (leg, state) of each of ``order_numbers`` the hub holds (one query per 500 numbers)."""
     numbers = list(dict.fromkeys(order_numbers))
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str]] = {}
     with reading(engine) as conn:
         for start in range(0, len(numbers), 500):
-            for number, leg in conn.execute(select(orders.c.order_number, orders.c.leg).where(
+            for number, leg, state in conn.execute(select(orders.c.order_number, orders.c.leg, orders.c.state).where(
                     orders.c.partner == partner, orders.c.order_number.in_(numbers[start:start + 500]))):
-                found[number] = leg
+                found[number] = (leg, state)
     return found
 
 

@@ -17,7 +17,7 @@ Partner endpoints (paths of the settings' defaults):
 
 ``POST /_sim/load {"orders": N, "events_per_order": K, "code_prefix"?, "leg"?}`` puts N x K events
 straight into the feed (no order is booked): order ``i`` is dossier ``<code_prefix>-YYMMDD-NNNN``
-(``-KQ`` after it for leg ``result``), its events the stages' codes in turn. It is for benches and
+(``-KQ`` after it for leg ``result``), its events the codes of the stages after the booking in turn (6, 7, 10, 14). It is for benches and
 tests that need a large feed.
 
 Each order walks through ``STAGES`` (1 created, 6 picked up, 7 at the post office, 10 in transit,
@@ -191,7 +191,8 @@ class Postal:
         self._ids.append(oid)
 
     def load(self, spec: Load) -> dict[str, Any]:
-        """``spec.orders`` x ``spec.events_per_order`` events into the feed at once, a second apart."""
+        """``spec.orders`` x ``spec.events_per_order`` events into the feed at once, a second apart: the
+        journey's stages after the booking (6 picked up, 7, 10, 14...), as for orders booked before."""
         suffix = "-KQ" if spec.leg == "result" else ""
         start = self.epoch_ms + int(self.now() * 1000)
         for i in range(spec.orders):
@@ -199,7 +200,7 @@ class Postal:
             number = f"{spec.code_prefix}-{day}-{i % 9999 + 1:04d}{suffix}"
             item = f"EL{i + 1:09d}VN"
             for k in range(spec.events_per_order):
-                _, code, message = STAGES[k % len(STAGES)]
+                _, code, message = STAGES[1 + k % (len(STAGES) - 1)]
                 self._append({"CustomerCode": self.customer_code, "OrderNumber": number, "ItemCode": item,
                               "POSID": POS_ID, "StatusCode": code, "StatusMessage": message, "Notes": None},
                              start + (i * spec.events_per_order + k) * 1000)
