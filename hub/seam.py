@@ -41,7 +41,7 @@ from hub.messages.lookups import (
     VerifyOut,
 )
 from hub.messages.models import MESSAGE_ADAPTER, Envelope
-from hub.messages.outcome import Outcome, OutcomeKind
+from hub.messages.outcome import Outcome, OutcomeKind, in_order
 from hub.store import tables
 from hub.store.engine import reading
 
@@ -57,7 +57,7 @@ __all__ = [
     "Envelope", "Inbound", "InboundRoute", "Job", "LookupFault", "LookupOperation", "LookupTimeout",
     "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "MissingKey", "OfficerContext", "Outcome",
     "OutcomeKind", "PartnerSettings", "Refused", "Reply", "SandboxInfo", "SandboxSeed", "SeedPartner",
-    "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut", "generated_secret", "hub_engine", "hub_settings",
+    "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut", "generated_secret", "hub_engine", "hub_settings", "in_order",
     "partner_settings", "reading", "tables",
 ]
 

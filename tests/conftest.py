@@ -199,6 +199,17 @@ def nginx() -> Iterator[Callable[..., NginxServer]]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def vnpost_server(request: pytest.FixtureRequest) -> Iterator[ThreadedServer]:
+    """VNPost's simulator for one test module, with that module's ``SECRET`` and ``CUSTOMER``; time
+    moves only with ``POST /_sim/advance``. :func:`tests.support.reset` it per test."""
+    from connectors.postal_vnpost.simulator import create_app as vnpost_app
+
+    module = request.module
+    with ThreadedServer(vnpost_app("lienthong", module.SECRET, module.CUSTOMER, token_ttl=3600, speed=0)).start() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def population_sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PopulationSim]:
     """The population database simulator, started once for the session."""

@@ -265,6 +265,12 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
 
+def reset(server: "ThreadedServer") -> str:
+    """Reset a simulator (its ``POST /_sim/reset``: state, faults, counters); its URL."""
+    httpx.post(f"{server.url}/_sim/reset").raise_for_status()
+    return server.url
+
+
 def with_fields(partners: dict[str, dict[str, Any]], code: str, fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``partners`` (a ``partner_settings`` value) with partner ``code``'s ``fields`` set over its own."""
     return {**partners, code: {**partners.get(code, {}), **fields}}

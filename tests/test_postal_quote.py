@@ -16,12 +16,11 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from connectors.postal_vnpost.simulator import create_app as vnpost_sim
 from connectors.postal_vnpost.tariff import BUNDLED, Tariff, TariffError, load, maximum
 from hub.access.keys import issue_key
 from hub.edge.app import create_app
 from tests.conftest import Hub
-from tests.support import ThreadedServer, client, with_partner
+from tests.support import ThreadedServer, client, reset, with_partner
 
 SECRET = "test-vnpost-secret"
 CUSTOMER = "QNI0001"
@@ -30,16 +29,10 @@ NEXT_DISTRICT = {"province_code": "22", "district_code": "195"}
 HANOI = {"province_code": "01", "district_code": "001"}
 
 
-@pytest.fixture(scope="module")
-def sim_server() -> Iterator[ThreadedServer]:
-    with ThreadedServer(vnpost_sim("lienthong", SECRET, CUSTOMER, token_ttl=3600, speed=0)).start() as server:
-        yield server
-
-
 @pytest.fixture
-def sim(sim_server: ThreadedServer) -> str:
-    httpx.post(f"{sim_server.url}/_sim/reset").raise_for_status()
-    return sim_server.url
+def sim(vnpost_server: ThreadedServer) -> str:
+    """VNPost's simulator (this module's SECRET and CUSTOMER), reset."""
+    return reset(vnpost_server)
 
 
 def serve(hub: Hub, sim: str, **fields: Any) -> ThreadedServer:
@@ -174,8 +167,7 @@ def test_a_body_too_large_is_413(hub: Hub, api: str, sim: str) -> None:
     assert "price" not in httpx.get(f"{sim}/_sim/state").json()["counters"]["calls"], "VNPost was not asked"
 
 
-@pytest.mark.parametrize("content", [
-    b"{not json",
+@pytest.mark.parametrize("content", [  # bytes that are not JSON: 400, tests/security/test_body_reader.py
     b"[]",
     b'{"weight_grams": "300", "from": {"province_code": "22", "district_code": "193"}, '
     b'"to": {"province_code": "22", "district_code": "193"}}',  # a weight as text
@@ -187,7 +179,7 @@ def test_a_body_too_large_is_413(hub: Hub, api: str, sim: str) -> None:
     b'{"weight_grams": 300, "from": {"province_code": "22", "district_code": "193"}, '
     b'"to": {"province_code": "22", "district_code": "193"}, "mainSrv": "EMS"}',  # no other service
 ])
-def test_a_malformed_body_is_a_422_problem_and_vnpost_is_not_asked(hub: Hub, api: str, sim: str, content: bytes) -> None:
+def test_a_body_breaking_the_quotes_rules_is_a_422_problem_and_vnpost_is_not_asked(hub: Hub, api: str, sim: str, content: bytes) -> None:
     r = ask(api, hub.keys["motcua"], content=content)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json") and r.json()["type"].endswith("validation")

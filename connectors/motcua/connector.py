@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Sequence
 import httpx
 
 from connectors.http import post_json
-from hub.seam import Context, Envelope, Outcome
+from hub.seam import Context, Envelope, Outcome, in_order
 
 DUPLICATE = 409
 
@@ -54,13 +54,7 @@ class MotcuaConnector:
 
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
         """Post ``messages`` in order; one outcome per message, same order."""
-        outcomes: list[Outcome] = []
-        for message in messages:
-            if outcomes and outcomes[-1].kind == "transient":
-                outcomes.append(Outcome.transient(f"not sent: an earlier message failed ({outcomes[-1].detail})"))
-                continue
-            outcomes.append(self._send(message.model_dump(mode="json"), message.message_id))
-        return outcomes
+        return in_order(messages, lambda message: self._send(message.model_dump(mode="json"), message.message_id))
 
     def _send(self, document: dict[str, Any], message_id: str) -> Outcome:
         try:

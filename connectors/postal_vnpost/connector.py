@@ -39,7 +39,7 @@ from connectors.postal_vnpost.mapping import (
 from connectors.postal_vnpost.settings import AgencyPost
 from hub.messages.codes import DossierStatus
 from hub.messages.models import POSTAL_TYPES, DossierSubmitted, ResultIssued, StatusChanged
-from hub.seam import Context, Envelope, Outcome, Refused, Unavailable
+from hub.seam import Context, Envelope, Outcome, Refused, Unavailable, in_order
 
 #: Statuses that end a dossier before its result: its open orders are cancelled.
 ENDING = frozenset({DossierStatus.NOT_ACCEPTED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED})
@@ -65,13 +65,7 @@ class PostalConnector:
 
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
         """One outcome per message, in order; after a transient failure nothing later is sent."""
-        outcomes: list[Outcome] = []
-        for message in messages:
-            if outcomes and outcomes[-1].kind == "transient":
-                outcomes.append(Outcome.transient(f"not sent: an earlier message failed ({outcomes[-1].detail})"))
-                continue
-            outcomes.append(self._one(message))
-        return outcomes
+        return in_order(messages, self._one)
 
     def close(self) -> None:
         with self._lock:

@@ -102,5 +102,5 @@ async def quote(call: Inbound) -> Reply:
 
 
 ROUTE = InboundRoute("POST", "/v1/postal/quote", quote, summary="Postal operator: VNPost's price for a parcel, with "
-                     "Circular 22/2017/TT-BTTTT's maximum beside it", route_class="read", body="raw",
+                     "Circular 22/2017/TT-BTTTT's maximum beside it", route_class="read", body="json",
                      max_bytes=MAX_BYTES, tag="postal")

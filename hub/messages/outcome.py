@@ -7,7 +7,7 @@ Defined beside the messages so that the store (which settles deliveries by it) a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal, Sequence, TypeVar
 
 OutcomeKind = Literal["ok", "transient", "permanent"]
 
@@ -35,3 +35,18 @@ class Outcome:
     @classmethod
     def permanent(cls, detail: str) -> "Outcome":
         return cls("permanent", detail)
+
+
+_M = TypeVar("_M")
+
+
+def in_order(messages: Sequence[_M], send: Callable[[_M], Outcome]) -> list[Outcome]:
+    """``send`` each message in turn, one outcome per message; after a transient outcome the rest are
+    not sent (transient too), so a dossier's later messages never overtake an earlier one."""
+    outcomes: list[Outcome] = []
+    for message in messages:
+        if outcomes and outcomes[-1].kind == "transient":
+            outcomes.append(Outcome.transient(f"not sent: an earlier message failed ({outcomes[-1].detail})"))
+            continue
+        outcomes.append(send(message))
+    return outcomes

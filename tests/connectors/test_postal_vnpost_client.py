@@ -11,11 +11,10 @@ import pytest
 from connectors.postal_vnpost.client import PermanentError, TransientError, VnpostClient
 from connectors.postal_vnpost.interface import Order, PlaceCode, PriceQuery, TrackingPage
 from connectors.postal_vnpost.interface import VnpostClient as VnpostClientProtocol
-from connectors.postal_vnpost.simulator import create_app
 from hub.config import Settings
 from hub.context import context
 from tests.connectors.postal_samples import CUSTOMER, ORDER
-from tests.support import ThreadedServer
+from tests.support import ThreadedServer, reset
 
 SECRET = "test-vnpost-secret"
 
@@ -24,16 +23,10 @@ def order(n: int = 1, **fields: Any) -> Order:
     return Order.model_validate({**ORDER, "OrderNumber": f"000.00.00.H49-261123-{n:04d}", **fields})
 
 
-@pytest.fixture(scope="module")
-def sim_server() -> Iterator[ThreadedServer]:
-    with ThreadedServer(create_app("lienthong", SECRET, CUSTOMER, token_ttl=3600, speed=0)).start() as server:
-        yield server
-
-
 @pytest.fixture
-def sim(sim_server: ThreadedServer) -> str:
-    httpx.post(f"{sim_server.url}/_sim/reset").raise_for_status()
-    return sim_server.url
+def sim(vnpost_server: ThreadedServer) -> str:
+    """VNPost's simulator (this module's SECRET and CUSTOMER), reset."""
+    return reset(vnpost_server)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from connectors.postal_vnpost.client import VnpostClient
 from connectors.postal_vnpost.connector import PostalConnector
 from connectors.postal_vnpost.mapping import pickup_order
 from connectors.postal_vnpost.settings import AgencyPost
-from connectors.postal_vnpost.simulator import create_app
 from hub.context import context
 from hub.messages.models import MESSAGE_ADAPTER
 from hub.store.engine import reading
@@ -23,7 +22,7 @@ from hub.store.tables import deliveries, messages
 from tests.conftest import Hub
 from tests.connectors.postal_samples import AGENCY_ID, code, paper_result, pickup_dossier, status_change
 from tests.factories import T0
-from tests.support import ThreadedServer
+from tests.support import ThreadedServer, reset
 
 SECRET = "test-vnpost-secret"
 CUSTOMER = "QNI0001"
@@ -33,16 +32,10 @@ AGENCY = {"customer_code": CUSTOMER, "name": "Bộ phận Một cửa UBND tỉn
           "province_code": "22", "district_code": "193"}
 
 
-@pytest.fixture(scope="module")
-def sim_server() -> Iterator[ThreadedServer]:
-    with ThreadedServer(create_app("lienthong", SECRET, CUSTOMER, token_ttl=3600, speed=0)).start() as server:
-        yield server
-
-
 @pytest.fixture
-def sim(sim_server: ThreadedServer) -> str:
-    httpx.post(f"{sim_server.url}/_sim/reset").raise_for_status()
-    return sim_server.url
+def sim(vnpost_server: ThreadedServer) -> str:
+    """VNPost's simulator (this module's SECRET and CUSTOMER), reset."""
+    return reset(vnpost_server)
 
 
 def urls(sim: str) -> dict[str, str]:
@@ -126,10 +119,10 @@ def test_an_order_vnpost_already_holds_counts_as_booked_with_status_101(hub: Hub
 
 
 def test_a_paper_result_by_post_books_the_kq_delivery_order_from_the_agency(hub: Hub, make: Callable[..., PostalConnector],
-                                                                           sim_server: ThreadedServer, sim: str) -> None:
+                                                                           vnpost_server: ThreadedServer, sim: str) -> None:
     [outcome] = make().deliver([envelope(paper_result())])
     assert outcome.kind == "ok", outcome
-    held = sim_server.server.config.app.state.postal.orders[f"{code(1)}-KQ"]
+    held = vnpost_server.server.config.app.state.postal.orders[f"{code(1)}-KQ"]
     assert (held["SenderName"], held["ReceiverName"], held["CODAmount"]) == (AGENCY["name"], "Nguyễn Thị Thuỷ", 12000)
     order = records.find(hub.engine, "postal_vnpost", f"{code(1)}-KQ")
     assert order is not None and order.leg == "result" and order.job["what"] == ["Kết quả giải quyết TTHC"]
