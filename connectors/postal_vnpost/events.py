@@ -101,9 +101,11 @@ def is_oid(key: str) -> bool:
     return bool(_OID.match(key))
 
 
-def event_time(value: int | str) -> datetime | None:
+def event_time(value: int | str | None) -> datetime | None:
     """``EventTime`` as an aware datetime: epoch milliseconds, digits, or ISO 8601 (Vietnam time when
-    naive); None when it cannot be read."""
+    naive); None when it is missing or cannot be read."""
+    if value is None:
+        return None
     if isinstance(value, str):
         text = value.strip()
         if not text.isdigit():

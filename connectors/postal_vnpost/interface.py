@@ -104,15 +104,18 @@ class OrderAnswer(AnswerModel):
 
 
 class TrackingEvent(AnswerModel):
-    """One event of an item's journey (one ``rh:doc`` document)."""
+    """One event of an item's journey (one ``rh:doc`` document). Every field may be missing: a
+    document the hub cannot read in full is kept and flagged (``events.py``), never allowed to make its
+    whole page unreadable, which would stall the feed at that page."""
 
     CustomerCode: str | None = None
-    OrderNumber: str
-    ItemCode: str
-    EventTime: int | str = Field(description="Epoch milliseconds (the NGSP feed); a text form is kept as received")
-    POSID: str = Field(description="Post office where the event happened")
-    StatusCode: str
-    StatusMessage: str
+    OrderNumber: str = ""
+    ItemCode: str | None = None
+    EventTime: int | str | None = Field(None, description="Epoch milliseconds (the NGSP feed); a text form is kept "
+                                                          "as received")
+    POSID: str | None = Field(None, description="Post office where the event happened")
+    StatusCode: str = ""
+    StatusMessage: str = ""
     Notes: str | None = None
     id: str | dict[str, str] | None = Field(
         None, alias="_id", description="Document id ``{$oid}``: what the next lastId takes"

@@ -218,6 +218,27 @@ def test_an_event_naming_no_dossier_is_kept_without_a_message_and_nothing_fails(
     assert store(ctx, map_events(postal_hub.engine, PARTNER, batch), "push").stored == 0, "once, whichever way"
 
 
+def test_an_incomplete_document_in_the_feed_is_kept_flagged_and_does_not_stall_the_feed(
+        db_url: str, redis_server: RedisServer, tmp_path: Path) -> None:
+    with ThreadedServer(create_app(speed=0)).start() as server:
+        sim = Sim(server.url)
+        sim.load(2, 2)
+        postal = server.server.config.app.state.postal  # a document with no ItemCode, POSID, StatusCode, message
+        postal._append({"OrderNumber": f"{AGENCY}-261123-0099"}, postal.epoch_ms + 10_000_000)
+        sim.load(1, 1, code_prefix="000.00.01.H49")
+        settings = make_settings(db_url, redis_server.url, tmp_path,
+                                 partner_settings={PARTNER: sim.partner_settings(feed_page_size=50)})
+        hub = seed_hub(settings, tmp_path)
+        try:
+            read_until_caught_up(settings, sim)
+            rows = stored_events(hub.engine)
+            assert len(rows) == 6, "the events before and after the incomplete one, and it"
+            [odd] = [r for r in rows if r.order_number == f"{AGENCY}-261123-0099"]
+            assert (odd.step, odd.recognised) == ("postal.unrecognised", 0)
+        finally:
+            hub.engine.dispose()
+
+
 def test_event_time_is_epoch_milliseconds_or_iso_text_in_vietnam_time_when_naive() -> None:
     utc = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
     ms = int(utc.timestamp() * 1000)
