@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
 from connectors.postal_vnpost import codes, records
+from connectors.postal_vnpost.refusals import invalid
 from hub.messages.codes import Text
 from hub.seam import Inbound, InboundRoute, Refused, Reply
 
@@ -62,8 +63,7 @@ async def put_code(call: Inbound) -> Reply:
     try:
         body = CodeIn.model_validate_json(await call.body())
     except ValidationError as exc:
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
-        raise Refused("validation", where[:500]) from None
+        raise invalid(exc, "body") from None
     if body.step not in codes.STEPS:
         raise Refused("validation", f"step: one of {', '.join(codes.STEPS)}")
     ctx = call.ctx

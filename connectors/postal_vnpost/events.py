@@ -56,10 +56,12 @@ Origin = Literal["feed", "push"]
 
 @dataclass(frozen=True, slots=True)
 class Mapped:
-    """One operator event: its row, and its canonical message (None: no dossier to file it under)."""
+    """One operator event: its row, and its canonical message (None: no dossier to file it under, or
+    ``said``: the hub itself said this step when VNPost answered its call)."""
 
     event: records.Event
     message: dict[str, Any] | None
+    said: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +185,9 @@ def _map(partner: str, key: str, event: TrackingEvent, known: dict[str, tuple[st
     waybill, post_office, cod = _text(event.ItemCode, 50), _text(event.POSID, 50), _cod(event)
     row = records.Event(event_id=key, order_number=number, step=kind, operator_code=operator_code,
                         recognised=recognised, at=at or now, post_office=post_office, waybill=waybill, cod_amount=cod)
-    if code is None or at is None or _already_said(kind, held_state):
+    if code is not None and at is not None and _already_said(kind, held_state):
+        return Mapped(row, None, said=True)
+    if code is None or at is None:
         return Mapped(row, None)
     meaning = _text(event.StatusMessage, 300) or (known[operator_code][1] if recognised else operator_code)
     payload = {"agency_id": code.split("-", 1)[0], "leg": leg, "order_number": number, "waybill": waybill, "at": at,
@@ -234,7 +238,7 @@ def store(ctx: Context, mapped: Sequence[Mapped], origin: Origin,
             raise
         mapped = _refusable(mapped)
         ctx.submit_many([m.message for m in mapped if m.message is not None], types=POSTAL_TYPES, then=then)
-    orphans = {m.event.event_id for m in mapped if m.message is None}
+    orphans = {m.event.event_id for m in mapped if m.message is None and not m.said}
     result = Stored(received=len(mapped), stored=len(fresh), duplicates=len(mapped) - len(fresh),
                     unrecognised=sum(1 for e in fresh if not e.recognised),
                     without_dossier=sum(1 for e in fresh if e.event_id in orphans))

@@ -18,11 +18,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from connectors.postal_vnpost.events import Stored, event_key, event_time, map_events, store
 from connectors.postal_vnpost.interface import TrackingEvent
-from connectors.postal_vnpost.refusals import operator_only
+from connectors.postal_vnpost.refusals import invalid, operator_only
 from hub.seam import Context, Inbound, InboundRoute, Refused, Reply
 
 MAX_EVENTS = 1000
-#: The problem types of this module, for the manifest.
 MAX_BYTES = 1024 * 1024
 _EVENTS = TypeAdapter(list[TrackingEvent])
 
@@ -43,8 +42,7 @@ def parse(raw: bytes) -> list[tuple[str, TrackingEvent]]:
     try:
         events = _EVENTS.validate_python(body)
     except ValidationError as exc:
-        where = "; ".join(f"event {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-        raise Refused("validation", where[:500]) from None
+        raise invalid(exc, "events") from None
     keyed: list[tuple[str, TrackingEvent]] = []
     for index, event in enumerate(events):
         key = event_key(event)

@@ -203,6 +203,18 @@ def test_the_leg_is_the_held_orders_else_the_order_numbers_suffix(postal_hub: Hu
     assert [m.message["message_id"] for m in mapped if m.message] == [f"vnpost-{i:024x}" for i in (1, 2, 3)]
 
 
+def test_the_feeds_created_event_of_an_order_the_hub_booked_is_kept_but_not_said_again(postal_hub: Hub) -> None:
+    booked = f"{AGENCY}-261123-0005"
+    with postal_hub.engine.begin() as conn:
+        records.book(conn, PARTNER, booked, dossier_code=booked, agency_id=AGENCY, leg="pickup",
+                     job=records.Job("A", "0912345678", "B", None, "193", "22", ["Tờ khai"]))
+    batch = [("e" * 24, event(booked, "1", "e")), ("f" * 24, event(booked, "6", "f"))]
+    result = store(ctx_of(postal_hub.settings), map_events(postal_hub.engine, PARTNER, batch), "feed")
+    assert (result.stored, result.without_dossier) == (2, 0), "both kept; neither lacks a dossier"
+    assert [m.message_id for m in stored_messages(postal_hub.engine)] == ["vnpost-" + "f" * 24], \
+        "postal.booked is the hub's own word (the connector's), the collection is VNPost's"
+
+
 def test_an_event_naming_no_dossier_is_kept_without_a_message_and_nothing_fails(postal_hub: Hub) -> None:
     ctx = ctx_of(postal_hub.settings)
     batch = [("a" * 24, event("HS-ABC-123", "6", "a")),  # no dossier code
