@@ -95,7 +95,10 @@ class Settings(BaseSettings):
         60, ge=1, description="How long an address over LIENTHONG_UNAUTHENTICATED_QUOTA gets 429 for every call "
                               "that needs a credential."
     )
-    session_hours: float = Field(8.0, description="How long a person's session lasts after sign-in.")
+    session_hours: float = Field(8.0, description="How long a person's session lasts after sign-in (absolute timeout).")
+    session_idle_minutes: float = Field(
+        30.0, gt=0, description="A person's session ends after this long without a request (idle timeout)."
+    )
     credential_cache_seconds: float = Field(
         0.4, description="How long a process trusts a key or session it looked up; revocation takes effect within twice this."
     )

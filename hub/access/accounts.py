@@ -151,6 +151,29 @@ def sign_in(engine: Engine, username: str, password: str, client_ip: str, user_a
     return token, {"username": row.username, "role": row.role, "expires_at": expires.isoformat()}
 
 
+def sign_out_everywhere(engine: Engine, token_digest: str) -> tuple[str | None, list[str]]:
+    """End every open session of the account that owns this session: ``(account, digests ended)``,
+    so the caller can forget them from its credential cache at once."""
+    with engine.begin() as conn:
+        owner = conn.execute(select(sessions.c.account_id, accounts.c.username)
+                             .join(accounts, accounts.c.id == sessions.c.account_id)
+                             .where(sessions.c.token_hash == token_digest)).first()
+        if owner is None:
+            return None, []
+        open_ = sessions.c.ended_at.is_(None)
+        ended = [r.token_hash for r in conn.execute(select(sessions.c.token_hash).where(
+            sessions.c.account_id == owner.account_id, open_))]
+        conn.execute(update(sessions).where(sessions.c.account_id == owner.account_id, open_).values(ended_at=_now()))
+    return owner.username, ended
+
+
+def touch_session(engine: Engine, token_digest: str) -> None:
+    """Note that the session was used now (its idle timeout starts again)."""
+    with engine.begin() as conn:
+        conn.execute(update(sessions).where(sessions.c.token_hash == token_digest, sessions.c.ended_at.is_(None))
+                     .values(last_seen_at=_now()))
+
+
 def sign_out(engine: Engine, token_digest: str) -> bool:
     """End the session; False if it was not open."""
     with engine.begin() as conn:
@@ -159,13 +182,16 @@ def sign_out(engine: Engine, token_digest: str) -> bool:
     return bool(done.rowcount)
 
 
-def load_session_principal(engine: Engine, token_digest: str,
-                           default_networks: tuple[Network, ...]) -> Principal | tuple[str, int | None, str | None]:
-    """The principal of an open session, or ``(reason, None, account)`` saying why it does not work."""
+def load_session_principal(engine: Engine, token_digest: str, default_networks: tuple[Network, ...],
+                           idle_seconds: float | None = None) -> Principal | tuple[str, int | None, str | None]:
+    """The principal of an open session, or ``(reason, None, account)`` saying why it does not work.
+
+    The principal expires at the earlier of the absolute end (``session_hours`` after sign-in) and
+    ``idle_seconds`` after the session was last used (:func:`touch_session`)."""
     with reading(engine) as conn:
         row = conn.execute(
-            select(sessions.c.expires_at, sessions.c.ended_at, accounts.c.username, accounts.c.role, accounts.c.state,
-                   accounts.c.allowed_ips)
+            select(sessions.c.expires_at, sessions.c.ended_at, sessions.c.created_at, sessions.c.last_seen_at,
+                   accounts.c.username, accounts.c.role, accounts.c.state, accounts.c.allowed_ips)
             .join(accounts, accounts.c.id == sessions.c.account_id)
             .where(sessions.c.token_hash == token_digest)
         ).first()
@@ -175,8 +201,11 @@ def load_session_principal(engine: Engine, token_digest: str,
         return ("session_ended", None, row.username)
     if row.state != "active":
         return ("disabled", None, row.username)
-    if row.expires_at <= _now():
+    ends = row.expires_at
+    if idle_seconds is not None:
+        ends = min(ends, (row.last_seen_at or row.created_at) + timedelta(seconds=idle_seconds))
+    if ends <= _now():
         return ("expired", None, row.username)
     return Principal(None, None, account=row.username, role=row.role,
                      networks=(default_networks, parse_networks(orjson.loads(row.allowed_ips))),
-                     expires_at=row.expires_at.timestamp())
+                     expires_at=ends.timestamp())

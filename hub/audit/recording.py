@@ -40,7 +40,7 @@ _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 CALLER_REQUEST_ID_MAX = 100
 ClientOf = Callable[[Scope], tuple[str, list[str]]]
 #: Routes of people's work (sign-in, administration, audit): their records are never shed.
-PEOPLE_PREFIXES = ("/v1/admin", "/v1/audit", "/v1/auth")
+PEOPLE_PREFIXES = ("/v1/admin", "/v1/audit", "/v1/auth", "/console/login", "/console/logout")
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -24,6 +24,7 @@ from hub.audit.crypto import CitizenData
 from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
+from hub.console import routers as console_routers
 from hub.context import context
 from hub.edge import admin, audit, docs, documents, inbound, intake, lookups, officers, ops, signing, vault, views
 from hub.edge.fast_path import HubApp
@@ -141,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lookups.router())  # the partners' look-ups and inbound routes, from their manifests
     app.include_router(inbound.router())
     app.include_router(signing.router)
+    for pages in console_routers():  # the operations console (hub/console), same rules and gate
+        app.include_router(pages)
 
     health = Health(app.state.engine, app.state.redis)
     for m in manifests():  # each partner's own state, informative only (e.g. payment callbacks refused)

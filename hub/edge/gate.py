@@ -21,8 +21,9 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from hub.access.accounts import load_session_principal
+from hub.access.accounts import load_session_principal, touch_session
 from hub.access.cache import MISS, CredentialCache
+from hub.access.csrf import SESSION_COOKIE
 from hub.access.forwarded import ForwardedReader
 from hub.access.keys import load_key_principal
 from hub.access.networks import allowed, in_any, parse_networks
@@ -55,9 +56,12 @@ class Gate:
         self._blocked: dict[str, float] = {}  # address -> monotonic time its block ends
         ttl = settings.credential_cache_seconds
         self.keys: CredentialCache[Found] = CredentialCache(lambda d: load_key_principal(engine, d), ttl)
+        idle = settings.session_idle_minutes * 60
         self.sessions: CredentialCache[Found] = CredentialCache(
-            lambda d: load_session_principal(engine, d, self.people_networks), ttl)
+            lambda d: load_session_principal(engine, d, self.people_networks, idle), ttl)
         self.limiter, self.log, self.policies = limiter, log, policies
+        self.engine = engine
+        self._touched: dict[str, float] = {}  # session digest -> monotonic time this process last wrote last_seen_at
 
     def client(self, request: Request) -> tuple[str, list[str]]:
         """The caller's address and the believed proxy chain (cached on the request)."""
@@ -90,8 +94,12 @@ class Gate:
         """Every check but the rate limit: the caller, whose credential ``rule`` admits (None when the
         rule admits callers without one and none was sent)."""
         ip, _ = self.client(request)
-        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-        scheme, secret = scheme.lower(), secret.strip()
+        if rule.cookie:  # a console page: only the console's session cookie, never an Authorization header
+            secret = request.cookies.get(SESSION_COOKIE, "").strip()
+            scheme = "bearer"
+        else:
+            scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+            scheme, secret = scheme.lower(), secret.strip()
         if rule.anonymous or (not secret and rule.scrape and in_any(ip, self.scrape_networks)):
             return None  # a public route ignores any credential sent
         if self._blocked and self.blocked(ip):
@@ -122,8 +130,21 @@ class Gate:
                                        f"{rule.route_class} endpoints", route_class=rule.route_class)
         if found.key_id is not None:
             self.log.used(found.key_id)
-        request.scope.setdefault("state", {})["principal"] = found
+        else:
+            await self.touch(hashed)
+        state = request.scope.setdefault("state", {})
+        state["principal"], state["credential_digest"] = found, hashed
         return found
+
+    async def touch(self, session_digest: str, every: float = 20.0) -> None:
+        """Restart a session's idle timeout, writing at most once per ``every`` seconds per process."""
+        now = time.monotonic()
+        if now - self._touched.get(session_digest, -every) < every:
+            return
+        if len(self._touched) > 10_000:
+            self._touched.clear()
+        self._touched[session_digest] = now
+        await run_in_threadpool(touch_session, self.engine, session_digest)
 
     def blocked(self, ip: str) -> bool:
         """Is ``ip`` refused for now, after too many refused credentials (this process's view)?"""

@@ -25,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from hub.access import csrf
 from hub.access.principal import Principal
-from hub.edge.body import decode_json, read_body
+from hub.edge.body import FORM, decode_form, decode_json, read_body
 from hub.edge.problems import Problem
 from hub.edge.rules import Rule, leaf_routes, route_methods, rule_for
 from hub.signatures.verifier import SignatureError, SignatureRefused, SignatureUnverifiable
@@ -50,7 +51,10 @@ async def enter(request: Request, rule: Rule) -> Principal | None:
         try:
             # A json route may take no body at all (FastAPI then says which field is missing); raw
             # routes (intake, look-ups) always read, sparing the hot path the header look-ups.
-            body = await read_body(request, limit) if rule.body == "raw" or _has_body(request) else b""
+            if rule.body == "form":
+                body = await read_body(request, limit, FORM)
+            else:
+                body = await read_body(request, limit) if rule.body == "raw" or _has_body(request) else b""
         except Problem:
             if caller is not None and rule.charge == "handler":
                 await gate.limit(request, caller, rule.route_class)  # bad input is charged too
@@ -66,7 +70,26 @@ async def enter(request: Request, rule: Rule) -> Principal | None:
             request.scope.setdefault("state", {})["signature_keyid"] = keyid
     if rule.body == "json" and body:
         request._json = decode_json(body)
+    if rule.body == "form":
+        form = decode_form(body)
+        check_csrf(request, caller, form)
+        request.scope.setdefault("state", {})["form"] = form
     return caller
+
+
+def check_csrf(request: Request, caller: Principal | None, form: dict[str, list[str]]) -> None:
+    """A console form must carry its CSRF token (``hub/access/csrf.py``): the session's for a signed-in
+    person, the double-submit cookie's before sign-in. Refused: 403 ``csrf-refused``, recorded as ``csrf``."""
+    given = (form.get(csrf.FIELD) or [request.headers.get(csrf.HEADER, "")])[0]
+    if caller is not None:
+        expected = csrf.session_token(request.app.state.settings.effective_key_pepper,
+                                      request.scope["state"]["credential_digest"])
+    else:
+        expected = request.cookies.get(csrf.PRE_SESSION_COOKIE, "")
+    if not csrf.matches(expected, given):
+        request.app.state.gate.refuse(request, "csrf", partner=caller.partner_code if caller else None,
+                                      account=caller.account if caller else None)
+        raise Problem("csrf-refused", "this form's CSRF token is missing or wrong: reload the page and send it again")
 
 
 def signature_problem(refusal: SignatureError) -> Problem:

@@ -30,6 +30,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "unauthenticated": (401, "A valid API key or session token is required"),
     "signature-rejected": (401, "The request's HTTP message signature was refused"),
     "forbidden": (403, "This key may not do that"),
+    "csrf-refused": (403, "The form's CSRF token is missing or wrong"),
     "not-found": (404, "No such resource"),
     "rate-limited": (429, "Too many requests for this key's limits"),
     "sign-in-limited": (429, "Too many failed sign-ins from this address"),

@@ -45,7 +45,10 @@ class Rule:
     size-limits the bytes, the handler decodes them), ``callback`` (the handler reads it with
     ``hub/edge/body.py``, to answer in the partner's own format) or ``none``; ``max_bytes`` None means
     ``LIENTHONG_MAX_BODY_BYTES``. ``charge``: ``guard`` (the guard charges the rate limit) or
-    ``handler`` (the handler charges it, with the write: the intake).
+    ``handler`` (the handler charges it, with the write: the intake). ``cookie``: a console page
+    (``hub/console``): the credential is the console's session cookie, never an ``Authorization``
+    header (a partner key opens no page); a ``form`` body (URL-encoded, read by the guard after the
+    caller is known) must carry the session's CSRF token.
     """
 
     route_class: str
@@ -56,14 +59,17 @@ class Rule:
     body: str = "none"
     max_bytes: int | None = SMALL_BODY
     charge: str = "guard"
+    cookie: bool = False
 
     def __post_init__(self) -> None:
         if self.keys and self.route_class not in KEY_ROUTE_CLASSES:
             raise ValueError(f"partner keys may only be given partner route classes, not {self.route_class!r}")
         if not self.roles <= set(ROLES):
             raise ValueError(f"unknown roles {sorted(self.roles - set(ROLES))}")
-        if self.body not in ("none", "json", "raw", "callback") or self.charge not in ("guard", "handler"):
-            raise ValueError("body: none | json | raw | callback; charge: guard | handler")
+        if self.body not in ("none", "json", "raw", "callback", "form") or self.charge not in ("guard", "handler"):
+            raise ValueError("body: none | json | raw | callback | form; charge: guard | handler")
+        if self.cookie and self.keys:
+            raise ValueError("a console page (cookie) admits people only, never partner keys")
 
     @property
     def needs_credential(self) -> bool:
@@ -109,6 +115,30 @@ AUDIT_BODY = people("audit", "auditor", body="json")
 READ = partner("read", *OPERATOR_ROLES)
 OPS = partner("ops", *OPERATOR_ROLES)
 LOOKUP = partner("lookup", body="raw")
+FORM_BODY = 16 * 1024  # bytes: a console form is a few fields
+
+
+def page(route_class: str, *roles: str, form: bool = False) -> Rule:
+    """A console page for people with ``roles`` (signed in by the console's cookie); ``form``: a POST
+    whose URL-encoded body carries the CSRF token."""
+    return Rule(route_class, roles=frozenset(roles), body="form" if form else "none",
+                max_bytes=FORM_BODY if form else SMALL_BODY, cookie=True)
+
+
+def public_page(form: bool = False) -> Rule:
+    """A console page anyone may open (sign-in, static files, the language switch); a ``form`` carries
+    the pre-session CSRF token (a double-submit cookie)."""
+    return Rule("public", anonymous=True, body="form" if form else "none",
+                max_bytes=FORM_BODY if form else SMALL_BODY, cookie=True)
+
+
+PEOPLE = ("operator", "auditor", "admin")
+OPS_PAGE = page("ops", *OPERATOR_ROLES)
+OPS_FORM = page("ops", *OPERATOR_ROLES, form=True)
+AUDIT_PAGE = page("audit", "auditor")
+AUDIT_FORM = page("audit", "auditor", form=True)
+ADMIN_PAGE = page("admin", "admin")
+ADMIN_FORM = page("admin", "admin", form=True)
 
 #: (method, path template) -> rule: every route of the hub's own. The partners' routes (inbound
 #: callbacks, look-ups) have theirs from their manifests (:func:`partner_rules`).
@@ -180,6 +210,60 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/audit/admin-actions"): AUDIT,
     ("GET", "/v1/audit/alerts"): AUDIT,
     ("POST", "/v1/audit/alerts/{alert_id}:acknowledge"): AUDIT,
+    # the console (hub/console): pages for people, signed in by cookie; each page has its API twin's roles
+    ("GET", "/console"): public_page(),
+    ("GET", "/console/static/{path:path}"): public_page(),
+    ("GET", "/console/lang/{code}"): public_page(),
+    ("GET", "/console/login"): public_page(),
+    ("POST", "/console/login"): public_page(form=True),
+    ("POST", "/console/logout"): page("people", *PEOPLE, form=True),
+    ("POST", "/console/logout-everywhere"): page("people", *PEOPLE, form=True),
+    ("GET", "/console/home"): page("people", *PEOPLE),
+    # operators
+    ("GET", "/console/overview"): OPS_PAGE,
+    ("GET", "/console/overview/live"): OPS_PAGE,
+    ("GET", "/console/overview/chart"): OPS_PAGE,
+    ("GET", "/console/dead-letters"): OPS_PAGE,
+    ("GET", "/console/dead-letters/{delivery_id}"): OPS_PAGE,
+    ("POST", "/console/dead-letters/replay"): OPS_FORM,
+    ("GET", "/console/replays"): OPS_PAGE,
+    ("GET", "/console/trace"): page("read", *OPERATOR_ROLES),
+    ("GET", "/console/messages"): page("read", *OPERATOR_ROLES),
+    # security officers
+    ("GET", "/console/audit/records"): AUDIT_PAGE,
+    ("POST", "/console/audit/records"): AUDIT_FORM,
+    ("GET", "/console/audit/records/{record_id}"): AUDIT_PAGE,
+    ("POST", "/console/audit/records/{record_id}/content"): AUDIT_FORM,
+    ("GET", "/console/audit/alerts"): AUDIT_PAGE,
+    ("POST", "/console/audit/alerts/{alert_id}/acknowledge"): AUDIT_FORM,
+    ("GET", "/console/audit/chain"): AUDIT_PAGE,
+    ("POST", "/console/audit/chain/verify"): AUDIT_FORM,
+    ("GET", "/console/audit/chain/verify/{job_id}"): AUDIT_PAGE,
+    ("POST", "/console/audit/export"): AUDIT_FORM,
+    ("GET", "/console/audit/exports/{name}"): AUDIT_PAGE,
+    # admins
+    ("GET", "/console/admin/partners"): ADMIN_PAGE,
+    ("POST", "/console/admin/partners"): ADMIN_FORM,
+    ("GET", "/console/admin/partners/{code}"): ADMIN_PAGE,
+    ("POST", "/console/admin/partners/{code}"): ADMIN_FORM,
+    ("POST", "/console/admin/partners/{code}/keys"): ADMIN_FORM,
+    ("POST", "/console/admin/keys/{key_id}"): ADMIN_FORM,
+    ("POST", "/console/admin/keys/{key_id}/rotate"): ADMIN_FORM,
+    ("POST", "/console/admin/keys/{key_id}/revoke"): ADMIN_FORM,
+    ("GET", "/console/admin/limits"): ADMIN_PAGE,
+    ("POST", "/console/admin/limits"): ADMIN_FORM,
+    ("POST", "/console/admin/limits/{policy_id}/delete"): ADMIN_FORM,
+    ("GET", "/console/admin/officers"): ADMIN_PAGE,
+    ("POST", "/console/admin/officers"): ADMIN_FORM,
+    ("POST", "/console/admin/officers/{partner}/{code}"): ADMIN_FORM,
+    ("POST", "/console/admin/officers/{partner}/{code}/revoke"): ADMIN_FORM,
+    ("GET", "/console/admin/accounts"): ADMIN_PAGE,
+    ("POST", "/console/admin/accounts"): ADMIN_FORM,
+    ("POST", "/console/admin/accounts/{username}"): ADMIN_FORM,
+    ("GET", "/console/admin/review"): ADMIN_PAGE,
+    ("POST", "/console/admin/review/disable"): ADMIN_FORM,
+    ("GET", "/console/admin/credentials"): ADMIN_PAGE,
+    ("POST", "/console/admin/credentials/{name}"): ADMIN_FORM,
 }
 
 
@@ -259,7 +343,7 @@ def matrix_markdown() -> str:
     head = "| method | route | class | body | " + " | ".join(CALLERS) + " |"
     lines = [head, "|" + " --- |" * (4 + len(CALLERS))]
     for (method, path), rule in all_rules().items():
-        body = {"none": "—", "json": "JSON", "raw": "JSON", "callback": "partner format"}[rule.body]
+        body = {"none": "—", "json": "JSON", "raw": "JSON", "callback": "partner format", "form": "form + CSRF"}[rule.body]
         if rule.body != "none":
             body += f" ≤ {rule.max_bytes // 1024} KiB" if rule.max_bytes else " ≤ LIENTHONG_MAX_BODY_BYTES"
         lines.append(f"| {method} | `{path}` | {rule.route_class} | {body} | "

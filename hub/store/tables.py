@@ -123,6 +123,7 @@ sessions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
+    Column("last_seen_at", UtcDateTime),  # the idle timeout counts from here (None: from created_at)
 )
 
 rate_policies = Table(
