@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.access import accounts, keys, policies, review
+from hub.access.networks import allowed, parse_networks
 from hub.access.principal import Principal
 from hub.access.scopes import KEY_ROUTE_CLASSES, LOOKUPS, ROLES, ROUTE_CLASSES, default_scopes
 from hub.citizens import officers
@@ -410,14 +411,22 @@ async def add_account(request: Request) -> Response:
     return done(ACCOUNTS, "account-added")
 
 
-def refuse_self_lockout(who: Principal, username: str, changes: dict[str, Any]) -> None:
-    """An admin may not disable their own account nor give up their own admin role here (422)."""
+def refuse_self_lockout(who: Principal, client_ip: str, username: str, changes: dict[str, Any]) -> None:
+    """An admin may not, here, disable their own account, give up their own admin role, or leave the
+    address they are signed in from out of their own allowlist (422)."""
     if who.account != username:
         return
     if changes.get("state") == "disabled":
         raise invalid("state", "self_lockout", _("You cannot disable your own account: ask another administrator."))
     if changes.get("role", "admin") != "admin":
         raise invalid("role", "self_lockout", _("You cannot remove your own administrator role: ask another administrator."))
+    try:
+        networks = parse_networks(changes.get("allowed_ips") or [])
+    except ValueError:
+        return  # the store refuses it, naming the bad entry
+    if not allowed(client_ip, networks):
+        raise invalid("allowed_ips", "self_lockout",
+                      _("Your allowlist must include the address you are signed in from (%(ip)s).") % {"ip": client_ip})
 
 
 @router.post("/console/admin/accounts/{username}")
@@ -430,7 +439,8 @@ async def change_account(request: Request, username: str) -> Response:
     if password:
         data["password"] = password
     changes = changes_of(checked(AccountChange, data))
-    refuse_self_lockout(request.scope["state"]["principal"], username, changes)
+    actor, ip = actor_of(request)
+    refuse_self_lockout(request.scope["state"]["principal"], ip, username, changes)
     before = await run_store(accounts.get_account, _engine(request), username)
     if before is None:
         raise Problem("not-found", _("No account %(name)s.") % {"name": username})
@@ -441,7 +451,6 @@ async def change_account(request: Request, username: str) -> Response:
                             ACCOUNTS)
     if asked:
         return asked
-    actor, ip = actor_of(request)
     await run_store(accounts.update_account, _engine(request), username, changes, actor=actor, client_ip=ip)
     return done(ACCOUNTS, "account-changed")
 
