@@ -28,7 +28,7 @@ from hub.citizens import officers
 from hub.console.i18n import N_, ZONE, _
 from hub.console.notices import NOTICES
 from hub.console.render import page
-from hub.console.routing import confirmation, confirmed, console_router, done, field, form_of, lines, number_field
+from hub.console.routing import confirmation, confirmed, console_router, done, field, form_of, lines, number_field, values
 from hub.edge.admin import (
     AccountChange,
     AccountIn,
@@ -140,20 +140,12 @@ def optional(request: Request, name: str, max_length: int = 500) -> str | None:
 
 
 def scopes_of(request: Request) -> dict[str, list[str]] | None:
-    """The scopes fieldset (endpoint and look-up checkboxes, message types one per line); None when the
-    form has none (the partner kind's defaults apply)."""
+    """The scopes fieldset (endpoint and look-up checkboxes, message types one per line; the store checks
+    each value); None when the form has none (the partner kind's defaults apply)."""
     if "types" not in form_of(request):
         return None
-    return {"endpoints": values_of(request, "endpoints"), "types": lines(request, "types"),
-            "lookups": values_of(request, "lookups")}
-
-
-def values_of(request: Request, name: str) -> list[str]:
-    """A repeated field's values (checkboxes), each at most 40 characters."""
-    found = form_of(request).get(name, [])
-    if len(found) > 50 or any(len(v) > 40 for v in found):
-        raise invalid(name, "choices", _("A choice is not valid."))
-    return [v.strip() for v in found if v.strip()]
+    return {"endpoints": values(request, "endpoints"), "types": lines(request, "types"),
+            "lookups": values(request, "lookups")}
 
 
 def confirm_disable(request: Request, before: str, after: str | None, question: str, consequence: str,

@@ -272,6 +272,7 @@ BAD_FORMS = [
     ("/console/admin/partners/motcua", {"name": "x", "state": "gone", "signatures": "off"}),
     ("/console/admin/partners/motcua/keys", {"label": "x", "types": "*", "allowed_ips": "not-an-address"}),
     ("/console/admin/partners/motcua/keys", {"label": "x", "types": "no.such.type"}),
+    ("/console/admin/partners/motcua/keys", {"label": "x", "types": "*", "endpoints": "admin"}),
     ("/console/admin/partners/motcua/keys", {"label": "x", "types": "*", "expires_at": "2020-01-01T00:00"}),
     ("/console/admin/partners/motcua/keys", {"label": "x", "types": "*", "expires_at": "tomorrow"}),
     ("/console/admin/partners/motcua/keys", {"label": "x" * 101, "types": "*"}),
