@@ -109,6 +109,13 @@ def update_account(engine: Engine, username: str, changes: dict[str, Any], *, ac
     return after
 
 
+def get_account(engine: Engine, username: str) -> dict[str, Any] | None:
+    """One account's view, or None."""
+    with reading(engine) as conn:
+        row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+    return account_view(row) if row else None
+
+
 def list_accounts(engine: Engine) -> list[dict[str, Any]]:
     with reading(engine) as conn:
         return [account_view(r) for r in conn.execute(select(accounts).order_by(accounts.c.username)).all()]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from hub.access import actions
 from hub.access.networks import parse_networks
@@ -92,6 +92,16 @@ def list_keys(engine: Engine, partner_code: str | None = None) -> list[dict[str,
         query = query.where(partners.c.code == partner_code)
     with reading(engine) as conn:
         return [key_view(r) for r in conn.execute(query).all()]
+
+
+def active_counts(engine: Engine) -> dict[str, int]:
+    """Partner code -> how many of its keys work now (not revoked, not expired); partners without one are absent."""
+    now = _now()
+    query = (select(partners.c.code, func.count(api_keys.c.id)).join(partners, partners.c.id == api_keys.c.partner_id)
+             .where(api_keys.c.revoked_at.is_(None), or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now))
+             .group_by(partners.c.code))
+    with reading(engine) as conn:
+        return {code: n for code, n in conn.execute(query).all()}
 
 
 def update_key(engine: Engine, key_id: int, changes: dict[str, Any], *, actor: str, client_ip: str = "") -> dict[str, Any]:

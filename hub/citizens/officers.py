@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 from hub.access import actions
 from hub.messages.codes import AGENCY_PATTERN, OFFICER_CODE_PATTERN, nfc
 from hub.store.engine import reading
+from hub.store.queries import page_rows
 from hub.store.tables import officers, partners
 
 TIERS = ("own_dossiers", "own_unit", "whole_agency")
@@ -172,6 +173,15 @@ def list_officers(engine: Engine, partner: str | None = None, state: str | None 
         query = query.where(officers.c.state == state)
     with reading(engine) as conn:
         return [view(r) for r in conn.execute(query)]
+
+
+def page_officers(engine: Engine, after: int = 0, limit: int = 50, partner: str | None = None,
+                  state: str | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    """Officers in registration order with row id above ``after`` (keyset), at most ``limit``, optionally of
+    one partner or in one state: their views and the id to page after next (None on the last page)."""
+    rows = page_rows(engine, officers, after, limit + 1, partner_code=partner or None, state=state or None)
+    more = len(rows) > limit
+    return [view(r) for r in rows[:limit]], rows[limit - 1].id if more else None
 
 
 def months_before(at: datetime, months: int) -> datetime:

@@ -257,6 +257,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/console/admin/officers"): ADMIN_FORM,
     ("POST", "/console/admin/officers/{partner}/{code}"): ADMIN_FORM,
     ("POST", "/console/admin/officers/{partner}/{code}/revoke"): ADMIN_FORM,
+    ("POST", "/console/admin/officers/disable-unused"): ADMIN_FORM,
     ("GET", "/console/admin/accounts"): ADMIN_PAGE,
     ("POST", "/console/admin/accounts"): ADMIN_FORM,
     ("POST", "/console/admin/accounts/{username}"): ADMIN_FORM,

@@ -27,15 +27,16 @@ class CredentialIn(BaseModel):
     value: str = Field(min_length=1, max_length=MAX_VALUE, description="the secret; stored encrypted, never shown again")
 
 
-def _vault(request: Request) -> Vault:
-    """This app's vault, opened on first use (reads the master key)."""
+def vault_of(request: Request) -> Vault:
+    """This app's vault, opened on first use (reads the master key); the console's pages use it too."""
     vault = getattr(request.app.state, "vault", None)
     if vault is None:
         vault = request.app.state.vault = Vault(request.app.state.engine, request.app.state.settings)
     return vault
 
 
-def _name(request: Request, name: str) -> str:
+def credential_name(request: Request, name: str) -> str:
+    """``name`` if it is a valid credential name (noted for the access record); a 422 problem otherwise."""
     request.scope.setdefault("state", {})["summary"] = f"credential {name}"[:300]
     try:
         return check_name(name)
@@ -47,7 +48,7 @@ def _name(request: Request, name: str) -> str:
 @router.get("/v1/admin/credentials",
             summary="Credentials in the vault: names, versions, who changed them (never values)")
 async def list_credentials(request: Request) -> Response:
-    vault = await run_in_threadpool(_vault, request)
+    vault = await run_in_threadpool(vault_of, request)
     items, missing = await run_in_threadpool(lambda: (vault.list(), vault.missing()))
     return json_response({"items": items, "missing": missing, "master_key_id": vault.master_key_id})
 
@@ -55,9 +56,9 @@ async def list_credentials(request: Request) -> Response:
 @router.put("/v1/admin/credentials/{name}",
             summary="Set or replace a credential (write-only: it can never be read back)")
 async def put_credential(request: Request, name: str, body: CredentialIn) -> Response:
-    name = _name(request, name)
+    name = credential_name(request, name)
     actor, ip = actor_of(request)
-    vault = await run_in_threadpool(_vault, request)
+    vault = await run_in_threadpool(vault_of, request)
     try:
         meta: dict[str, Any] = await run_in_threadpool(lambda: vault.put(name, body.value, actor=actor, client_ip=ip))
     except ValueError as exc:
@@ -68,9 +69,9 @@ async def put_credential(request: Request, name: str, body: CredentialIn) -> Res
 
 @router.delete("/v1/admin/credentials/{name}", summary="Remove a credential")
 async def delete_credential(request: Request, name: str) -> Response:
-    name = _name(request, name)
+    name = credential_name(request, name)
     actor, ip = actor_of(request)
-    vault = await run_in_threadpool(_vault, request)
+    vault = await run_in_threadpool(vault_of, request)
     try:
         meta = await run_in_threadpool(lambda: vault.delete(name, actor=actor, client_ip=ip))
     except VaultMissing:
