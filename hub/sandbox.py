@@ -249,6 +249,8 @@ def banner(info: dict[str, Any], creds_path: Path) -> None:
                      for m in manifests() if m.simulator is not None and m.code in info["simulators"])
     print(f"""
 lienthong sandbox is running (Ctrl-C stops everything)
+  Console ....... {base}/console   (sign in: vanhanh = operator, kiemtra = security officer, quantri = admin;
+                  their passwords: python3 -c "import json; print(json.load(open('{creds_path}'))['people'])")
   API ........... {base}
   OpenAPI docs .. {base}/docs
   Schemas ....... {base}/schemas/
