@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
+
 from tests.console.browser import assert_accessible, new_page, shot, sign_in
 from tests.console.conftest import PASSWORD, PEOPLE, Console
+from tests.support import wait_until
 
 
 def test_the_sign_in_page_is_vietnamese_first_accessible_and_switches_to_english(console: Console, chromium: Any) -> None:
@@ -45,3 +48,34 @@ def test_a_form_posted_without_its_csrf_token_is_refused(console: Console, chrom
     shot(page, "csrf-refused")
     page.goto("/console/overview")
     assert page.url.endswith("/console/overview"), "still signed in: the forged sign-out did nothing"
+
+
+def test_an_admin_issues_a_key_sees_it_once_and_revokes_it(console: Console, chromium: Any) -> None:
+    page = new_page(chromium, console.url)
+    sign_in(page, PEOPLE["admin"], PASSWORD)
+    page.goto("/console/admin/partners")
+    assert_accessible(page)
+    shot(page, "admin-partners")
+    page.get_by_role("link", name="motcua", exact=True).first.click()
+    page.wait_for_url("**/console/admin/partners/motcua")
+    assert_accessible(page)
+    issue = page.get_by_test_id("key-issue")
+    issue.get_by_label("Nhãn").fill("máy chủ một cửa số 2")
+    issue.get_by_role("button", name="Cấp khóa").click()
+    secret = page.get_by_test_id("new-secret").inner_text().strip()
+    assert secret.startswith("lt_live_")
+    assert_accessible(page)
+    shot(page, "admin-key-issued")
+    with httpx.Client(base_url=console.url, headers={"Authorization": f"ApiKey {secret}"}) as partner:
+        assert partner.get("/v1/messages/none").status_code == 404, "the new key works"
+        page.goto("/console/admin/partners/motcua")
+        assert secret not in page.content(), "the secret is never shown again"
+        card = page.locator("section.card", has_text="máy chủ một cửa số 2")
+        card.get_by_role("button", name="Thu hồi").click()
+        page.wait_for_url("**/revoke")
+        shot(page, "admin-key-revoke-confirm")
+        page.get_by_role("button", name="Đồng ý, thực hiện").click()
+        page.wait_for_url("**/console/admin/partners/motcua**")
+        assert page.get_by_role("status").inner_text().startswith("Đã thu hồi khóa")
+        shot(page, "admin-key-revoked")
+        wait_until(lambda: partner.get("/v1/messages/none").status_code == 401, 5, what="the revoked key refused")
