@@ -287,10 +287,11 @@ async def alert_list(request: Request, query: Annotated[AlertQuery, Query()]) ->
     """Alerts in id order, by state and rule, a page at a time; open ones can be acknowledged."""
     items = await run_store(alerts.list_alerts, request.app.state.engine, query.after or 0, PAGE_SIZE, query.state,
                             query.rule)
-    filters = {k: v for k, v in (("state", query.state), ("rule", query.rule)) if v}
+    filters: dict[str, str | int] = {k: v for k, v in (("state", query.state), ("rule", query.rule)) if v}
     next_link = f"{ALERTS}?" + urlencode({**filters, "after": items[-1]["id"]}) if len(items) == PAGE_SIZE else None
     rules = {code: RULE_LABELS.get(code, code) for code in ALERT_RULES}
-    back = ALERTS + (f"?{request.url.query}" if request.url.query else "")
+    here = {**filters, **({"after": query.after} if query.after else {})}
+    back = ALERTS + (f"?{urlencode(here)}" if here else "")  # this page again, without its notice
     return page(request, "audit/alerts.html", title=_("Alerts"), items=items, query=query, rules=rules,
                 states=ALERT_STATES, next_link=next_link, back=back)
 
