@@ -27,7 +27,7 @@ from hub.config import Settings
 
 log = logging.getLogger(__name__)
 KEPT = 20
-JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16)
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")  # secrets.token_urlsafe(16)
 
 
 @dataclass
