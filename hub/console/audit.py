@@ -113,11 +113,6 @@ Blank = BeforeValidator(_blank)
 LocalTime = Annotated[datetime | None, BeforeValidator(_local_time)]
 
 
-def _time_range(since: datetime | None, until: datetime | None) -> None:
-    if since is not None and until is not None and until <= since:
-        raise ValueError("the end of the time range must come after its start")
-
-
 def _local_input(at: datetime | None) -> str:
     """A moment as a ``datetime-local`` input shows it (Vietnam time)."""
     if at is None:
@@ -126,13 +121,27 @@ def _local_input(at: datetime | None) -> str:
     return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
 
 
-class RecordSearch(BaseModel):
-    """The search form's filters (the query of ``GET``, the fields of ``POST``); empty means any."""
+OptionalId = Annotated[Annotated[int, Field(ge=0, le=MAX_ID)] | None, Blank]
+
+
+class TimeRange(BaseModel):
+    """A ``[since, until)`` range of ``datetime-local`` fields, either end open."""
 
     model_config = ConfigDict(extra="ignore")
     since: LocalTime = None
     until: LocalTime = None
-    key_id: Annotated[Annotated[int, Field(ge=0, le=MAX_ID)] | None, Blank] = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRange:
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise ValueError("the end of the time range must come after its start")
+        return self
+
+
+class RecordSearch(TimeRange):
+    """The search form's filters (the query of ``GET``, the fields of ``POST``); empty means any."""
+
+    key_id: OptionalId = None
     partner: Annotated[Annotated[str, Field(max_length=40)] | None, Blank] = None
     account: Annotated[Annotated[str, Field(max_length=60)] | None, Blank] = None
     ip: Annotated[Annotated[str, Field(max_length=45)] | None, Blank] = None
@@ -141,19 +150,15 @@ class RecordSearch(BaseModel):
     status: Annotated[Annotated[int, Field(ge=100, le=599)] | None, Blank] = None
     kind: Annotated[Literal["request", "lookup", "decrypt", "message_read", "cli"] | None, Blank] = None
     request_id: Annotated[Annotated[str, Field(max_length=100)] | None, Blank] = None
-    after: Annotated[Annotated[int, Field(ge=0, le=MAX_ID)] | None, Blank] = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RecordSearch:
-        _time_range(self.since, self.until)
-        return self
+    after: OptionalId = None
 
     def filters(self, citizen_id: str | None = None) -> Filters:
         return Filters(**self.model_dump(exclude={"after", "citizen_id"}), citizen_id=citizen_id)
 
     def echo(self) -> dict[str, str]:
         """The filters as the form's inputs show them (``after`` left out)."""
-        out = {k: "" if v is None else str(v) for k, v in self.model_dump(exclude={"after", "since", "until", "citizen_id"}).items()}
+        plain = self.model_dump(exclude={"after", "since", "until", "citizen_id"})
+        out = {k: "" if v is None else str(v) for k, v in plain.items()}
         return {**out, "since": _local_input(self.since), "until": _local_input(self.until)}
 
 
@@ -165,18 +170,7 @@ class AlertQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     state: Annotated[Literal["open", "acknowledged"] | None, Blank] = None
     rule: Annotated[Annotated[str, Field(max_length=40, pattern=r"^[a-z_]+$")] | None, Blank] = None
-    after: Annotated[Annotated[int, Field(ge=0, le=MAX_ID)] | None, Blank] = None
-
-
-class ChainRange(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    since: LocalTime = None
-    until: LocalTime = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ChainRange:
-        _time_range(self.since, self.until)
-        return self
+    after: OptionalId = None
 
 
 class ExportForm(BaseModel):
@@ -329,7 +323,7 @@ async def chain(request: Request, export: str = Query("", max_length=100)) -> Re
 @router.post(CHAIN + "/verify")
 async def verify_chain(request: Request) -> Response:
     """Start verifying the chain (all of it, or the part covering the range) in the background."""
-    span = posted(request, ChainRange)
+    span = posted(request, TimeRange)
     actor, ip = actor_of(request)
     app = request.app
     job, started = jobs_of(request).start(app.state.engine, app.state.settings, span.since, span.until,

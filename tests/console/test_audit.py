@@ -144,6 +144,12 @@ def test_an_auditor_finds_one_citizens_look_ups_by_id_never_in_a_url_and_masked_
     assert link and "after=" in link.group(1)
     assert rows(auditor.get(link.group(1).replace("&amp;", "&")).text) == [hers[1]]
 
+    monkeypatch.undo()  # pages of 50 again
+    # a time range is Vietnam time (read as UTC, an hour ago would be six hours ahead: nothing found)
+    hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).astimezone(pages.i18n.ZONE).strftime("%Y-%m-%dT%H:%M")
+    assert rows(auditor.get(f"/console/audit/records?kind=lookup&since={hour_ago}").text) == [*hers, theirs]
+    assert rows(auditor.get(f"/console/audit/records?kind=lookup&until={hour_ago}").text) == []
+
     refused = auditor.submit("/console/audit/records", {"citizen_id": "07920300456"})  # 11 digits
     assert refused.status_code == 422 and "07920300456" not in refused.text and "citizen_id" in refused.text
 
