@@ -19,7 +19,11 @@ named by the operator, bundles go to ``<var_dir>/exports`` (:func:`exports_dir`)
 from __future__ import annotations
 
 import json
+import re
+import secrets
+import shutil
 import tarfile
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,6 +31,7 @@ from typing import Any, Sequence
 from sqlalchemy import Connection, Engine, func, select
 
 from audit import verify_bundle as standalone
+from hub.access import actions
 from hub.audit.keys import public_keys, public_pem
 from hub.audit.records import GENESIS, iso, record_dict
 from hub.audit.seal import anchor, checkpoint_view, seal
@@ -150,6 +155,62 @@ def export(engine: Engine, settings: Settings, out_dir: Path | None = None, sinc
             if end_seq is None:
                 raise ValueError(f"no checkpoint at or after seq {last} yet; run `lienthong audit seal --checkpoint`")
             return write_bundle(conn, settings, out, start_seq, start_hash, end_seq)
+
+
+#: The names :func:`export_zip` gives its files, and the only ones :func:`exported_zip` hands out.
+ZIP_NAME = re.compile(r"audit-bundle-\d{8}T\d{6}Z-[0-9a-f]{12}\.zip")
+
+
+def export_zip(engine: Engine, settings: Settings, since: datetime | None = None, until: datetime | None = None, *,
+               actor: str, client_ip: str = "") -> tuple[Path, dict[str, Any]]:
+    """:func:`export` as one ``.zip`` in :func:`exports_dir`, named by :data:`ZIP_NAME` (a time and a
+    random part: never a name from outside), recorded as the admin action ``audit.export`` (the
+    range asked for and what the bundle holds); returns its path and the bundle's MANIFEST.
+
+    The zip holds the bundle's directory (unzipped, it verifies offline as it is); the directory
+    and its ``.tar.gz`` are written in a private staging folder beside it, removed afterwards.
+    ``ValueError`` when the range has no sealed records.
+    """
+    out = private_dir(exports_dir(settings))
+    name = f"audit-bundle-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(6)}.zip"
+    staging = out / f".staging-{name}"
+    staging.mkdir(mode=DIR_MODE)
+    try:
+        folder = export(engine, settings, staging, since, until)
+        manifest: dict[str, Any] = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
+        try:
+            with open_private(out / name, "wb", exclusive=True) as raw, \
+                    zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for path in sorted(folder.rglob("*")):
+                    archive.write(path, (Path(folder.name) / path.relative_to(folder)).as_posix())
+        except BaseException:
+            (out / name).unlink(missing_ok=True)  # never a half-written zip to download
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    with engine.begin() as conn:
+        actions.record(conn, actor, "audit.export", f"audit_export:{name}", client_ip=client_ip, after={
+            "since": iso(since) if since else None, "until": iso(until) if until else None, "file": name,
+            **{k: manifest[k] for k in ("first_seq", "last_seq", "records", "checkpoints")}})
+    return out / name, manifest
+
+
+def exported_zip(settings: Settings, name: str) -> Path | None:
+    """The file :func:`export_zip` made under ``name``, or None: ``name`` must match :data:`ZIP_NAME`
+    (no separator, no ``..``) and resolve to a regular file directly inside :func:`exports_dir`."""
+    if not ZIP_NAME.fullmatch(name):
+        return None
+    folder = exports_dir(settings).resolve()
+    path = (folder / name).resolve()
+    return path if path.parent == folder and path.is_file() else None
+
+
+def exported_zips(settings: Settings, limit: int = 10) -> list[str]:
+    """The names of the newest zips :func:`export_zip` made (newest first, at most ``limit``)."""
+    folder = exports_dir(settings)
+    if not folder.is_dir():
+        return []
+    return sorted((p.name for p in folder.iterdir() if ZIP_NAME.fullmatch(p.name) and p.is_file()), reverse=True)[:limit]
 
 
 def verify_bundles(paths: Sequence[Path], trusted: Sequence[str] | None = None) -> standalone.Report:

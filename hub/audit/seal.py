@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hub.audit.keys import load_key
 from hub.audit.records import GENESIS, iso, link, record_dict
 from hub.config import Settings
+from hub.store.engine import reading
 from hub.store.tables import access_records, audit_anchor, audit_checkpoints
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,19 @@ def checkpoint_view(row: Any) -> dict[str, Any]:
     """A checkpoint row as bundles and the verifier see it (``at`` as the chain writes it)."""
     return {"seq": row.seq, "chain_hash": row.chain_hash, "at": iso(row.at), "key_id": row.key_id,
             "signature": row.signature}
+
+
+def chain_state(engine: Engine) -> dict[str, Any]:
+    """Where the chain stands, for people to read: its ``head`` (seq, chain hash), its ``anchor``
+    (where the database's part starts), the ``last_checkpoint`` (:func:`checkpoint_view`, or None) and
+    how many records are ``unsealed`` yet. Each is one indexed look-up (``seq``; the unsealed backlog)."""
+    r, cp = access_records.c, audit_checkpoints.c
+    with reading(engine) as conn:
+        top, tail = head(conn), anchor(conn)
+        last = conn.execute(select(audit_checkpoints).order_by(cp.seq.desc()).limit(1)).first()
+        unsealed = conn.execute(select(func.count()).select_from(access_records).where(r.seq.is_(None))).scalar() or 0
+    return {"head": {"seq": top[0], "chain_hash": top[1]}, "anchor": {"seq": tail[0], "chain_hash": tail[1]},
+            "last_checkpoint": checkpoint_view(last) if last is not None else None, "unsealed": unsealed}
 
 
 def _settled_ids(engine: Engine) -> int | None:

@@ -1,8 +1,8 @@
 """The auditor's search over access records: filters, id paging, CSV/JSONL export, decryption.
 
 A citizen ID is searched through its blind index; the record's ``content`` (encrypted) never
-leaves the database through a search or an export, only through :func:`decrypt`, which the API
-records as an audited act.
+leaves the database through a search or an export, only through :func:`open_content`, which
+decrypts it and records the act (the API's ``/content`` and the console's form both call it).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import orjson
 from sqlalchemy import Engine, or_, select
 
+from hub.access import actions
 from hub.audit.crypto import CitizenData
 from hub.audit.records import iso
 from hub.store.engine import reading
@@ -25,6 +26,8 @@ COLUMNS = tuple(str(c.name) for c in access_records.columns if c.name != "conten
 EXPORT_PAGE = 2000
 #: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: How long the reason for opening a look-up's content must be (characters, when one is asked for).
+REASON_LENGTH = (10, 500)
 
 
 def spreadsheet_safe(value: Any) -> Any:
@@ -116,3 +119,34 @@ def decrypt(engine: Engine, citizen: CitizenData, record_id: int) -> dict[str, A
     with reading(engine) as conn:
         sealed = conn.execute(select(access_records.c.content).where(access_records.c.id == record_id)).scalar()
     return None if sealed is None else citizen.open_content(sealed)
+
+
+def find(engine: Engine, record_id: int) -> dict[str, Any] | None:
+    """One record as :func:`search` shows it (content left out, ``has_content`` instead); None if absent."""
+    with reading(engine) as conn:
+        row = conn.execute(select(access_records).where(access_records.c.id == record_id)).first()
+    return None if row is None else _view(row)
+
+
+def open_content(engine: Engine, citizen: CitizenData, record_id: int, *, actor: str, client_ip: str = "",
+                 reason: str | None = None) -> dict[str, Any] | None:
+    """Decrypt record ``record_id``'s look-up content and record it as the admin action
+    ``audit.decrypt`` naming the record (and ``{"reason": ...}`` as its ``after`` when a reason is
+    given). None, and nothing recorded, when the record has no content.
+
+    The caller's request is the other half of the trail: its access record says ``kind=decrypt``.
+    ``reason``, when given, is stripped and must be :data:`REASON_LENGTH` characters long
+    (``ValueError`` naming ``reason`` otherwise); ``ValueError`` too if the content does not decrypt.
+    """
+    if reason is not None:
+        reason = reason.strip()
+        low, high = REASON_LENGTH
+        if not low <= len(reason) <= high:
+            raise ValueError(f"reason: from {low} to {high} characters")
+    content = decrypt(engine, citizen, record_id)
+    if content is None:
+        return None
+    with engine.begin() as conn:
+        actions.record(conn, actor, "audit.decrypt", f"access_record:{record_id}",
+                       after=None if reason is None else {"reason": reason}, client_ip=client_ip)
+    return content

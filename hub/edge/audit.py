@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from hub.access import actions
 from hub.access.principal import Principal
-from hub.audit.search import Filters, decrypt, export
+from hub.audit.search import Filters, export, open_content
 from hub.audit.search import search as recorded
 from hub.edge.gate import admitted
 from hub.edge.guard import GuardedRoute
@@ -100,16 +100,10 @@ async def record_content(request: Request, record_id: RowId, who: Principal = De
     request's access record (kind ``decrypt``) and as an admin action naming the record."""
     state = request.scope["state"]
     state["kind"], state["summary"] = "decrypt", f"decrypt record {record_id}"
-    engine = request.app.state.engine
-    content = await run_in_threadpool(decrypt, engine, request.app.state.citizen_data, record_id)
+    content = await run_in_threadpool(open_content, request.app.state.engine, request.app.state.citizen_data, record_id,
+                                      actor=who.who, client_ip=state.get("client_ip", ""))
     if content is None:
         raise Problem("not-found", f"record {record_id} has no encrypted content")
-
-    def note() -> None:
-        with engine.begin() as conn:
-            actions.record(conn, who.who, "audit.decrypt", f"access_record:{record_id}",
-                           client_ip=request.scope["state"].get("client_ip", ""))
-    await run_in_threadpool(note)
     return json_response({"id": record_id, "content": content})
 
 
