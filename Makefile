@@ -15,13 +15,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the hub runs on: a private redis-server, and PostgreSQL and nginx (the reverse proxy
-# of the forwarded-address tests, started privately by them) for the tests.
+# Debian packages the hub runs on: a private redis-server, and for the tests PostgreSQL, nginx (the
+# reverse proxy of the forwarded-address tests, started privately by them) and chromium (the console's
+# browser tests; Playwright drives Debian's build, never a download of its own) with DejaVu fonts.
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	{ command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } || missing="$$missing nginx"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -56,7 +56,7 @@ async def home(request: Request) -> Response:
 async def switch_language(request: Request, code: str, next: str | None = None) -> Response:
     """Remember the language (a cookie for a year) and go back to the page."""
     lang = code if code in i18n.LANGUAGES else i18n.DEFAULT
-    answer = RedirectResponse(local_path(next, LOGIN), status_code=303, headers=SECURITY_HEADERS)
+    answer = RedirectResponse(local_path(next), status_code=303, headers=SECURITY_HEADERS)
     answer.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, path="/console", samesite="strict",
                       secure=secure_cookies(request), httponly=True)
     return answer

@@ -44,7 +44,8 @@ def to_login(request: Request) -> Response:
     if request.method == "GET":
         return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     return page(request, "error.html", status=401, title=i18n._("Please sign in"),
-                detail=i18n._("Your session has ended. Sign in again, then repeat the action."), login=target)
+                detail=i18n._("Your session has ended. Sign in again, then repeat the action."), login=target,
+                slug="unauthenticated")
 
 
 def problem_page(request: Request, problem: Problem) -> Response:

@@ -92,3 +92,6 @@ def console(hub: Hub) -> Iterator[Console]:
     for p in c.people:
         p.close()
     server.stop()
+
+
+from tests.console.browser import chromium  # noqa: E402,F401  (the session's browser, for test_browser*.py)

@@ -12,10 +12,12 @@ import httpx
 import pytest
 from fastapi import Request
 
+from hub.access import csrf
+from hub.access.tokens import digest
 from hub.edge.app import create_app
 from hub.edge.rules import CALLERS, all_rules, leaf_routes, route_methods
 from tests.conftest import Hub
-from tests.security.conftest import Edge
+from tests.security.conftest import PEOPLE, Edge, sign_in
 
 RULES = all_rules()  # the hub's and its partners'
 
@@ -24,7 +26,7 @@ RULES = all_rules()  # the hub's and its partners'
 SAMPLES = {"message_id": "m-nothing", "index": "0", "dossier_code": "000.00.00.H49-261123-9999", "delivery_id": "999999",
            "code": "nobody", "key_id": "999999", "policy_id": "999999", "username": "nobody", "partner": "nobody",
            "name": "nobody.secret", "keyid": "nokey", "record_id": "999999", "alert_id": "999999", "slug": "nothing",
-           "path": "nothing.json"}
+           "path": "nothing.json", "job_id": "nojob"}
 
 
 def concrete(path: str) -> str:
@@ -51,6 +53,31 @@ def test_a_route_added_without_a_rule_stops_the_app_from_being_built(hub: Hub) -
             return {"open": "sesame"}
 
 
+def console_call(c: httpx.Client, edge: Edge, caller: str, method: str, path: str) -> tuple[httpx.Response, bool]:
+    """Call a console page the way a browser does: people by the session cookie (never a header),
+    a form with its session's CSRF token. Returns the answer and whether it is the access check's
+    refusal: to the sign-in page (no session), or the 403 page of a role the rule does not admit."""
+    token = edge.headers[caller].get("Authorization", "").removeprefix("Bearer ") if caller in PEOPLE_CALLERS else ""
+    if token and path in ("/console/logout", "/console/logout-everywhere"):
+        token = sign_in(edge.url, PEOPLE[caller])  # a session of its own: signing out ends it
+    cookies = {csrf.SESSION_COOKIE: token} if token else {}
+    data = None
+    if RULES[(method, path)].body == "form":
+        data = {"csrf_token": csrf.session_token(edge.hub.settings.effective_key_pepper, digest(token, edge.hub.settings.effective_key_pepper))
+                if token else ""}
+    headers = {"Authorization": ""} if caller in PEOPLE_CALLERS else {}
+    answer = httpx.request(method, edge.url + concrete(path), cookies=cookies, data=data, headers=headers or None,
+                           follow_redirects=False, timeout=30) if caller in PEOPLE_CALLERS else \
+        c.request(method, concrete(path), data=data, follow_redirects=False)
+    to_login = answer.status_code == 303 and answer.headers.get("location", "").startswith("/console/login?next=")
+    signed_out = answer.status_code == 401 and 'data-problem="unauthenticated"' in answer.text
+    forbidden = answer.status_code == 403 and 'data-problem="forbidden"' in answer.text
+    return answer, to_login or signed_out or forbidden
+
+
+PEOPLE_CALLERS = ("operator", "auditor", "admin")
+
+
 def expected(method: str, path: str, caller: str) -> bool:
     """Allowed for this fixture's callers: the key holds every scope; no scrape allowlist is configured."""
     return RULES[(method, path)].cell(caller) not in ("no", "scrape allowlist")
@@ -61,15 +88,22 @@ def test_every_cell_of_the_access_matrix_holds_against_the_running_app(edge: Edg
     """Allowed callers get past the guard (any answer but 401/403); refused ones get 401 (no credential)
     or 403 (a credential the rule does not admit), whatever their scopes say."""
     wrong: list[str] = []
-    ordered = sorted(RULES, key=lambda r: r[1] == "/v1/auth/logout")  # signing out last ends the session
+    signing_out = ("/v1/auth/logout", "/console/logout", "/console/logout-everywhere")
+    ordered = sorted(RULES, key=lambda r: (r[1] in signing_out, r[1] == "/console/logout-everywhere"))  # signing out last
     with edge.client(caller) as c:
         for method, path in ordered:
+            allowed = expected(method, path, caller)
+            if path.startswith("/console"):
+                answer, refused = console_call(c, edge, caller, method, path)
+                assert answer.status_code < 500, f"{method} {path} as {caller}: {answer.status_code} {answer.text[:300]}"
+                if allowed == refused:
+                    wrong.append(f"{method} {path}: {'refused' if refused else 'let in'} ({answer.status_code})")
+                continue
             body = {"json": {}} if RULES[(method, path)].body in ("json", "raw", "callback") else {}
             answer = c.request(method, concrete(path), **body)  # type: ignore[arg-type]
             refused = answer.status_code in (401, 403) and answer.headers.get("content-type", "").startswith(
                 "application/problem+json") and answer.json().get("type") in ("/problems/unauthenticated",
                                                                                "/problems/forbidden")
-            allowed = expected(method, path, caller)
             assert answer.status_code < 500, f"{method} {path} as {caller}: {answer.status_code} {answer.text[:200]}"
             if allowed == refused:
                 wrong.append(f"{method} {path}: {'refused' if refused else 'let in'} ({answer.status_code})")
