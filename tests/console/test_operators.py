@@ -154,13 +154,19 @@ def test_replay_without_confirmation_only_asks_and_changes_nothing(console: Cons
     assert nothing.status_code == 422
     too_many = operator.submit("/console/dead-letters/replay", [("ids", str(i)) for i in range(1001)] + [("confirm", "yes")])
     assert too_many.status_code == 422 and [state_of(console, i) for i in dead] == ["dead", "dead"]
-    # all of a destination, confirmed: both replayed, watched by id
+    # all of a destination, confirmed: both replayed, watched by id (or, a large replay, by destination and moment)
+    before = datetime.now(ZONE)
     answer = operator.submit("/console/dead-letters/replay", [("destination", "national_dvc"), ("confirm", "yes")])
     assert answer.status_code == 303 and answer.headers["location"].startswith("/console/replays?ids=")
     assert [state_of(console, i) for i in dead] == ["pending", "pending"]
+    watched = operator.get("/console/replays", params={"destination": "national_dvc", "since": before.isoformat()})
+    assert watched.status_code == 200 and re.findall(r'data-delivery="(\d+)" data-state="pending"', watched.text) == [
+        str(i) for i in dead]
+    assert 'hx-trigger="every 2s"' in watched.text, "polled while any is waiting"
+    assert operator.get("/console/replays").status_code == 422
 
 
-def test_the_trace_shows_dossier_statuses_by_their_vietnamese_names(console: Console) -> None:
+def test_the_trace_names_dossier_statuses_in_vietnamese_and_a_bad_dossier_code_is_a_422_page(console: Console) -> None:
     send(console, submitted(seq=4), status_changed(seq=4, status=2, step=1), status_changed(seq=4, status=9, step=2))
     operator = console.person("operator")
     page = operator.get("/console/trace", params={"code": dossier_code(4)})
@@ -175,10 +181,6 @@ def test_the_trace_shows_dossier_statuses_by_their_vietnamese_names(console: Con
     assert operator.get("/console/trace").status_code == 200, "the form alone"
     unknown = operator.get("/console/trace", params={"code": dossier_code(99)})
     assert unknown.status_code == 404 and dossier_code(99) in unknown.text
-
-
-def test_a_bad_dossier_code_is_a_422_page(console: Console) -> None:
-    operator = console.person("operator")
     for bad in ("abc", "000.00.00.H49-261332-0001", "<script>alert(1)</script>"):
         page = operator.get("/console/trace", params={"code": bad})
         assert page.status_code == 422 and page.headers["content-type"].startswith("text/html"), bad
