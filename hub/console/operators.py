@@ -44,7 +44,7 @@ PAGE_SIZE = 50
 CHART_BUCKET_SECONDS = 300
 LAST_ERROR_WINDOW = timedelta(hours=24)  # the overview's "last error": the latest failed attempt in this window
 ERROR_SHOWN = 160  # characters of an error shown in a table (the detail page shows all)
-IDS_IN_URL = 200  # a replay of more deliveries is watched by destination and moment, not by ids
+IDS_IN_URL = 200  # a destination's replay of more deliveries is watched by destination and moment, not by ids
 CODE = re.compile(r"^[a-z0-9_]{2,40}$")  # a partner's code (hub/edge/admin.py)
 LOCAL_MOMENT = r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)?$"  # <input type="datetime-local">, or empty
 
@@ -68,8 +68,9 @@ NOTICES.update({
     "nothing-replayed": N_("Nothing was replayed: those deliveries are no longer dead letters."),
 })
 
-LABELS: dict[str, Any] = {"STATUS_LABELS": STATUS_LABELS, "STATE_LABELS": STATE_LABELS, "BREAKER_LABELS": BREAKER_LABELS,
-          "OUTCOME_LABELS": OUTCOME_LABELS}
+#: The label tables every operators' template may use.
+LABELS: dict[str, Any] = {"STATUS_LABELS": STATUS_LABELS, "STATE_LABELS": STATE_LABELS,
+                          "BREAKER_LABELS": BREAKER_LABELS, "OUTCOME_LABELS": OUTCOME_LABELS}
 
 
 def invalid(name: str, rule: str, message: str) -> Problem:
@@ -128,6 +129,7 @@ def dossier_code(name: str, value: str) -> str:
 
 
 def json_answer(content: Any) -> Response:
+    """A JSON answer with the console's headers (never cached)."""
     return Response(orjson.dumps(content), media_type="application/json", headers=SECURITY_HEADERS)
 
 
@@ -259,10 +261,11 @@ def replay_ids(request: Request) -> list[int] | None:
 
 
 def watch(replayed: list[tuple[int, str]], destination: str | None, at: datetime) -> str:
-    """Where to watch a replay's deliveries: by ids, or (a large one) by destination and moment."""
+    """Where to watch a replay's deliveries: by ids (a selection has at most :data:`MAX_IDS`), or, a
+    large replay of a ``destination``'s dead letters made at ``at``, by destination and moment."""
     if destination and len(replayed) > IDS_IN_URL:
         return "/console/replays?" + urlencode({"destination": destination, "since": at.isoformat()})
-    return "/console/replays?ids=" + ",".join(str(i) for i, _d in replayed[:IDS_IN_URL])
+    return "/console/replays?ids=" + ",".join(str(i) for i, _d in replayed)
 
 
 @router.post("/console/dead-letters/replay")
