@@ -6,7 +6,7 @@ import time
 
 import redis
 
-from hub.queue.breaker import Breaker
+from hub.queue.breaker import CLOSED, HALF_OPEN, OPEN, Breaker
 from tests.support import RedisServer
 
 
@@ -42,3 +42,18 @@ def test_breakers_of_destinations_are_independent(redis_server: RedisServer) -> 
     r = redis.Redis.from_url(redis_server.url)
     Breaker(r, "national_dvc", threshold=1, open_seconds=5).failure()
     assert Breaker(r, "postal_vnpost", threshold=1, open_seconds=5).open_until() == 0.0
+
+
+def test_state_reads_closed_open_then_half_open_until_the_trial_succeeds(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    r = redis.Redis.from_url(redis_server.url)
+    breaker = Breaker(r, "national_dvc", threshold=2, open_seconds=0.2)
+    assert breaker.state() == CLOSED, "never failed"
+    breaker.failure()
+    assert breaker.state() == CLOSED, "below the threshold"
+    breaker.failure()
+    assert Breaker(r, "national_dvc", threshold=2, open_seconds=0.2).state() == OPEN, "as every worker reads it"
+    time.sleep(0.25)
+    assert breaker.state() == HALF_OPEN, "the hold is over: the next call is the trial"
+    breaker.success()
+    assert breaker.state() == CLOSED

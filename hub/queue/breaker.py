@@ -11,6 +11,9 @@ import time
 
 from redis import Redis
 
+#: What :meth:`Breaker.state` says: calls flow; calls are held; the next call is the trial.
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
 
 class Breaker:
     """Consecutive-failure breaker for one destination."""
@@ -26,6 +29,14 @@ class Breaker:
         value = self.redis.hget(self.key, "open_until")
         until = float(value) if value else 0.0
         return until if until > time.time() else 0.0
+
+    def state(self) -> str:
+        """:data:`CLOSED`, :data:`OPEN` (calls held until ``open_until``) or :data:`HALF_OPEN` (the open
+        time is over and the next call is the trial), read in one round trip."""
+        failures, until = self.redis.hmget(self.key, ["failures", "open_until"])
+        if until and float(until) > time.time():
+            return OPEN
+        return HALF_OPEN if failures and int(failures) >= self.threshold else CLOSED
 
     def success(self) -> None:
         self.redis.hset(self.key, mapping={"failures": 0, "open_until": 0})

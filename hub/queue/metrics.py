@@ -19,19 +19,15 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from prometheus_client import Gauge
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from hub.store.engine import reading
-from hub.store.tables import DEAD, OPEN_STATES, WAITING_STATES, deliveries
+from hub.store.queries import BACKLOG_STATES, backlog
 
 BACKLOG = Gauge("lienthong_deliveries", "Deliveries not delivered yet, by destination and state "
                 "(pending, retrying, sending, dead)", ["destination", "state"])
 LAG = Gauge("lienthong_delivery_lag_seconds", "Seconds the oldest due delivery of a destination has waited "
             "for a worker (0: none late)", ["destination"])
-COUNTED = (*OPEN_STATES, DEAD)
-_QUERY = (select(deliveries.c.destination, deliveries.c.state, func.count(), func.min(deliveries.c.next_attempt_at))
-          .where(deliveries.c.state.in_(COUNTED))
-          .group_by(deliveries.c.destination, deliveries.c.state))
+COUNTED = BACKLOG_STATES
 _lock = threading.Lock()
 _seen: set[str] = set()  # destinations this process has reported: they keep reporting, at 0 when drained
 
@@ -42,16 +38,8 @@ def refresh_delivery_gauges(engine: Engine, now: datetime | None = None,
 
     Every destination named (the routing table's) or seen gets every counted state, 0 when it has
     none, so a backlog that drains shows as 0 rather than vanishing from the scrape."""
-    now = now or datetime.now(timezone.utc)
-    with reading(engine) as conn:
-        rows = conn.execute(_QUERY).all()
-    counts: dict[str, dict[str, int]] = {}
-    lag: dict[str, float] = {}
-    for destination, state, n, oldest_due in rows:
-        counts.setdefault(destination, {})[state] = n
-        if state in WAITING_STATES and oldest_due is not None:
-            waited = max(0.0, (now - oldest_due).total_seconds())
-            lag[destination] = max(lag.get(destination, 0.0), waited)
+    found = backlog(engine, now or datetime.now(timezone.utc))
+    counts, lag = found.counts, found.lag
     with _lock:
         _seen.update(counts, destinations)
         for destination in _seen:

@@ -1,15 +1,36 @@
-"""Read-only views for the API and CLI: a message's deliveries, a dossier's trace, dead letters."""
+"""Read-only views for the API, the CLI and the console: a message's deliveries, a dossier's trace,
+dead letters, the flows per destination, throughput over time, message search.
+
+Every list is paged by keyset (``id > after`` or ``id < before``), never by OFFSET, and every
+filter is one an index can serve on a million rows (the indexes each query wants are named in its
+docstring).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
 import orjson
-from sqlalchemy import Engine, Table, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, Select, Table, cast, func, or_, select
 
 from hub.messages.postal import postal_states
-from hub.store.engine import reading
-from hub.store.tables import DEAD, deliveries, delivery_attempts, messages
+from hub.store.engine import is_sqlite, reading
+from hub.store.tables import (
+    DEAD,
+    DELIVERED,
+    OPEN_STATES,
+    WAITING_STATES,
+    deliveries,
+    delivery_attempts,
+    messages,
+)
+
+#: Delivery states counted as a backlog (every state but delivered): the gauges and the overview.
+BACKLOG_STATES = (*OPEN_STATES, DEAD)
+#: Outcomes of an attempt that failed (``hub.messages.outcome``: ok | transient | permanent).
+FAILED_OUTCOMES = ("transient", "permanent")
 
 
 def _iso(value: Any) -> Any:
@@ -52,8 +73,11 @@ def _message_view(row: Any, dels: list[dict[str, Any]], with_body: bool) -> dict
     }
     if with_body:
         view["message"] = orjson.loads(row.body)
-    elif row.type.startswith("postal."):  # the trace names each postal step: what the operator said, where
-        payload = orjson.loads(row.body).get("payload", {})
+        return view
+    payload = orjson.loads(row.body).get("payload") or {}
+    if isinstance(payload.get("status"), int):  # the dossier's TrangThaiHoSo the message states (1..10)
+        view["status"] = payload["status"]
+    if row.type.startswith("postal."):  # the trace names each postal step: what the operator said, where
         view["postal"] = {k: payload.get(k) for k in ("leg", "order_number", "waybill", "at", "post_office",
                                                       "operator_code", "operator_meaning", "recognised")}
     return view
@@ -94,8 +118,22 @@ def dossier_postal(engine: Engine, dossier_code: str) -> dict[str, Any]:
     return postal_states(orjson.loads(b) for b in bodies)
 
 
-def dead_letters(engine: Engine, destination: str | None = None, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    """Dead deliveries, oldest first, paged by delivery id."""
+def _like(text: str) -> str:
+    """A LIKE pattern finding ``text`` anywhere, its own ``%``, ``_`` and ``\\`` taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def dead_letters(engine: Engine, destination: str | None = None, after_id: int = 0, limit: int = 100, *,
+                 type: str | None = None, reason: str | None = None, died_from: datetime | None = None,
+                 died_to: datetime | None = None) -> list[dict[str, Any]]:
+    """Dead deliveries, oldest first, paged by delivery id (``id > after_id``).
+
+    Filters (None: none): ``destination``; the message's ``type``; ``reason``, a substring of the
+    delivery's last error (any case); ``died_from`` (inclusive) and ``died_to`` (exclusive),
+    the moment it died (``died_at``: its last change, as nothing changes a dead delivery but a
+    replay). Indexes: ``deliveries(state, destination, id)`` (``(state, id)`` without a
+    destination), ``deliveries(state, updated_at)`` for a time range; the type and reason filter
+    the rows those give (a reason search on PostgreSQL wants a trigram index on ``last_error``)."""
     q = (
         select(deliveries, messages.c.message_id, messages.c.source, messages.c.type, messages.c.dossier_code)
         .join(messages, messages.c.id == deliveries.c.message_pk)
@@ -105,10 +143,19 @@ def dead_letters(engine: Engine, destination: str | None = None, after_id: int =
     )
     if destination:
         q = q.where(deliveries.c.destination == destination)
+    if type:
+        q = q.where(messages.c.type == type)
+    if reason:
+        q = q.where(deliveries.c.last_error.ilike(_like(reason), escape="\\"))
+    if died_from is not None:
+        q = q.where(deliveries.c.updated_at >= died_from)
+    if died_to is not None:
+        q = q.where(deliveries.c.updated_at < died_to)
     with reading(engine) as conn:
         return [
             {
                 **_delivery_view(r),
+                "died_at": _iso(r.updated_at),
                 "message_id": r.message_id,
                 "source": r.source,
                 "type": r.type,
@@ -160,3 +207,194 @@ def page_rows(engine: Engine, table: Table, after_id: int, limit: int, **equal: 
             query = query.where(table.c[column] == value)
     with reading(engine) as conn:
         return list(conn.execute(query).all())
+
+
+# --- the flows per destination (the console's overview, the /metrics gauges) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Deliveries not delivered yet: ``counts[destination][state]`` (states of :data:`BACKLOG_STATES`
+    that have any), and ``lag[destination]``, the seconds the oldest *due* waiting delivery has waited
+    for a worker (0 when none is late)."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    lag: dict[str, float] = field(default_factory=dict)
+
+
+def backlog(engine: Engine, now: datetime | None = None) -> Backlog:
+    """The backlog per destination and state, with each destination's lag.
+
+    Reads only the rows not delivered (``deliveries(state, next_attempt_at)``, ``ix_deliveries_state``),
+    so it stays cheap however many delivered rows the table holds."""
+    now = now or datetime.now(timezone.utc)
+    query = (select(deliveries.c.destination, deliveries.c.state, func.count(), func.min(deliveries.c.next_attempt_at))
+             .where(deliveries.c.state.in_(BACKLOG_STATES))
+             .group_by(deliveries.c.destination, deliveries.c.state))
+    found = Backlog()
+    with reading(engine) as conn:
+        rows = conn.execute(query).all()
+    for destination, state, n, oldest in rows:
+        found.counts.setdefault(destination, {})[state] = n
+        if state in WAITING_STATES and oldest is not None:
+            waited = max(0.0, (now - oldest).total_seconds())
+            found.lag[destination] = max(found.lag.get(destination, 0.0), waited)
+    return found
+
+
+def _delivered_between(since: datetime) -> ColumnElement[bool]:
+    """Delivered rows whose delivery moment is at or after ``since``. ``settle`` sets a delivered row's
+    ``next_attempt_at`` to the moment it was delivered, so the bound on it (redundant with the one on
+    ``delivered_at``) lets ``deliveries(state, next_attempt_at)`` read only the window's rows."""
+    return (deliveries.c.state == DELIVERED) & (deliveries.c.next_attempt_at >= since) & (deliveries.c.delivered_at >= since)
+
+
+def delivered_since(engine: Engine, since: datetime) -> dict[str, int]:
+    """How many deliveries each destination delivered at or after ``since`` (e.g. the last minute)."""
+    q = select(deliveries.c.destination, func.count()).where(_delivered_between(since)).group_by(deliveries.c.destination)
+    with reading(engine) as conn:
+        return {d: n for d, n in conn.execute(q)}
+
+
+def last_failures(engine: Engine, since: datetime) -> dict[str, dict[str, Any]]:
+    """Each destination's latest failed attempt at or after ``since``: ``{at, outcome, detail, delivery_id}``.
+
+    Index: ``delivery_attempts(outcome, at)`` (the failures of the window, then their deliveries by key)."""
+    latest = (select(deliveries.c.destination, func.max(delivery_attempts.c.id).label("attempt_id"))
+              .join(deliveries, deliveries.c.id == delivery_attempts.c.delivery_id)
+              .where(delivery_attempts.c.outcome.in_(FAILED_OUTCOMES), delivery_attempts.c.at >= since)
+              .group_by(deliveries.c.destination).subquery())
+    q = (select(latest.c.destination, delivery_attempts.c.at, delivery_attempts.c.outcome, delivery_attempts.c.detail,
+                delivery_attempts.c.delivery_id)
+         .join(delivery_attempts, delivery_attempts.c.id == latest.c.attempt_id))
+    with reading(engine) as conn:
+        return {r.destination: {"at": r.at, "outcome": r.outcome, "detail": r.detail, "delivery_id": r.delivery_id}
+                for r in conn.execute(q)}
+
+
+def _bucket(engine: Engine, column: Any, seconds: int) -> ColumnElement[int]:
+    """The start (epoch seconds, UTC) of the ``seconds``-long bucket a timestamp column falls in."""
+    if is_sqlite(engine):  # the store keeps naive UTC text; strftime('%s') reads it as UTC
+        epoch: ColumnElement[int] = cast(func.strftime("%s", column), BigInteger)
+    else:  # naive UTC timestamps: EXTRACT(EPOCH) takes them as UTC
+        epoch = cast(func.floor(func.extract("epoch", column)), BigInteger)
+    return (epoch // seconds) * seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    """Deliveries and failed attempts per destination in buckets of ``bucket_seconds``: ``times`` are
+    the buckets' starts (epoch seconds, oldest first, every bucket of the window, empty ones
+    included); ``delivered[destination]`` and ``failed[destination]`` one count per bucket."""
+
+    bucket_seconds: int
+    times: list[int]
+    delivered: dict[str, list[int]]
+    failed: dict[str, list[int]]
+
+
+def throughput(engine: Engine, hours: int, bucket_seconds: int = 300, now: datetime | None = None) -> Throughput:
+    """Deliveries delivered and attempts failed per destination and bucket over the last ``hours``.
+
+    Counted in the database (one row per destination and bucket comes back, however busy the hub).
+    Indexes: ``deliveries(state, next_attempt_at)`` (exists) for the delivered ones,
+    ``delivery_attempts(outcome, at)`` for the failures."""
+    now = now or datetime.now(timezone.utc)
+    end = int(now.timestamp()) // bucket_seconds * bucket_seconds
+    start = end - (hours * 3600 // bucket_seconds - 1) * bucket_seconds
+    since = datetime.fromtimestamp(start, timezone.utc)
+    times = list(range(start, end + 1, bucket_seconds))
+    slot = {t: i for i, t in enumerate(times)}
+    done_bucket = _bucket(engine, deliveries.c.delivered_at, bucket_seconds).label("bucket")
+    done_q = (select(deliveries.c.destination, done_bucket, func.count())
+              .where(_delivered_between(since)).group_by(deliveries.c.destination, done_bucket))
+    fail_bucket = _bucket(engine, delivery_attempts.c.at, bucket_seconds).label("bucket")
+    fail_q = (select(deliveries.c.destination, fail_bucket, func.count())
+              .join(deliveries, deliveries.c.id == delivery_attempts.c.delivery_id)
+              .where(delivery_attempts.c.outcome.in_(FAILED_OUTCOMES), delivery_attempts.c.at >= since)
+              .group_by(deliveries.c.destination, fail_bucket))
+    delivered: dict[str, list[int]] = {}
+    failed: dict[str, list[int]] = {}
+    with reading(engine) as conn:
+        for into, q in ((delivered, done_q), (failed, fail_q)):
+            for destination, bucket, n in conn.execute(q):
+                if int(bucket) in slot:
+                    into.setdefault(destination, [0] * len(times))[slot[int(bucket)]] += n
+    for destination in {*delivered, *failed}:
+        delivered.setdefault(destination, [0] * len(times))
+        failed.setdefault(destination, [0] * len(times))
+    return Throughput(bucket_seconds, times, delivered, failed)
+
+
+# --- the console's lists -----------------------------------------------------------------------------
+
+
+def _with_message(q: Select[Any]) -> Select[Any]:
+    return q.add_columns(messages.c.message_id, messages.c.source, messages.c.type, messages.c.dossier_code).join(
+        messages, messages.c.id == deliveries.c.message_pk)
+
+
+def _delivery_row(r: Any) -> dict[str, Any]:
+    return {**_delivery_view(r), "updated_at": _iso(r.updated_at), "message_id": r.message_id, "source": r.source,
+            "type": r.type, "dossier_code": r.dossier_code}
+
+
+def deliveries_by_id(engine: Engine, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The deliveries of ``ids`` (those that exist), in id order, each with its message's type and
+    dossier: what a replay of those ids became. Index: the primary key."""
+    if not ids:
+        return []
+    q = _with_message(select(deliveries)).where(deliveries.c.id.in_(list(ids))).order_by(deliveries.c.id)
+    with reading(engine) as conn:
+        return [_delivery_row(r) for r in conn.execute(q)]
+
+
+def deliveries_changed_since(engine: Engine, destination: str, since: datetime, limit: int = 200) -> list[dict[str, Any]]:
+    """Deliveries to ``destination`` made before ``since`` and changed at or after it (what a replay of
+    all of a destination's dead letters at ``since`` became, with any other older delivery that moved
+    since), in id order, at most ``limit``. Index: ``deliveries(destination, state, next_attempt_at)``
+    narrows to the destination (exists); ``deliveries(destination, updated_at)`` would serve it exactly."""
+    q = (_with_message(select(deliveries))
+         .where(deliveries.c.destination == destination, deliveries.c.created_at < since, deliveries.c.updated_at >= since)
+         .order_by(deliveries.c.id).limit(limit))
+    with reading(engine) as conn:
+        return [_delivery_row(r) for r in conn.execute(q)]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSearch:
+    """What to look for (None: any): a message ``type``, its ``source`` partner, its ``dossier_code``,
+    and when the hub accepted it, ``received_from`` (inclusive) to ``received_to`` (exclusive)."""
+
+    type: str | None = None
+    source: str | None = None
+    dossier_code: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+
+
+def search_messages(engine: Engine, search: MessageSearch, before_id: int | None = None,
+                    limit: int = 50) -> list[dict[str, Any]]:
+    """Messages matching ``search``, newest first, paged by keyset (``id < before_id``), each with the
+    state of its deliveries (no body).
+
+    Indexes: ``messages(type, id)``, ``messages(source, id)``, ``messages(dossier_code, id)`` (one
+    per filter, read backwards from ``before_id``), ``messages(received_at)`` for a time range alone."""
+    q = select(messages.c.id, messages.c.message_id, messages.c.source, messages.c.type, messages.c.dossier_code,
+               messages.c.occurred_at, messages.c.received_at).order_by(messages.c.id.desc()).limit(limit)
+    if before_id is not None:
+        q = q.where(messages.c.id < before_id)
+    for column, value in (("type", search.type), ("source", search.source), ("dossier_code", search.dossier_code)):
+        if value:
+            q = q.where(messages.c[column] == value)
+    if search.received_from is not None:
+        q = q.where(messages.c.received_at >= search.received_from)
+    if search.received_to is not None:
+        q = q.where(messages.c.received_at < search.received_to)
+    with reading(engine) as conn:
+        rows = conn.execute(q).all()
+    dels = _deliveries_of(engine, [r.id for r in rows])
+    return [{"id": r.id, "message_id": r.message_id, "source": r.source, "type": r.type, "dossier_code": r.dossier_code,
+             "occurred_at": _iso(r.occurred_at), "accepted_at": _iso(r.received_at), "deliveries": dels[r.id]}
+            for r in rows]
+
