@@ -51,7 +51,7 @@ LOCAL_MOMENT = r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)?$"  # <input type="da
 #: TrangThaiHoSo, the dossier's status as the national portal numbers it (hub.messages.codes.DossierStatus).
 STATUS_LABELS = {1: N_("New"), 2: N_("Accepted"), 3: N_("Not accepted"), 4: N_("In progress"),
                  5: N_("Supplement requested"), 6: N_("Financial obligation requested"), 7: N_("Withdrawn by the citizen"),
-                 8: N_("Handling stopped"), 9: N_("Done"), 10: N_("Result returned")}
+                 8: N_("Handling stopped"), 9: N_("Handling done"), 10: N_("Result returned")}
 STATE_LABELS = {PENDING: N_("Waiting"), SENDING: N_("Sending"), RETRYING: N_("Waiting to retry"),
                 DELIVERED: N_("Delivered"), DEAD: N_("Dead letter")}
 OUTCOME_LABELS = {"ok": N_("Succeeded"), "transient": N_("Temporary failure"), "permanent": N_("Refused for good")}

@@ -63,8 +63,8 @@ def console_call(c: httpx.Client, edge: Edge, caller: str, method: str, path: st
     cookies = {csrf.SESSION_COOKIE: token} if token else {}
     data = None
     if RULES[(method, path)].body == "form":
-        data = {"csrf_token": csrf.session_token(edge.hub.settings.effective_key_pepper, digest(token, edge.hub.settings.effective_key_pepper))
-                if token else ""}
+        pepper = edge.hub.settings.effective_key_pepper
+        data = {"csrf_token": csrf.session_token(pepper, digest(token, pepper)) if token else ""}
     headers = {"Authorization": ""} if caller in PEOPLE_CALLERS else {}
     answer = httpx.request(method, edge.url + concrete(path), cookies=cookies, data=data, headers=headers or None,
                            follow_redirects=False, timeout=30) if caller in PEOPLE_CALLERS else \
