@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench system-deps venv schemas check-routes clean
+.PHONY: run test lint bench system-deps venv schemas check-routes messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench: system-deps venv
 
 schemas: venv
 	$(VENV)/bin/lienthong schemas export
+
+# The console's catalogues in step with its sources (docs/CONSOLE.md): new ids added untranslated, unused ones dropped.
+messages: venv
+	$(PY) -m hub.console.messages
 
 check-routes: venv
 	$(VENV)/bin/lienthong routes check
