@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 CHROMIUM = os.environ.get("LIENTHONG_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+FLAGS = ["--no-sandbox", "--lang=vi-VN", "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"]
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
