@@ -12,10 +12,9 @@ confirmed on the server first.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,10 +24,24 @@ from hub.access.networks import allowed, parse_networks
 from hub.access.principal import Principal
 from hub.access.scopes import KEY_ROUTE_CLASSES, LOOKUPS, ROLES, ROUTE_CLASSES, default_scopes
 from hub.citizens import officers
-from hub.console.i18n import N_, ZONE, _
+from hub.console.i18n import N_, _
 from hub.console.notices import NOTICES
 from hub.console.render import page
-from hub.console.routing import confirmation, confirmed, console_router, done, field, form_of, lines, number_field, values
+from hub.console.routing import (
+    confirmation,
+    confirmed,
+    console_router,
+    done,
+    field,
+    form_of,
+    invalid,
+    lines,
+    local_input,
+    local_moment,
+    number_field,
+    validated,
+    values,
+)
 from hub.edge.admin import (
     AccountChange,
     AccountIn,
@@ -44,14 +57,13 @@ from hub.edge.admin import (
 )
 from hub.edge.officers import OfficerChange, OfficerIn
 from hub.edge.params import After, RowId
-from hub.edge.problems import Problem, field_errors
+from hub.edge.problems import Problem
 from hub.edge.vault import CredentialIn, credential_name, vault_of
 from hub.messages import MESSAGE_TYPES
 from hub.partners import PARTNER_STATES, SIGNATURE_POLICIES, add_partner, get_partner, list_partners, update_partner
 from hub.plugins import kinds as partner_kinds
 
 router = console_router()
-M = TypeVar("M", bound=BaseModel)
 
 PARTNERS, LIMITS, OFFICERS, ACCOUNTS, REVIEW, CREDENTIALS = (
     "/console/admin/partners", "/console/admin/limits", "/console/admin/officers", "/console/admin/accounts",
@@ -103,35 +115,9 @@ def _show(request: Request, template: str, title: str, **context: Any) -> Respon
     return page(request, template, title=title, LABELS=LABELS, local=local_input, **context)
 
 
-def checked(model: type[M], data: dict[str, Any]) -> M:
-    """``data`` checked by the API twin's model; a 422 problem naming each bad field (never its value)."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = field_errors(exc.errors(include_url=False, include_input=False))
-        raise Problem("validation", _("Some fields are not valid."), errors) from None
-
-
-def invalid(name: str, rule: str, message: str) -> Problem:
-    """A 422 problem about one field."""
-    return Problem("validation", message, [{"field": name, "rule": rule, "message": message}])
-
-
 def moment_field(request: Request, name: str) -> datetime | None:
     """A ``datetime-local`` field read in Vietnam time (as the pages show times); None when empty."""
-    raw = field(request, name, max_length=40)
-    if not raw:
-        return None
-    try:
-        at = datetime.fromisoformat(raw)
-    except ValueError:
-        raise invalid(name, "datetime", _("A date and time is not valid.")) from None
-    return at if at.tzinfo else at.replace(tzinfo=ZONE)
-
-
-def local_input(value: str | None) -> str:
-    """A stored moment as a ``datetime-local`` input's value, in Vietnam time ('' for None)."""
-    return datetime.fromisoformat(value).astimezone(ZONE).strftime("%Y-%m-%dT%H:%M") if value else ""
+    return local_moment(name, field(request, name, max_length=40))
 
 
 def optional(request: Request, name: str, max_length: int = 500) -> str | None:
@@ -174,7 +160,7 @@ async def partners_page(request: Request) -> Response:
 
 @router.post("/console/admin/partners")
 async def add_partner_form(request: Request) -> Response:
-    body = checked(PartnerIn, {"code": field(request, "code", max_length=40), "name": field(request, "name", max_length=200),
+    body = validated(PartnerIn, {"code": field(request, "code", max_length=40), "name": field(request, "name", max_length=200),
                                "kind": field(request, "kind", max_length=30), "agency_id": optional(request, "agency_id", 20),
                                "allowed_ips": lines(request, "allowed_ips")})
     actor, ip = actor_of(request)
@@ -206,7 +192,7 @@ def _key_form_choices() -> dict[str, Any]:
 
 @router.post("/console/admin/partners/{code}")
 async def change_partner(request: Request, code: str) -> Response:
-    body = checked(PartnerChange, {"name": field(request, "name", max_length=200), "agency_id": optional(request, "agency_id", 20),
+    body = validated(PartnerChange, {"name": field(request, "name", max_length=200), "agency_id": optional(request, "agency_id", 20),
                                    "allowed_ips": lines(request, "allowed_ips"), "state": field(request, "state", max_length=20),
                                    "signatures": field(request, "signatures", max_length=20)})
     actor, ip = actor_of(request)
@@ -222,7 +208,7 @@ def _secret_page(request: Request, secret: str, view: dict[str, Any], rotated_fr
 @router.post("/console/admin/partners/{code}/keys")
 async def issue_key(request: Request, code: str) -> Response:
     """Issue a key; the answer is a page showing its secret once."""
-    body = checked(KeyIn, {"label": field(request, "label", max_length=100), "scopes": scopes_of(request),
+    body = validated(KeyIn, {"label": field(request, "label", max_length=100), "scopes": scopes_of(request),
                            "expires_at": moment_field(request, "expires_at"), "allowed_ips": lines(request, "allowed_ips")})
     actor, ip = actor_of(request)
     secret, view = await run_store(keys.issue_key_with_view, _engine(request), code,
@@ -233,7 +219,7 @@ async def issue_key(request: Request, code: str) -> Response:
 
 @router.post("/console/admin/keys/{key_id}")
 async def change_key(request: Request, key_id: RowId) -> Response:
-    body = checked(KeyChange, {"label": field(request, "label", max_length=100), "scopes": scopes_of(request),
+    body = validated(KeyChange, {"label": field(request, "label", max_length=100), "scopes": scopes_of(request),
                                "expires_at": moment_field(request, "expires_at"), "allowed_ips": lines(request, "allowed_ips")})
     changes = changes_of(body)
     if changes.get("scopes") is None:
@@ -247,7 +233,7 @@ async def change_key(request: Request, key_id: RowId) -> Response:
 async def rotate_key(request: Request, key_id: RowId) -> Response:
     """Issue the key's successor (its secret shown once); the old key works for the grace period."""
     hours = number_field(request, "grace_hours", low=0, high=MAX_GRACE_HOURS, default=24)
-    body = checked(Rotation, {"grace_seconds": (hours or 0) * 3600})
+    body = validated(Rotation, {"grace_seconds": (hours or 0) * 3600})
     actor, ip = actor_of(request)
     secret, view = await run_store(keys.rotate_key, _engine(request), key_id, request.app.state.settings.effective_key_pepper,
                                    body.grace_seconds, actor=actor, client_ip=ip)
@@ -281,7 +267,7 @@ async def limits_page(request: Request) -> Response:
 @router.post("/console/admin/limits")
 async def set_limit(request: Request) -> Response:
     """Create or change the policy of a subject and name (the API's PUT /v1/admin/limits)."""
-    body = checked(PolicyIn, {"counter": field(request, "counter", max_length=10), "partner": optional(request, "partner", 40),
+    body = validated(PolicyIn, {"counter": field(request, "counter", max_length=10), "partner": optional(request, "partner", 40),
                               "key_id": optional(request, "key_id", 20), "route_class": field(request, "route_class", "*", 20),
                               "name": field(request, "name", max_length=30), "quota": field(request, "quota", max_length=20),
                               "window_seconds": field(request, "window_seconds", max_length=20)})
@@ -327,7 +313,7 @@ def _officer_fields(request: Request) -> dict[str, Any]:
 
 @router.post("/console/admin/officers")
 async def register_officer(request: Request) -> Response:
-    body = checked(OfficerIn, {"partner": field(request, "partner", max_length=40),
+    body = validated(OfficerIn, {"partner": field(request, "partner", max_length=40),
                                "officer_code": field(request, "officer_code", max_length=60), **_officer_fields(request)})
     actor, ip = actor_of(request)
     await run_store(officers.register, _engine(request), body.partner, body.officer_code, body.full_name, body.agency_id,
@@ -354,7 +340,7 @@ async def change_officer(request: Request, partner: str, code: str) -> Response:
             "reason": field(request, "reason", max_length=300)}
     if data["valid_from"] is None:
         del data["valid_from"]  # unchanged (the registry keeps a start)
-    body = checked(OfficerChange, data)
+    body = validated(OfficerChange, data)
     before = await run_store(officers.get_officer, _engine(request), partner, code)
     if before is None:
         raise Problem("not-found", _("No officer %(code)s of %(partner)s.") % {"code": code, "partner": partner})
@@ -393,7 +379,7 @@ async def accounts_page(request: Request) -> Response:
 
 @router.post("/console/admin/accounts")
 async def add_account(request: Request) -> Response:
-    body = checked(AccountIn, {"username": field(request, "username", max_length=60),
+    body = validated(AccountIn, {"username": field(request, "username", max_length=60),
                                "display_name": field(request, "display_name", max_length=200),
                                "role": field(request, "role", max_length=20), "password": field(request, "password", max_length=200),
                                "allowed_ips": lines(request, "allowed_ips")})
@@ -430,7 +416,7 @@ async def change_account(request: Request, username: str) -> Response:
     password = field(request, "password", max_length=200)
     if password:
         data["password"] = password
-    changes = changes_of(checked(AccountChange, data))
+    changes = changes_of(validated(AccountChange, data))
     actor, ip = actor_of(request)
     refuse_self_lockout(request.scope["state"]["principal"], ip, username, changes)
     before = await run_store(accounts.get_account, _engine(request), username)
@@ -490,7 +476,7 @@ async def change_credential(request: Request, name: str) -> Response:
     actor, ip = actor_of(request)
     if action == "set":
         value = (form_of(request).get("value") or [""])[0]  # as typed: a secret is not trimmed
-        body = checked(CredentialIn, {"value": value})
+        body = validated(CredentialIn, {"value": value})
         await run_store(vault.put, name, body.value, actor=actor, client_ip=ip)
         return done(CREDENTIALS, "credential-set")
     if action != "delete":

@@ -24,10 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.console.i18n import N_, ZONE, _
+from hub.console.i18n import N_, _
 from hub.console.notices import NOTICES
 from hub.console.render import SECURITY_HEADERS, fragment, page
-from hub.console.routing import confirmation, confirmed, console_router, done, field, values
+from hub.console.routing import confirmation, confirmed, console_router, done, field, invalid, local_moment, values
 from hub.edge.ops import replay_dead
 from hub.edge.params import MAX_ID, After, OptionalId, RowId
 from hub.edge.problems import Problem
@@ -73,26 +73,11 @@ LABELS: dict[str, Any] = {"STATUS_LABELS": STATUS_LABELS, "STATE_LABELS": STATE_
                           "BREAKER_LABELS": BREAKER_LABELS, "OUTCOME_LABELS": OUTCOME_LABELS}
 
 
-def invalid(name: str, rule: str, message: str) -> Problem:
-    """A 422 problem naming one field."""
-    return Problem("validation", message, [{"field": name, "rule": rule, "message": message}])
-
-
 def short(text: str | None, limit: int = ERROR_SHOWN) -> str:
     """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
     if not text:
         return ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def local_moment(name: str, value: str) -> datetime | None:
-    """A ``datetime-local`` value, read as Asia/Ho_Chi_Minh time (None when empty); 422 when not a real moment."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=ZONE)
-    except ValueError:
-        raise invalid(name, "datetime_local", _("Not a real date and time.")) from None
 
 
 def time_range(start: str, end: str) -> tuple[datetime | None, datetime | None]:

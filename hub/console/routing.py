@@ -9,11 +9,13 @@ keeps the problem's type as its outcome.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from datetime import datetime
+from typing import Any, Callable, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -151,3 +153,39 @@ def done(target: str, notice: str | None = None) -> Response:
 
 
 Handler = Callable[..., Any]
+M = TypeVar("M", bound=BaseModel)
+
+
+def invalid(name: str, rule: str, message: str) -> Problem:
+    """A 422 problem about one field (the error page names it)."""
+    return Problem("validation", message, [{"field": name, "rule": rule, "message": message}])
+
+
+def validated(model: type[M], data: dict[str, Any]) -> M:
+    """``data`` checked by ``model`` (often the API twin's own); a 422 problem naming each bad field,
+    never echoing its value."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Problem("validation", i18n._("Some fields are not valid."),
+                      field_errors(exc.errors(include_url=False, include_input=False), strip_tag=False)) from None
+
+
+def local_moment(name: str, value: str) -> datetime | None:
+    """An ``<input type="datetime-local">`` value read in Vietnam time, as the pages show times (None
+    when empty); a 422 problem naming the field when it is not a real moment."""
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise invalid(name, "datetime_local", i18n._("Not a real date and time.")) from None
+    return at if at.tzinfo else at.replace(tzinfo=i18n.ZONE)
+
+
+def local_input(value: datetime | str | None) -> str:
+    """A stored moment as a ``datetime-local`` input's value, in Vietnam time ('' for None)."""
+    if value is None or value == "":
+        return ""
+    at = (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(i18n.ZONE)
+    return at.strftime("%Y-%m-%dT%H:%M:%S" if at.second else "%Y-%m-%dT%H:%M")

@@ -23,7 +23,7 @@ def live(page: Any, destination: str, field: str) -> Any:
 
 
 def test_an_operator_watches_a_delivery_live_replays_a_dead_letter_and_reads_a_trace(
-        console: Console, portal: Portal, chromium: Any) -> None:
+        console: Console, portal: Portal, chromium: Any) -> None:  # noqa: F811 (the imported fixture)
     page = new_page(chromium, console.url)
     sign_in(page, PEOPLE["operator"], PASSWORD)
     assert page.url.endswith("/console/overview")
