@@ -7,8 +7,9 @@ from __future__ import annotations
 import httpx
 
 from hub.access import csrf
+from hub.edge.app import create_app
 from tests.console.conftest import CSRF_FIELD, PASSWORD, PEOPLE, Console
-from tests.support import access_record
+from tests.support import ThreadedServer, access_record
 
 
 def test_sign_in_sets_an_httponly_strict_cookie_scoped_to_the_console(console: Console) -> None:
@@ -25,23 +26,27 @@ def test_sign_in_sets_an_httponly_strict_cookie_scoped_to_the_console(console: C
     assert "secure" not in lowered.replace("samesite=strict", "")  # plain HTTP on loopback: not Secure
 
 
-def test_behind_tls_the_session_cookie_is_secure(console: Console) -> None:
-    with httpx.Client(base_url=console.url.replace("http://", "http://"), timeout=30) as c:
-        form = c.get("/console/login", headers={"X-Forwarded-Proto": "https"})
-        token = CSRF_FIELD.search(form.text)
-        assert token
-    # the hub believes X-Forwarded-Proto only from trusted proxies; in production every cookie is Secure
-    from hub.console.render import secure_cookies
-
-    class _R:  # the smallest request secure_cookies reads
-        class app:  # noqa: N801
-            class state:  # noqa: N801
-                settings = console.hub.settings.model_copy(update={"profile": "production"})
-        scope: dict[str, object] = {"state": {}}
-
-        class url:  # noqa: N801
-            scheme = "http"
-    assert secure_cookies(_R()) is True  # type: ignore[arg-type]
+def test_behind_tls_the_session_cookie_is_secure_and_a_forged_proto_header_changes_nothing(console: Console) -> None:
+    """Behind the TLS proxy (a trusted proxy saying X-Forwarded-Proto: https) every cookie is Secure;
+    the same header from an untrusted address is ignored."""
+    behind_proxy = create_app(console.hub.settings.model_copy(update={"trusted_proxies": ["127.0.0.1/32"]}))
+    with ThreadedServer(behind_proxy) as server:
+        server.start()
+        tls = {"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": "https"}  # people sign in from loopback here
+        with httpx.Client(base_url=server.url, headers=tls, timeout=30) as c:
+            form = c.get("/console/login")
+            assert "secure" in form.headers["set-cookie"].lower()
+            token = CSRF_FIELD.search(form.text)
+            assert token
+            pre = form.headers["set-cookie"].split(";", 1)[0]  # a Secure cookie: httpx keeps it from plain HTTP
+            answer = c.post("/console/login", data={"username": "vanhanh", "password": PASSWORD,
+                                                    "csrf_token": token.group(1)}, headers={"Cookie": pre})
+            assert answer.status_code == 303
+            cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(csrf.SESSION_COOKIE + "="))
+            assert "; secure" in cookie.lower()
+    with httpx.Client(base_url=console.url, headers={"X-Forwarded-Proto": "https"}, timeout=30) as c:
+        assert "secure" not in c.get("/console/login").headers["set-cookie"].lower().replace("samesite", ""), \
+            "not a trusted proxy: the header is not believed"
 
 
 def test_a_sign_in_form_posted_without_its_csrf_token_is_refused(console: Console) -> None:

@@ -43,4 +43,5 @@
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", load); } else { load(); }
+  window.setInterval(load, 60000); // the chart follows the flows too, at its 5-minute resolution
 })();
