@@ -47,7 +47,7 @@ def catalogue(lang: str) -> Translations:
     return Translations(fp=buf, domain="messages")
 
 
-def language_of(cookie: str | None, accept: str | None = None) -> str:
+def language_of(cookie: str | None) -> str:
     """The request's language: the switch's cookie, else Vietnamese (English only when asked for)."""
     return cookie if cookie in LANGUAGES else DEFAULT
 

@@ -79,3 +79,45 @@ def test_an_admin_issues_a_key_sees_it_once_and_revokes_it(console: Console, chr
         assert page.get_by_role("status").inner_text().startswith("Đã thu hồi khóa")
         shot(page, "admin-key-revoked")
         wait_until(lambda: partner.get("/v1/messages/none").status_code == 401, 5, what="the revoked key refused")
+
+
+def test_every_menu_page_of_every_role_is_accessible_in_both_languages(console: Console, chromium: Any) -> None:
+    """axe-core finds no serious or critical violation on any page a role's menu offers, in
+    Vietnamese and in English (the English pages come from the English catalogue, not the ids' chance)."""
+    from hub.console.nav import menu_for
+
+    for role, name in PEOPLE.items():
+        page = new_page(chromium, console.url)
+        sign_in(page, name, PASSWORD)
+        for lang in ("vi", "en"):
+            for entry in menu_for(role):
+                page.goto(entry.path)
+                assert page.locator("html").get_attribute("lang") == lang
+                assert page.get_by_role("heading", level=1).count() == 1, f"{entry.path}: one h1"
+                assert_accessible(page)
+                shot(page, f"{role}-{lang}-{entry.path.rsplit('/', 1)[1]}")
+            page.goto(f"/console/lang/en?next={menu_for(role)[0].path}")
+        page.context.close()
+
+
+def test_the_console_is_keyboard_navigable_with_a_visible_focus(console: Console, chromium: Any) -> None:
+    """The first Tab reaches the skip link, which jumps into the page; Tab then walks the menu and every
+    control, each showing where the focus is."""
+    page = new_page(chromium, console.url)
+    sign_in(page, PEOPLE["operator"], PASSWORD)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip", "the first Tab reaches the skip link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)"), "Tab goes on inside the page"
+    page.goto("/console/dead-letters")
+    reached: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement === document.body"):
+            break  # the end of the page
+        reached.append(page.evaluate("document.activeElement.textContent.trim().slice(0, 40) || document.activeElement.name"))
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none", \
+            page.evaluate("document.activeElement.outerHTML")
+    assert {"Tổng quan", "Vết hồ sơ", "Lọc"} <= set(reached), reached
