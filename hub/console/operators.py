@@ -33,6 +33,7 @@ from hub.edge.params import MAX_ID, After, OptionalId, RowId
 from hub.edge.problems import Problem
 from hub.messages import MESSAGE_TYPES
 from hub.messages.codes import check_dossier_code
+from hub.plugins import manifests
 from hub.queue.breaker import CLOSED, HALF_OPEN, OPEN, Breaker
 from hub.queue.replay import MAX_IDS
 from hub.store import queries
@@ -111,6 +112,11 @@ def dossier_code(name: str, value: str) -> str:
     except ValueError as exc:
         raise Problem("validation", _("Not a valid dossier code."),
                       [{"field": name, "rule": "dossier_code", "message": str(exc)}]) from None
+
+
+def lookup_operations() -> list[str]:
+    """The look-up operations every partner's manifest declares (the population database's, ...)."""
+    return sorted({op.name for m in manifests() if m.lookups is not None for op in m.lookups.operations})
 
 
 def json_answer(content: Any) -> Response:
@@ -311,16 +317,20 @@ async def trace(request: Request, code: str = Query("", max_length=40)) -> Respo
     """Every message of a dossier across partners in time order, with their deliveries and the
     dossier's postal states; the form alone without ``code``."""
     code = code.strip()
-    context: dict[str, Any] = {"code": code, "items": [], "postal": None, "PICKUP_LABELS": PICKUP_LABELS,
+    context: dict[str, Any] = {"code": code, "items": [], "timeline": [], "postal": None, "PICKUP_LABELS": PICKUP_LABELS,
                                "RESULT_POST_LABELS": RESULT_POST_LABELS, **LABELS}
     if not code:
         return page(request, "ops/trace.html", title=_("Dossier trace"), **context)
     dossier_code("code", code)
     engine = request.app.state.engine
     context["items"] = await run_in_threadpool(queries.trace, engine, code, None)
+    lookups = await run_in_threadpool(queries.dossier_lookups, engine, code, lookup_operations())
     if context["items"]:
         context["postal"] = await run_in_threadpool(queries.dossier_postal, engine, code)
-    return page(request, "ops/trace.html", status=200 if context["items"] else 404, title=_("Dossier trace"), **context)
+    # one timeline: the messages and the look-ups made for the dossier, by the moment each happened
+    context["timeline"] = sorted([("message", m["occurred_at"], m) for m in context["items"]]
+                                 + [("lookup", lk["at"], lk) for lk in lookups], key=lambda e: datetime.fromisoformat(e[1]))
+    return page(request, "ops/trace.html", status=200 if context["timeline"] else 404, title=_("Dossier trace"), **context)
 
 
 @router.get("/console/messages")

@@ -38,6 +38,7 @@ from hub.edge.body import decode_json
 from hub.edge.guard import GuardedRoute
 from hub.edge.problems import Problem, validation_problem
 from hub.edge.responses import json_response
+from hub.messages.lookups import lookup_summary
 from hub.plugins import manifests
 from hub.seam import LookupFault, LookupOperation, Lookups, LookupTimeout, LookupUnavailable, Manifest
 
@@ -145,7 +146,7 @@ async def serve(request: Request, m: Manifest, op: LookupOperation) -> Response:
         raise validation_problem(exc) from None
     content: dict[str, Any] = {"operation": op.name, "request": body.model_dump(mode="json")}
     state.update(officer=body.officer_code, citizen=(body.id_number, content), officer_context=body.officer_context,
-                 summary=f"citizens.{op.name} for dossier {body.dossier_code}")
+                 summary=lookup_summary(op.name, body.dossier_code))
     partner = caller.partner_code or ""
     try:
         answer = await asyncio.get_running_loop().run_in_executor(

@@ -21,6 +21,13 @@ from pydantic_core import PydanticCustomError
 
 from hub.messages.codes import OFFICER_CODE_PATTERN, DossierCode, Text
 
+
+def lookup_summary(operation: str, dossier_code: str) -> str:
+    """What a look-up's access record says it was (its ``summary``; never the citizen): how a dossier's
+    trace finds the look-ups made for it (``hub.store.queries.dossier_lookups``)."""
+    return f"citizens.{operation} for dossier {dossier_code}"
+
+
 BirthDate = Annotated[str, Field(pattern=r"^\d{4}(-\d{2}-\d{2})?$", description="YYYY-MM-DD, or YYYY if only the year is known",
                                  examples=["1990-04-12"])]
 

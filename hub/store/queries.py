@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import orjson
 from sqlalchemy import BigInteger, ColumnElement, Engine, Select, Table, cast, func, or_, select
 
+from hub.messages.lookups import lookup_summary
 from hub.messages.postal import postal_states
 from hub.store.engine import is_sqlite, reading
 from hub.store.tables import (
@@ -22,6 +23,7 @@ from hub.store.tables import (
     DELIVERED,
     OPEN_STATES,
     WAITING_STATES,
+    access_records,
     deliveries,
     delivery_attempts,
     messages,
@@ -398,3 +400,20 @@ def search_messages(engine: Engine, search: MessageSearch, before_id: int | None
              "occurred_at": _iso(r.occurred_at), "accepted_at": _iso(r.received_at), "deliveries": dels[r.id]}
             for r in rows]
 
+
+
+def dossier_lookups(engine: Engine, dossier_code: str, operations: Sequence[str]) -> list[dict[str, Any]]:
+    """The citizen look-ups made for a dossier, in time order: when, which operation, by which officer
+    through which partner system, and how it ended. Never whom about: the citizen stays in the
+    encrypted content that only security officers open. Found by the records' summaries
+    (:func:`hub.messages.lookups.lookup_summary`) through the partial index of look-up summaries."""
+    t = access_records.c
+    wanted = {lookup_summary(op, dossier_code): op for op in operations}
+    if not wanted:
+        return []
+    with reading(engine) as conn:
+        rows = conn.execute(select(t.id, t.at, t.summary, t.account, t.partner_code, t.status, t.outcome)
+                            .where(t.kind == "lookup", t.summary.in_(list(wanted)))
+                            .order_by(t.at, t.id).limit(1000)).all()
+    return [{"at": _iso(r.at), "operation": wanted[r.summary], "officer": r.account, "partner": r.partner_code,
+             "status": r.status, "outcome": r.outcome} for r in rows]

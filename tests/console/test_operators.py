@@ -22,7 +22,8 @@ from hub.store.tables import deliveries
 from tests.conftest import make_settings
 from tests.console.conftest import Console, Person
 from tests.factories import dossier_code, status_changed, submitted
-from tests.support import Portal, RedisServer, client, wait_until
+from tests.population import PopulationSim
+from tests.support import Portal, RedisServer, client, wait_until, with_partner
 
 ROW = re.compile(r'<tr data-destination="(?P<dest>[^"]+)">(?P<cells>.*?)</tr>', re.S)
 CELL = re.compile(r'<td[^>]*data-field="(?P<name>[a-z-]+)"[^>]*>(?P<value>.*?)</td>', re.S)
@@ -43,11 +44,17 @@ def portal(portal_module: Portal) -> Portal:
 
 
 @pytest.fixture
-def settings(db_url: str, redis_server: RedisServer, tmp_path: Path, portal: Portal) -> Settings:
-    """The console's hub, its national portal destination being the simulator."""
+def settings(db_url: str, redis_server: RedisServer, tmp_path: Path, portal: Portal,
+             request: pytest.FixtureRequest) -> Settings:
+    """The console's hub, its national portal destination being the simulator (and its population
+    database the simulator, for a test that asks for it)."""
     redis_server.flush()
-    return make_settings(db_url, redis_server.url, tmp_path, retry_schedule=[0.3, 0.3],
+    made = make_settings(db_url, redis_server.url, tmp_path, retry_schedule=[0.3, 0.3],
                          partner_settings={"national_dvc": {"adapter_url": portal.url}}, breaker_open_seconds=0.5)
+    if "population_sim" in request.fixturenames:
+        sim: PopulationSim = request.getfixturevalue("population_sim")
+        made = with_partner(made, "population_db", url=sim.url, timeout=5.0)
+    return made
 
 
 def flows(person: Person) -> dict[str, dict[str, str]]:
@@ -267,3 +274,26 @@ def test_partners_data_with_script_tags_is_escaped_on_every_page(console: Consol
     detail = operator.get(f"/console/dead-letters/{dead}").text
     assert "&lt;script&gt;alert(" in detail, "the body is shown, escaped"
     assert "Nguyễn Thị Hằng" in detail and 'data-testid="attempts"' in detail
+
+
+def test_the_trace_shows_the_look_ups_made_for_the_dossier_but_never_whom_about(
+        console: Console, population_sim: PopulationSim) -> None:
+    """The operator's one timeline includes the citizen look-ups made for the dossier (when, which
+    operation, which officer through which system); the citizen stays with the security officers."""
+    from connectors.population_db.population import sample
+    from tests.console.test_audit import look_up, lookup_key
+
+    [receipt] = send(console, submitted(seq=31))
+    code = receipt["dossier_code"]
+    key = lookup_key(console)
+    citizen = sample(index=5).SoDinhDanh
+    assert citizen
+    look_up(console, key, citizen, dossier_code=code)
+    look_up(console, key, citizen, dossier_code=dossier_code(32))  # another dossier's: not in this trace
+    trace = console.person("operator").get("/console/trace", params={"code": code})
+    assert trace.status_code == 200
+    kinds = re.findall(r'<li data-type="([^"]+)">', trace.text)
+    assert kinds == ["dossier.submitted", "lookup"], kinds
+    item = trace.text.split('<li data-type="lookup">', 1)[1].split("</li>", 1)[0]
+    assert "<code>lookup</code>" in item and "<code>CB-0042</code>" in item and "<code>motcua</code>" in item
+    assert citizen not in trace.text, "never whom about"
