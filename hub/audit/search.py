@@ -69,10 +69,18 @@ def _view(row: Any) -> dict[str, Any]:
     return out
 
 
-def search(engine: Engine, citizen: CitizenData, filters: Filters, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    """Matching records with ``id > after_id``, oldest first, at most ``limit``; content left out."""
+def search(engine: Engine, citizen: CitizenData, filters: Filters, after_id: int = 0, limit: int = 100, *,
+           before_id: int | None = None, newest_first: bool = False) -> list[dict[str, Any]]:
+    """Matching records with ``id > after_id`` (and ``id < before_id`` when given), at most ``limit``,
+    oldest first (the API, the exports), or newest first (the console: its next page is
+    ``before_id`` = the last id shown); content left out.
+
+    Each filter is read through an index in the order asked for (``hub/store/tables.py``): the
+    primary key alone for common values, ``(column, id)`` for the rare ones an auditor looks for."""
     t = access_records.c
-    query = select(access_records).where(t.id > after_id).order_by(t.id).limit(limit)
+    query = select(access_records).where(t.id > after_id).order_by(t.id.desc() if newest_first else t.id).limit(limit)
+    if before_id is not None:
+        query = query.where(t.id < before_id)
     for column, value in ((t.partner_code, filters.partner), (t.key_id, filters.key_id), (t.account, filters.account),
                           (t.client_ip, filters.ip), (t.officer_ip, filters.officer_ip), (t.route, filters.route),
                           (t.status, filters.status), (t.outcome, filters.outcome), (t.kind, filters.kind)):
