@@ -294,7 +294,7 @@ def _records_sql(records: int, messages: int, days: int, lo: int, hi: int) -> st
                     WHEN c BETWEEN 55 AND 64 THEN {pick('lk_k', 3, 'bigint')}
                     WHEN c BETWEEN 65 AND 79 THEN {pick('rd_k', 10, 'bigint')}
                     WHEN c BETWEEN 80 AND 84 THEN {pick('ops_k', 1, 'bigint')} END,
-               CASE WHEN c BETWEEN 55 AND 64 THEN (CAST(:officers AS text[]))[(1 + (g::bigint * 31) % :n_officers)::int]
+               CASE WHEN c BETWEEN 55 AND 64 THEN (CAST(:officers AS text[]))[(1 + abs(hashint4(g + 1)::bigint) % :n_officers)::int]
                     WHEN c BETWEEN 90 AND 94 OR c IN (100, 102) THEN {pick('people', 9)}
                     WHEN c = 101 THEN 'cli\\:root' END,
                CASE WHEN c < 55 OR c IN (85, 86, 87, 88, 89, 97, 98) THEN {pick('in_ip', 100)}
@@ -353,7 +353,7 @@ def _records_sql(records: int, messages: int, days: int, lo: int, hi: int) -> st
                CASE WHEN c < 55 OR c = 102 THEN mid ELSE '' END,
                CASE WHEN c BETWEEN 90 AND 93 AND g % 3 = 0 THEN 'audit search' WHEN c = 100 THEN 'decrypt record ' || (g - 1 - g % 1000)
                     WHEN c = 101 THEN 'key.revoke key\\:' || (1 + g % 12) ELSE '' END,
-               CASE WHEN c BETWEEN 55 AND 64 THEN (CAST(:citizens AS text[]))[(1 + (g::bigint * 7919) % :n_citizens)::int] END,
+               CASE WHEN c BETWEEN 55 AND 64 THEN (CAST(:citizens AS text[]))[(1 + abs(hashint4(g)::bigint) % :n_citizens)::int] END,
                CASE WHEN c BETWEEN 55 AND 64 THEN :content END,
                CASE WHEN c BETWEEN 55 AND 64 THEN '192.168.' || (g % 12) || '.' || (20 + (g / 100) % 200) END,
                CASE WHEN c BETWEEN 55 AND 64 THEN 'Other' END,

@@ -329,6 +329,27 @@ def throughput(engine: Engine, hours: int, bucket_seconds: int = 300, now: datet
 # --- the console's lists -----------------------------------------------------------------------------
 
 
+def newest_first(query: Select[Any], table: Table, moment: str, before_id: int | None = None) -> Select[Any]:
+    """``query`` over ``table`` newest first: by its ``moment`` column then id, both descending, from
+    the row after ``before_id`` when given (keyset: the next page asks for the rows before the last
+    one shown).
+
+    Ordered by the moment rather than the id, although both grow together: a time range is then a
+    range of the moment's index, read from its newer end until a page is full. Ordered by id,
+    PostgreSQL reads the primary key backwards and skips every row newer than the range, because it
+    takes the matching rows to be spread evenly over the ids (measured on five million access
+    records: a morning a month ago, 420,000 rows skipped, 230 ms; by moment, 0.2 ms). The id breaks
+    ties and makes the keyset exact; the moment of ``before_id`` comes from a sub-select by primary
+    key (a row gone since, archived, gives an empty page: everything older went with it)."""
+    when, key = table.c[moment], table.c.id
+    q = query.order_by(when.desc(), key.desc())
+    if before_id is not None:
+        cursor = table.alias("cursor")
+        at = select(cursor.c[moment]).where(cursor.c.id == before_id).scalar_subquery()
+        q = q.where(when <= at, or_(when < at, key < before_id))
+    return q
+
+
 def _with_message(q: Select[Any]) -> Select[Any]:
     return q.add_columns(messages.c.message_id, messages.c.source, messages.c.type, messages.c.dossier_code).join(
         messages, messages.c.id == deliveries.c.message_pk)
@@ -375,15 +396,16 @@ class MessageSearch:
 
 def search_messages(engine: Engine, search: MessageSearch, before_id: int | None = None,
                     limit: int = 50) -> list[dict[str, Any]]:
-    """Messages matching ``search``, newest first, paged by keyset (``id < before_id``), each with the
-    state of its deliveries (no body).
+    """Messages matching ``search``, newest first (by the moment the hub accepted them, then id:
+    :func:`newest_first`), paged by keyset (the messages before ``before_id``), each with the state of
+    its deliveries (no body).
 
-    Indexes: ``messages(type, id)``, ``messages(source, id)``, ``messages(dossier_code, id)`` (one
-    per filter, read backwards from ``before_id``), ``messages(received_at)`` for a time range alone."""
-    q = select(messages.c.id, messages.c.message_id, messages.c.source, messages.c.type, messages.c.dossier_code,
-               messages.c.occurred_at, messages.c.received_at).order_by(messages.c.id.desc()).limit(limit)
-    if before_id is not None:
-        q = q.where(messages.c.id < before_id)
+    Indexes: ``messages(received_at)`` reads the pages and any time range; ``messages(type)`` a
+    rare type; ``messages(dossier_code)`` a dossier; ``uq_messages_source_message_id`` a source
+    that sends little (a busy one is found reading ``received_at``)."""
+    q = newest_first(select(messages.c.id, messages.c.message_id, messages.c.source, messages.c.type,
+                            messages.c.dossier_code, messages.c.occurred_at, messages.c.received_at),
+                     messages, "received_at", before_id).limit(limit)
     for column, value in (("type", search.type), ("source", search.source), ("dossier_code", search.dossier_code)):
         if value:
             q = q.where(messages.c[column] == value)
@@ -397,4 +419,3 @@ def search_messages(engine: Engine, search: MessageSearch, before_id: int | None
     return [{"id": r.id, "message_id": r.message_id, "source": r.source, "type": r.type, "dossier_code": r.dossier_code,
              "occurred_at": _iso(r.occurred_at), "accepted_at": _iso(r.received_at), "deliveries": dels[r.id]}
             for r in rows]
-
