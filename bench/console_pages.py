@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -143,6 +143,7 @@ def pages(store: Store) -> list[Page]:
     day = now - timedelta(days=30)
     day_from, day_to = local(day.replace(hour=1, minute=0)), local(day.replace(hour=10, minute=0))
     month_from, month_to = local(now - timedelta(days=30)), local(now)
+    week_from, week_to = local(now - timedelta(days=183)), local(now - timedelta(days=176))  # half a year ago
     ops, aud, adm = "operator", "auditor", "admin"
     replay_since = (now - timedelta(minutes=10)).isoformat()
     return [
@@ -170,6 +171,7 @@ def pages(store: Store) -> list[Page]:
         Page("messages, by source", ops, "/console/messages?source=national_payment"),
         Page("messages, by dossier", ops, "/console/messages?" + urlencode({"code": dossier})),
         Page("messages, one morning", ops, "/console/messages?" + urlencode({"from": day_from, "to": day_to})),
+        Page("messages, a week half a year ago", ops, "/console/messages?" + urlencode({"from": week_from, "to": week_to})),
         Page("messages, page 2", ops, "next:/console/messages"),
         Page("messages, by source, page 2", ops, "next:/console/messages?source=national_payment"),
         Page("records", aud, "/console/audit/records"),
@@ -184,6 +186,8 @@ def pages(store: Store) -> list[Page]:
         Page("records, by caller's request id", aud, f"/console/audit/records?request_id={caller}"),
         Page("records, by route", aud, "/console/audit/records?" + urlencode({"route": "/v1/audit/records"})),
         Page("records, one morning", aud, "/console/audit/records?" + urlencode({"since": day_from, "until": day_to})),
+        Page("records, a week half a year ago", aud,
+             "/console/audit/records?" + urlencode({"since": week_from, "until": week_to})),
         Page("records, next page", aud, "next:/console/audit/records"),
         Page("records, by citizen ID (POST)", aud, "/console/audit/records", {"citizen_id": citizen}),
         Page("record detail", aud, f"/console/audit/records/{lookup}"),
@@ -312,7 +316,7 @@ def measure(store: Store, repeats: int = REPEATS, say: Callable[[str], None] = p
             found = conn.execute(select(access_records.c.caller_request_id, access_records.c.latency_us)
                                  .where(access_records.c.id > start,
                                         access_records.c.caller_request_id.like(f"{TAG}-%"))).all()
-        return found if len(found) >= len(tags) else []
+        return list(found) if len(found) >= len(tags) else []
 
     for tag, latency_us in wait_until(recorded, 120, 0.5, what="the bench's access records"):
         if tag in tags:
@@ -326,7 +330,8 @@ def measure(store: Store, repeats: int = REPEATS, say: Callable[[str], None] = p
 def bench_console_pages(tmp: Path, messages: int = MESSAGES, records: int = RECORDS,
                         repeats: int = REPEATS) -> dict[str, Any]:
     """Seed, measure, remove; the figures per page."""
-    store = prepare(tmp, messages, records)
+    (tmp / "console").mkdir(parents=True, exist_ok=True)
+    store = prepare(tmp / "console", messages, records)
     try:
         found = measure(store, repeats)
         with store.engine.connect() as conn:
