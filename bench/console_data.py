@@ -39,7 +39,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, select, text
 
 from hub.access.accounts import add_account
-from hub.access.keys import issue_key
+from hub.access.keys import issue_key, revoke_key
 from hub.access.policies import set_policy
 from hub.alerts.rules import RULES
 from hub.audit.crypto import CitizenData
@@ -138,8 +138,6 @@ def _small_tables(engine: Engine, settings: Settings) -> dict[str, list[int]]:
     key_ids: dict[str, list[int]] = {}
     for code, key_id in rows:
         key_ids.setdefault(code, []).append(key_id)
-    from hub.access.keys import revoke_key
-
     revoke_key(engine, issue_key_id(engine, settings, "tiemchung"), actor="bench")  # an old key, revoked
     for username, role in PEOPLE:
         add_account(engine, username, username.replace(".", " ").title(), role, PASSWORD, actor="bench")

@@ -160,14 +160,16 @@ access_records = Table(
     # the sealer (hub/audit/seal.py) gives each row its place ``seq`` in the hash chain and its
     # ``chain_hash``; nothing else ever updates or deletes a row (archiving moves sealed rows out
     # into a verifiable bundle). Never holds a secret, an API key or a citizen ID in clear.
-    # Indexed for the time windows of search and detection, and per key, person, address and
-    # citizen; every index costs the writer on each of the ~thousand inserts per second.
+    # Indexed for the time windows of search and detection (and the console's newest-first order),
+    # per key, person, address and citizen, and for the rare kinds and the request ids an auditor
+    # looks for; every index costs the writer on each of the ~thousand inserts per second (the three
+    # of 0015: 8% of its rows per second, docs/PERFORMANCE.md).
     "access_records",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime, nullable=False, index=True),  # also the console's newest-first order (0015)
+    Column("at", UtcDateTime, nullable=False, index=True),  # also the console's newest-first order (issue 15)
     # The hub's own id, never the caller's. Indexed (0015) for the console's search by request id,
-    # which otherwise read all five million records of a year (1.4 s).
+    # which otherwise read all five million records of a year (over a second).
     Column("request_id", String(36), nullable=False, default="", index=True),
     # The caller's X-Request-Id (printable ASCII, at most 100 characters), kept beside the hub's id;
     # chained only when present, so records written before this column verify as they were sealed.
@@ -422,7 +424,7 @@ messages = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("source", String(40), nullable=False),
     Column("message_id", String(64), nullable=False),
-    # Indexed (0015) for the console's message search by a rare type (a full scan: 340 ms on a million).
+    # Indexed (0015) for the console's message search by a rare type (300 ms on a million without).
     Column("type", String(40), nullable=False, index=True),
     Column("dossier_code", String(40), nullable=False, index=True),
     Column("occurred_at", UtcDateTime, nullable=False),
