@@ -1,6 +1,7 @@
 """``make bench``: intake against a bare FastAPI endpoint, end-to-end delivery, and the added latency
-of citizen look-ups (bench/lookups.py) and of signature checks (bench/signatures.py), and the postal
-feed's ingestion (bench/postal_feed.py), in one run; what
+of citizen look-ups (bench/lookups.py) and of signature checks (bench/signatures.py), the postal
+feed's ingestion (bench/postal_feed.py) and the console's pages on a PostgreSQL store of a million
+messages and five million access records (bench/console_pages.py), in one run; what
 they share (wrk, servers, a migrated hub, alternating runs) is bench/common.py.
 
 Everything runs on loopback and stops by itself. The load generator is wrk (C, low overhead),
@@ -22,6 +23,8 @@ import httpx
 from sqlalchemy import func, select
 
 from bench.common import CONNECTIONS, ROOT, ROUNDS, SECONDS, alternate, serve, setup_hub
+from bench.console_pages import bench_console_pages
+from bench.console_pages import report as report_console_pages
 from bench.lookups import bench_lookups
 from bench.lookups import report as report_lookups
 from bench.postal_feed import bench_postal_feed
@@ -124,6 +127,7 @@ def main() -> None:
         lookups = bench_lookups(tmp, redis)
         signatures = bench_signatures(tmp, redis)
         postal_feed = bench_postal_feed(tmp)
+        console_pages = bench_console_pages(tmp)  # its own PostgreSQL and Redis, removed at its end
     finally:
         redis.remove()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -148,10 +152,12 @@ def main() -> None:
     report_lookups(lookups)
     report_signatures(signatures)
     report_postal_feed(postal_feed)
+    report_console_pages(console_pages)
     out = ROOT / "var" / "bench-last.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e, "lookups": lookups,
-                                   "signatures": signatures, "postal_feed": postal_feed}, indent=2, default=str))
+                                   "signatures": signatures, "postal_feed": postal_feed, "console_pages": console_pages},
+                               indent=2, default=str))
     print(f"\nraw figures: {out}")
 
 

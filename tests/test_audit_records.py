@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any, Iterator
 
 import httpx
 import pytest
 from fastapi import Request
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, insert, select
 
 from hub.access.accounts import add_account
+from hub.audit.crypto import CitizenData
+from hub.audit.search import Filters, search
 from hub.edge.app import create_app
 from hub.edge.responses import json_response
 from hub.edge.rules import RULES, partner
@@ -29,6 +32,7 @@ from hub.store.tables import access_records, admin_actions
 from tests.conftest import Hub, client
 from tests.factories import status_changed, submitted
 from tests.support import ThreadedServer, wait_until
+from tests.test_audit_chain import T0, rec
 
 PASSWORD = "correct horse battery"
 CITIZEN_ID = "079203004567"
@@ -206,3 +210,33 @@ def test_auditor_filters_page_by_id_and_narrow_by_partner_status_and_time(served
         assert len(bad) == 1 and bad[0]["status"] == 400
         later = audrey.get("/v1/audit/records", params={"since": "2999-01-01T00:00:00Z"}).json()["items"]
         assert later == []
+
+
+def test_the_consoles_order_is_newest_first_by_time_paged_by_keyset_and_the_apis_stays_oldest_first(hub: Hub) -> None:
+    """``search(newest_first=True)`` (the console) orders by ``at`` then id, both descending, and pages
+    after ``before_id`` exactly, ties and late writes included: a record written late (replayed from
+    the spill) shows at its time. Without it (the API, exports): id order from ``after_id``."""
+    at = [T0 + timedelta(seconds=s) for s in (0, 1, 2, 2, 3)] + [T0 + timedelta(seconds=1.5)]  # the last came late
+    with hub.engine.begin() as conn:
+        conn.execute(insert(access_records), [rec(when, i, partner_code="so_tp" if i == 1 else "motcua")
+                                              for i, when in enumerate(at)])
+    with reading(hub.engine) as conn:
+        ids = [r.id for r in conn.execute(select(access_records.c.id).where(access_records.c.request_id.like("req-%"))
+                                          .order_by(access_records.c.id))]
+    citizen, every = CitizenData(hub.settings), Filters(since=T0)
+    newest = [ids[4], ids[3], ids[2], ids[5], ids[1], ids[0]]  # by time; the tie at T0+2 s by id
+    assert [r["id"] for r in search(hub.engine, citizen, every, newest_first=True)] == newest
+    pages, before = [], None
+    while True:
+        page = search(hub.engine, citizen, every, limit=2, newest_first=True, before_id=before)
+        if not page:
+            break
+        pages.append([r["id"] for r in page])
+        before = page[-1]["id"]
+    assert pages == [newest[:2], newest[2:4], newest[4:]], "every record once, in order, across pages"
+    assert [r["id"] for r in search(hub.engine, citizen, Filters(since=T0, partner="motcua"), limit=2, newest_first=True,
+                                    before_id=ids[2])] == [ids[5], ids[0]]
+    window = Filters(since=T0 + timedelta(seconds=1), until=T0 + timedelta(seconds=3))
+    assert [r["id"] for r in search(hub.engine, citizen, window, newest_first=True)] == newest[1:5]
+    assert [r["id"] for r in search(hub.engine, citizen, every)] == ids, "the API's order is unchanged: by id"
+    assert [r["id"] for r in search(hub.engine, citizen, every, after_id=ids[3], limit=1)] == [ids[4]]

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, or_, select
 from hub.access import actions
 from hub.audit.crypto import CitizenData
 from hub.audit.records import iso
+from hub.store import queries
 from hub.store.engine import reading
 from hub.store.tables import access_records
 
@@ -69,10 +70,23 @@ def _view(row: Any) -> dict[str, Any]:
     return out
 
 
-def search(engine: Engine, citizen: CitizenData, filters: Filters, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    """Matching records with ``id > after_id``, oldest first, at most ``limit``; content left out."""
+def search(engine: Engine, citizen: CitizenData, filters: Filters, after_id: int = 0, limit: int = 100, *,
+           newest_first: bool = False, before_id: int | None = None) -> list[dict[str, Any]]:
+    """Matching records, at most ``limit``, content left out: oldest first with ``id > after_id``
+    (the API, the exports), or, ``newest_first``, by time from the newest (the console), the page
+    after the record ``before_id`` (:func:`hub.store.queries.newest_first`).
+
+    Indexes (hub/store/tables.py): newest first, ``at`` reads the pages and any time range; a
+    filter's own index (key, person, address, citizen, kind, request ids) serves a value rare enough
+    that reading ``at`` would skip too many rows before a page is full."""
     t = access_records.c
-    query = select(access_records).where(t.id > after_id).order_by(t.id).limit(limit)
+    query = select(access_records).limit(limit)
+    if newest_first:
+        query = queries.newest_first(query, access_records, "at", before_id)
+        if after_id:
+            query = query.where(t.id > after_id)
+    else:
+        query = query.where(t.id > after_id).order_by(t.id)
     for column, value in ((t.partner_code, filters.partner), (t.key_id, filters.key_id), (t.account, filters.account),
                           (t.client_ip, filters.ip), (t.officer_ip, filters.officer_ip), (t.route, filters.route),
                           (t.status, filters.status), (t.outcome, filters.outcome), (t.kind, filters.kind)):

@@ -150,14 +150,14 @@ class RecordSearch(TimeRange):
     status: Annotated[Annotated[int, Field(ge=100, le=599)] | None, Blank] = None
     kind: Annotated[Literal["request", "lookup", "decrypt", "message_read", "cli"] | None, Blank] = None
     request_id: Annotated[Annotated[str, Field(max_length=100)] | None, Blank] = None
-    after: OptionalId = None
+    before: OptionalId = None  # the page of records older than this id (newest first)
 
     def filters(self, citizen_id: str | None = None) -> Filters:
-        return Filters(**self.model_dump(exclude={"after", "citizen_id"}), citizen_id=citizen_id)
+        return Filters(**self.model_dump(exclude={"before", "citizen_id"}), citizen_id=citizen_id)
 
     def echo(self) -> dict[str, str]:
-        """The filters as the form's inputs show them (``after`` left out)."""
-        plain = self.model_dump(exclude={"after", "since", "until", "citizen_id"})
+        """The filters as the form's inputs show them (``before`` left out)."""
+        plain = self.model_dump(exclude={"before", "since", "until", "citizen_id"})
         out = {k: "" if v is None else str(v) for k, v in plain.items()}
         return {**out, "since": _local_input(self.since), "until": _local_input(self.until)}
 
@@ -200,22 +200,23 @@ def invalid(name: str, rule: str, message: str) -> Problem:
 async def _results(request: Request, query: RecordSearch, citizen_id: str | None = None) -> Response:
     request.scope["state"]["summary"] = "audit search" + (" by citizen ID" if citizen_id else "")
     app = request.app
-    items = await run_in_threadpool(search, app.state.engine, app.state.citizen_data, query.filters(citizen_id),
-                                    query.after or 0, PAGE_SIZE)
-    next_after = items[-1]["id"] if len(items) == PAGE_SIZE else None
+    items = await run_in_threadpool(lambda: search(app.state.engine, app.state.citizen_data, query.filters(citizen_id),
+                                                   limit=PAGE_SIZE, before_id=query.before, newest_first=True))
+    next_before = items[-1]["id"] if len(items) == PAGE_SIZE else None
     given = {k: v for k, v in query.echo().items() if v}
     next_link = None  # with a citizen ID, the next page is a button of the search form (a POST)
-    if next_after is not None and citizen_id is None:
-        next_link = f"{RECORDS}?" + urlencode({**given, "after": next_after})
+    if next_before is not None and citizen_id is None:
+        next_link = f"{RECORDS}?" + urlencode({**given, "before": next_before})
     return page(request, "audit/records.html", title=_("Access records"), items=items, form=query.echo(),
                 citizen_id=citizen_id or "", citizen_masked=masked(citizen_id) if citizen_id else "",
-                next_after=next_after, next_link=next_link, paged=bool(query.after), first_query=urlencode(given),
-                KINDS=KINDS)
+                next_before=next_before, next_link=next_link, paged=query.before is not None,
+                first_query=urlencode(given), KINDS=KINDS)
 
 
 @router.get(RECORDS)
 async def records(request: Request, query: Annotated[RecordSearch, Query()]) -> Response:
-    """The search form and the records matching the query's filters, oldest first, a page at a time."""
+    """The search form and the records matching the query's filters, newest first, a page at a time
+    (``before``: the records older than that id)."""
     return await _results(request, query)
 
 
@@ -226,8 +227,8 @@ async def records_by_citizen(request: Request) -> Response:
     query = posted(request, CitizenSearch)
     if query.citizen_id is None:
         plain = {k: v for k, v in query.echo().items() if v and k != "citizen_id"}
-        if query.after:
-            plain["after"] = str(query.after)
+        if query.before is not None:
+            plain["before"] = str(query.before)
         return done(f"{RECORDS}?{urlencode(plain)}" if plain else RECORDS)
     return await _results(request, query, query.citizen_id)
 

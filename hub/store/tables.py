@@ -160,17 +160,24 @@ access_records = Table(
     # the sealer (hub/audit/seal.py) gives each row its place ``seq`` in the hash chain and its
     # ``chain_hash``; nothing else ever updates or deletes a row (archiving moves sealed rows out
     # into a verifiable bundle). Never holds a secret, an API key or a citizen ID in clear.
-    # Indexed for the time windows of search and detection, and per key, person, address and
-    # citizen; every index costs the writer on each of the ~thousand inserts per second.
+    # Indexed for the time windows of search and detection (and the console's newest-first order),
+    # per key, person, address and citizen, and for the rare kinds and the request ids an auditor
+    # looks for; every index costs the writer on each of the ~thousand inserts per second (the three
+    # of 0015: 8% of its rows per second, docs/PERFORMANCE.md).
     "access_records",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime, nullable=False, index=True),
-    Column("request_id", String(36), nullable=False, default=""),  # the hub's own id, never the caller's
+    Column("at", UtcDateTime, nullable=False, index=True),  # also the console's newest-first order (issue 15)
+    # The hub's own id, never the caller's. Indexed (0015) for the console's search by request id,
+    # which otherwise read all five million records of a year (over a second).
+    Column("request_id", String(36), nullable=False, default="", index=True),
     # The caller's X-Request-Id (printable ASCII, at most 100 characters), kept beside the hub's id;
     # chained only when present, so records written before this column verify as they were sealed.
-    Column("caller_request_id", String(100)),
-    Column("kind", String(16), nullable=False),  # request | lookup | cli | decrypt
+    # Indexed (0015): the same search matches it too.
+    Column("caller_request_id", String(100), index=True),
+    # request | lookup | cli | decrypt | message_read. Indexed (0015) for the rare kinds an auditor
+    # filters on (content opened, command line: a few hundred in five million, 1.6 s without it).
+    Column("kind", String(16), nullable=False, index=True),
     Column("outcome", String(40), nullable=False, default=""),  # ok, or why not: no_credential, expired, rate_limited...
     Column("partner_code", String(40)),
     Column("key_id", Id, index=True),
@@ -417,10 +424,13 @@ messages = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("source", String(40), nullable=False),
     Column("message_id", String(64), nullable=False),
-    Column("type", String(40), nullable=False),
+    # Indexed (0015) for the console's message search by a rare type (300 ms on a million without).
+    Column("type", String(40), nullable=False, index=True),
     Column("dossier_code", String(40), nullable=False, index=True),
     Column("occurred_at", UtcDateTime, nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
+    # Indexed (0015): the console's message search reads its pages newest first through it, and a
+    # time range as a range of it (hub/store/queries.py newest_first).
+    Column("received_at", UtcDateTime, nullable=False, index=True),
     Column("body_sha256", String(64), nullable=False),
     Column("body", Text, nullable=False),
     UniqueConstraint("source", "message_id", name="uq_messages_source_message_id"),
@@ -446,6 +456,9 @@ deliveries = Table(
     # would scan every delivered row twice a second.
     Index("ix_deliveries_state", "state", "next_attempt_at"),
     Index("ix_deliveries_order", "destination", "order_key", "id"),
+    # The console's replay of a destination's dead letters, watched live (polled every 2 s): the
+    # deliveries of a destination changed since a moment; without it, a scan of every delivery (0015).
+    Index("ix_deliveries_destination_updated_at", "destination", "updated_at"),
 )
 
 delivery_attempts = Table(
@@ -458,6 +471,9 @@ delivery_attempts = Table(
     Column("outcome", String(12), nullable=False),
     Column("detail", Text, nullable=False, default=""),
     Column("duration_ms", Integer, nullable=False, default=0),
+    # The console's overview (polled every 2 s) and its chart: the failed attempts of the last hours,
+    # without a scan of every attempt ever made (0015).
+    Index("ix_delivery_attempts_outcome_at", "outcome", "at"),
 )
 
 # Delivery states. "pending" and "retrying" wait for a worker, "sending" is leased to one.

@@ -2,7 +2,7 @@
 
 - an auditor finds one citizen's look-ups by their ID (blind index) and no other citizen's; the ID
   is posted, never in a URL of the page (links, form actions, htmx), and shown masked outside the
-  input it was typed in; the next page of such a search is posted too;
+  input it was typed in; records come newest first, and the next page of such a search is posted too;
 - opening a look-up's content needs a reason (422 without), then shows it escaped and is recorded
   twice: an access record of kind ``decrypt`` and the admin action ``audit.decrypt`` with the reason;
 - acknowledging an alert changes it and is recorded; a form without its CSRF token changes nothing;
@@ -114,7 +114,7 @@ def test_an_auditor_finds_one_citizens_look_ups_by_id_never_in_a_url_and_masked_
     typed = f"{bich[:4]} {bich[4:8]} {bich[8:]}"  # as officers type it, in groups
     found = auditor.submit("/console/audit/records", {"citizen_id": typed, "kind": "lookup"})
     assert found.status_code == 200, found.text
-    assert rows(found.text) == hers and theirs not in rows(found.text), "her look-ups, and no one else's"
+    assert rows(found.text) == hers[::-1] and theirs not in rows(found.text), "her look-ups (newest first), no one else's"
     assert pages.masked(bich) in found.text and pages.masked(bich) == bich[:3] + "*******" + bich[-2:]
     assert found.text.count(bich) == 1, "the ID is once in the page..."
     assert re.search(rf'<input id="f-citizen" name="citizen_id"[^>]*value="{bich}">', found.text), \
@@ -126,28 +126,30 @@ def test_an_auditor_finds_one_citizens_look_ups_by_id_never_in_a_url_and_masked_
                         what="the search's access record")
     assert search[0].summary == "audit search by citizen ID" and bich not in search[0].path
 
-    # the next page is a button of the same posted form, with after= the last id shown
+    # newest first: the next page is a button of the same posted form, with before= the last id shown
     monkeypatch.setattr(pages, "PAGE_SIZE", 1)
     first = auditor.submit("/console/audit/records", {"citizen_id": bich})
-    assert rows(first.text) == hers[:1]
-    button = re.search(r'<button type="submit" form="search" name="after" value="(\d+)"', first.text)
-    assert button and int(button.group(1)) == hers[0]
-    second = auditor.submit("/console/audit/records", {"citizen_id": bich, "after": button.group(1)})
-    assert rows(second.text) == hers[1:]
+    assert rows(first.text) == [hers[1]]
+    button = re.search(r'<button type="submit" form="search" name="before" value="(\d+)"', first.text)
+    assert button and int(button.group(1)) == hers[1]
+    second = auditor.submit("/console/audit/records", {"citizen_id": bich, "before": button.group(1)})
+    assert rows(second.text) == [hers[0]]
 
     # without a citizen ID the form's post comes back as a GET of the same filters, paged by links
     plain = auditor.submit("/console/audit/records", {"kind": "lookup", "partner": "motcua", "citizen_id": " "})
     assert plain.status_code == 303 and plain.headers["location"] == "/console/audit/records?partner=motcua&kind=lookup"
     listed = auditor.get(plain.headers["location"])
-    assert rows(listed.text) == [hers[0]]
+    assert rows(listed.text) == [theirs]
     link = re.search(r'<a href="([^"]+)" rel="next"', listed.text)
-    assert link and "after=" in link.group(1)
-    assert rows(auditor.get(link.group(1).replace("&amp;", "&")).text) == [hers[1]]
+    assert link and f"before={theirs}" in link.group(1)
+    older = auditor.get(link.group(1).replace("&amp;", "&"))
+    assert rows(older.text) == [hers[1]] and 'href="/console/audit/records?partner=motcua&amp;kind=lookup">' in older.text, \
+        "the next page holds the older records, and a link back to the first page"
 
     monkeypatch.undo()  # pages of 50 again
     # a time range is Vietnam time (read as UTC, an hour ago would be six hours ahead: nothing found)
     hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).astimezone(pages.i18n.ZONE).strftime("%Y-%m-%dT%H:%M")
-    assert rows(auditor.get(f"/console/audit/records?kind=lookup&since={hour_ago}").text) == [*hers, theirs]
+    assert rows(auditor.get(f"/console/audit/records?kind=lookup&since={hour_ago}").text) == [theirs, *hers[::-1]]
     assert rows(auditor.get(f"/console/audit/records?kind=lookup&until={hour_ago}").text) == []
 
     refused = auditor.submit("/console/audit/records", {"citizen_id": "07920300456"})  # 11 digits
@@ -378,7 +380,7 @@ def test_an_operator_gets_403_on_every_audit_page_and_form_and_an_admin_on_every
 
 def test_bad_input_is_a_422_or_404_page_never_a_500(console: Console) -> None:
     auditor = console.person("auditor")
-    for query in ("key_id=abc", "status=99", "since=yesterday", "after=-1", f"after={2**63}", "kind=hack",
+    for query in ("key_id=abc", "status=99", "since=yesterday", "before=-1", f"before={2**63}", "kind=hack",
                   "until=2026-01-01T00:00&since=2026-02-01T00:00", "route=" + "r" * 201):
         answer = auditor.get(f"/console/audit/records?{query}")
         assert answer.status_code == 422 and answer.headers["content-type"].startswith("text/html"), query
