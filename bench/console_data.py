@@ -62,11 +62,11 @@ PARTNERS = [
     ("bo_tu_phap", "Bộ Tư pháp", "ministry_app", ["203.162.40.81"]),
     ("bo_tnmt", "Bộ Tài nguyên và Môi trường", "ministry_app", ["203.162.50.91"]),
     ("vneid", "Ứng dụng VNeID", "ministry_app", ["203.162.60.11"]),
-    ("tiemchung", "Hệ thống tiêm chủng", "ministry_app", ["10.10.5.21"]),
+    ("so_yte", "Hệ thống của Sở Y tế", "ministry_app", ["10.10.5.21"]),
 ]
 #: Who sends messages, with weights: most of the traffic is the one-stop system's.
 INTAKE = {"motcua": 70, "postal_vnpost": 10, "national_payment": 6, "so_tp": 5, "bo_tu_phap": 4, "so_tnmt": 3,
-          "tiemchung": 2}
+          "so_yte": 2}
 READERS = {"national_dvc": 5, "motcua": 3, "vneid": 1, "bo_tnmt": 1}
 #: People: the bench's three (signed in through the form) and a province's others.
 PEOPLE = [("vanhanh", "operator"), ("kiemtra", "auditor"), ("quantri", "admin"),
@@ -138,7 +138,7 @@ def _small_tables(engine: Engine, settings: Settings) -> dict[str, list[int]]:
     key_ids: dict[str, list[int]] = {}
     for code, key_id in rows:
         key_ids.setdefault(code, []).append(key_id)
-    revoke_key(engine, issue_key_id(engine, settings, "tiemchung"), actor="bench")  # an old key, revoked
+    revoke_key(engine, issue_key_id(engine, settings, "so_yte"), actor="bench")  # an old key, revoked
     for username, role in PEOPLE:
         add_account(engine, username, username.replace(".", " ").title(), role, PASSWORD, actor="bench")
     for name, quota, window in (("per-second", 100_000, 1), ("daily", 100_000_000, 86_400)):

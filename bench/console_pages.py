@@ -175,7 +175,7 @@ def pages(store: Store) -> list[Page]:
         Page("messages, page 2", ops, "next:/console/messages"),
         Page("messages, by source, page 2", ops, "next:/console/messages?source=national_payment"),
         Page("records", aud, "/console/audit/records"),
-        Page("records, by partner", aud, "/console/audit/records?partner=tiemchung"),
+        Page("records, by partner", aud, "/console/audit/records?partner=so_yte"),
         Page("records, by key", aud, f"/console/audit/records?key_id={so_tp_key}"),
         Page("records, by account", aud, f"/console/audit/records?account={s.officers[7]}"),
         Page("records, by ip", aud, "/console/audit/records?ip=10.20.3.25"),

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 NAMING = {
@@ -209,6 +210,10 @@ access_records = Table(
     Column("officer_mac", String(17)),
     Column("seq", BigInteger, unique=True),  # place in the hash chain, given by the sealer
     Column("chain_hash", String(64)),  # h_seq = SHA-256(h_{seq-1} || canonical(record))
+    # A dossier's trace finds the look-ups made for it by their summary (hub.store.queries.dossier_lookups);
+    # partial: only look-up records carry that summary, so the index stays a tenth of the table's.
+    Index("ix_access_records_lookup_summary", "summary", postgresql_where=text("kind = 'lookup'"),
+          sqlite_where=text("kind = 'lookup'")),
     sqlite_autoincrement=True,  # ids are never reused, not even after archiving empties the table
 )
 

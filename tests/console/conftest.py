@@ -76,8 +76,8 @@ class Console:
 
 @pytest.fixture
 def db_url(sqlite_url: str) -> str:
-    """Console tests run on SQLite (the pages' queries on PostgreSQL: tests/console/test_pages_postgres.py
-    and the bench)."""
+    """Console tests run on SQLite; the pages' queries run on both databases in tests/test_ops_queries.py
+    and tests/test_audit_records.py, and on PostgreSQL at full size in bench/console_pages.py."""
     return sqlite_url
 
 
