@@ -35,9 +35,10 @@ system-deps:
 run: system-deps venv
 	$(VENV)/bin/lienthong sandbox
 
-# Two pytest processes (pytest-xdist): each starts its own Redis and PostgreSQL, and every test has its
-# own database, so they do not meet. 6.7 min instead of 10.9 on 2 cores; TEST_WORKERS=0 runs serially.
-TEST_WORKERS ?= 2
+# Three pytest processes (pytest-xdist): each starts its own Redis, PostgreSQL and Chromium, and every
+# test has its own database, so they do not meet. On 2 cores a third process fills the time the others
+# spend waiting on workers, simulators and browsers; TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 3
 
 test: lint system-deps venv
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS)

@@ -23,9 +23,11 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 WIDTH, HEIGHT = 1366, 768  # the issue's screen
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session (per xdist worker)."""
+    """One headless Chromium per test module. Not per session: Playwright's sync API keeps an event
+    loop running in the thread while it is open, and later tests of the same process that call
+    ``asyncio.run`` would fail; closed with its module, it leaves nothing behind."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: 'make test' installs Debian's chromium (make system-deps)")
     from playwright.sync_api import sync_playwright

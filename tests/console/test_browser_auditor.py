@@ -29,7 +29,7 @@ def test_a_security_officer_finds_one_citizens_look_ups_and_opens_one_with_a_rea
     page.wait_for_load_state()
     assert citizen not in page.url, "the ID is posted, never in the address bar"
     found = [int(r) for r in page.locator("tr[data-record]").evaluate_all("rows => rows.map(r => r.dataset.record)")]
-    assert found == hers, "her two look-ups, no one else's"
+    assert found == hers[::-1], "her two look-ups, newest first, and no one else's"
     assert_accessible(page)
     shot(page, "auditor-citizen-search")
     page.locator(f'tr[data-record="{hers[0]}"] a').first.click()

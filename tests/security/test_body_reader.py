@@ -81,6 +81,8 @@ def test_no_route_answers_500_to_broken_bytes_from_any_caller(edge: Edge) -> Non
     """Every route, every caller, three kinds of broken body: each answer is below 500 and, unless it
     is the payment platform's own reply format or a console page (HTML for people), problem+json."""
     for (method, path), rule in RULES.items():
+        if path.startswith("/console") and rule.body == "none":
+            continue  # a console page reads no body at all (its forms: here and tests/console/test_forms.py)
         for kind in ("anonymous", "key", "operator", "auditor", "admin"):
             with edge.client(kind) as c:
                 for raw in (b"\x00\xff", b"{", b'{"a":' * 50):
