@@ -144,7 +144,12 @@ def test_only_admins_open_the_admin_pages_and_a_form_without_its_csrf_token_chan
     assert "Issue a key" in admin.get("/console/admin/partners/motcua").text, "in English when switched"
 
     before = len(actions(console))
+    with reading(console.hub.engine) as conn:
+        key_id = conn.execute(select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None)).limit(1)).scalar_one()
     forged = [("/console/admin/partners", {"code": "gia_mao", "name": "x", "kind": "one_stop"}),
+              (f"/console/admin/keys/{key_id}", {"label": "forged", "types": "*"}),
+              (f"/console/admin/keys/{key_id}/rotate", {"grace_hours": "0"}),  # would hand a new secret to the forger
+              (f"/console/admin/keys/{key_id}/revoke", {"confirm": "yes"}),
               ("/console/admin/partners/motcua", {"name": "x", "state": "suspended", "signatures": "off"}),
               ("/console/admin/partners/motcua/keys", {"label": "forged", "types": "*"}),
               ("/console/admin/accounts", {"username": "ke_gian", "display_name": "x", "role": "admin",
@@ -154,6 +159,9 @@ def test_only_admins_open_the_admin_pages_and_a_form_without_its_csrf_token_chan
         answer = admin.submit(path, data, csrf=False)
         assert answer.status_code == 403 and SECRET.search(answer.text) is None, path
     assert len(actions(console)) == before, "no change was made"
+    with reading(console.hub.engine) as conn:
+        key = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+    assert key.revoked_at is None and key.replaced_by is None and key.label != "forged", "the key is untouched"
     with reading(console.hub.engine) as conn:
         assert conn.execute(select(accounts.c.id).where(accounts.c.username.in_(("x", "ke_gian")))).first() is None
         assert conn.execute(select(vault_secrets.c.id)).first() is None
