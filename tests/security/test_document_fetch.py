@@ -202,8 +202,9 @@ def test_an_error_answer_repeats_nothing_of_the_remote_server(
     r = motcua.get(f"/v1/messages/{mid}/documents/0")
     assert r.status_code == 502 and r.json()["type"] == "/problems/document-unavailable"
     code, reason = status.split(" ", 1)
+    detail = r.json()["detail"].replace(str(mid), "<message>")  # a random id may contain "302"
     for leak in (code, reason, "secret-body-bytes", "secret-header", "Location"):
-        assert leak not in r.json()["detail"], leak
+        assert leak not in detail, leak
 
 
 # --- the addresses behind an allowlisted name ------------------------------------------------
