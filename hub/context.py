@@ -12,9 +12,10 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from hub.config import Settings, get_settings
-from hub.plugins import manifest
+from hub.plugins import destinations, manifest, manifests
 from hub.plugins import partner_settings as plugin_settings
-from hub.seam import Connector, Manifest, Refused, Unavailable
+from hub.routing import RoutingTable, routes_for
+from hub.seam import Connector, DocumentFailed, Manifest, Member, Refused, Unavailable
 from hub.store.engine import reading
 from hub.store.tables import partner_cursors
 
@@ -61,9 +62,10 @@ class PartnerContext:
     ``partner_settings`` if given, else read from the environment (``LIENTHONG_<PARTNER>_*``) with the
     hub's ``LIENTHONG_PARTNER_SETTINGS`` entry for it over them."""
 
-    def __init__(self, m: Manifest, settings: Settings, partner_settings: Any = None, engine: Engine | None = None) -> None:
+    def __init__(self, m: Manifest, settings: Settings, partner_settings: Any = None, engine: Engine | None = None,
+                 code: str | None = None) -> None:
         self.manifest = m
-        self.code = m.code
+        self.code = code or m.code  # a member's own code (hub.seam.Member), with its manifest's settings
         self.hub = settings
         self.settings = partner_settings if partner_settings is not None else plugin_settings(m.code, settings)
         self._engine = engine
@@ -106,10 +108,9 @@ class PartnerContext:
         from pydantic import ValidationError
 
         from hub.messages.models import MESSAGE_ADAPTER
-        from hub.routing import routes_for
         from hub.store.intake import IntakeResult, Prepared, StoreUnavailable, accept
 
-        table = routes_for(self.hub)
+        table = routing_table(self.hub)
         prepared: list[Prepared] = []
         for index, message in enumerate(messages):
             try:
@@ -144,27 +145,111 @@ class PartnerContext:
 
         record(conn, actor, action, target, before, after, client_ip)
 
+    def member(self, code: str) -> "PartnerContext":
+        found = members(self.hub).get(code)
+        if found is None or found[0] is not self.manifest:
+            raise LookupError(f"{code!r} is not a member of {self.manifest.code!r}")
+        return context(code, self.hub)
+
+    def fetch_document(self, url: str, sha256: str) -> bytes:
+        from hub.documents import DigestMismatch, DocumentRefused, DocumentUnavailable, fetch_verified
+
+        try:
+            return fetch_verified(url, sha256, settings=self.hub).content
+        except (DocumentRefused, DigestMismatch) as exc:
+            raise DocumentFailed(str(exc), permanent=True) from None
+        except DocumentUnavailable as exc:
+            raise DocumentFailed(str(exc), permanent=False) from None
+
+
+def members(settings: Settings | None = None) -> dict[str, tuple[Manifest, Member]]:
+    """Every member (``hub.seam.Member``) of every manifest that has some, by code, with its manifest.
+    Asked again on every call: a manifest answers from its own cache of its configuration."""
+    settings = settings or get_settings()
+    found: dict[str, tuple[Manifest, Member]] = {}
+    for m in manifests():
+        if m.members is not None:
+            for member in m.members(context(m.code, settings)):
+                found.setdefault(member.code, (m, member))
+    return found
+
+
+def all_destinations(settings: Settings | None = None) -> dict[str, frozenset[str]]:
+    """Destination -> types it accepts: every partner's (``hub.plugins.destinations``) and every member's."""
+    out = dict(destinations())
+    for code, (_, member) in members(settings).items():
+        out.setdefault(code, member.accepts if member.connector is not None else frozenset())
+    return out
+
+
+_tables: dict[tuple[int, tuple[int, ...]], RoutingTable] = {}
+
+
+def routing_table(settings: Settings | None = None) -> RoutingTable:
+    """``LIENTHONG_ROUTES_FILE``'s table followed by the members' own rules, rebuilt only when either changed."""
+    settings = settings or get_settings()
+    base = routes_for(settings)
+    found = [member for _, member in members(settings).values()]
+    key = (id(base), tuple(id(member) for member in found))
+    table = _tables.get(key)
+    if table is None:
+        extra = [{"to": [member.code], **rule} for member in found for rule in member.routes]
+        table = base.extended(extra)
+        if len(_tables) > 32:  # old tables of files since edited
+            _tables.clear()
+        _tables[key] = table
+    return table
+
+
+class LiveRoutes:
+    """The routing table as it stands at each call (:func:`routing_table`): what the API routes with."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def destinations(self, msg_type: str, source: str, message: Any) -> tuple[str, ...]:
+        return routing_table(self.settings).destinations(msg_type, source, message)
+
+    def all_destinations(self) -> set[str]:
+        return routing_table(self.settings).all_destinations()
+
+    def check(self, connectors: Any, message_types: Any, partners: Any = None) -> list[str]:
+        return routing_table(self.settings).check(connectors, message_types, partners)
+
 
 def context(code: str, settings: Settings | None = None, **partner_settings: Any) -> PartnerContext:
     """Partner ``code``'s context under ``settings`` (default: the process's). With keyword
     arguments, a fresh context whose partner settings are built from them (tests); without, one
     cached per settings object."""
     settings = settings or get_settings()
-    m = manifest(code)
+    try:
+        m, member = manifest(code), None
+    except LookupError:
+        found = members(settings).get(code)
+        if found is None:
+            raise
+        m, member = found[0], code
     if partner_settings:
-        merged = {**settings.partner_settings.get(code, {}), **partner_settings}
-        return PartnerContext(m, settings, m.settings(**merged))
+        merged = {**settings.partner_settings.get(m.code, {}), **partner_settings}
+        return PartnerContext(m, settings, m.settings(**merged), code=member)
     key = (id(settings), code)
     with _lock:
         ctx = _contexts.get(key)
-        if ctx is None or ctx.hub is not settings:
-            ctx = _contexts[key] = PartnerContext(m, settings)
+        if ctx is None or ctx.hub is not settings or ctx.manifest is not m:
+            ctx = _contexts[key] = PartnerContext(m, settings, code=member)
         return ctx
 
 
 def connector(code: str, settings: Settings) -> Connector:
-    """A ready outbound connector for destination ``code``; LookupError if that partner delivers nothing."""
-    m = manifest(code)
+    """A ready outbound connector for destination ``code`` (a partner's or a member's); LookupError if it
+    delivers nothing."""
+    try:
+        m = manifest(code)
+    except LookupError:
+        found = members(settings).get(code)
+        if found is None or found[1].connector is None:
+            raise LookupError(f"no destination named {code!r} delivers messages") from None
+        return found[1].connector(context(code, settings))
     if m.connector is None:
         raise LookupError(f"partner {code!r} takes no messages from the queue (its manifest has no connector)")
     return m.connector(context(code, settings))

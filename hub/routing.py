@@ -73,6 +73,10 @@ class RoutingTable:
     def all_destinations(self) -> set[str]:
         return {d for r in self.rules for d in r.to}
 
+    def extended(self, rules: Iterable[Mapping[str, Any]]) -> "RoutingTable":
+        """This table followed by ``rules`` (decoded YAML, as in the file); ValueError naming a bad one."""
+        return RoutingTable(self.rules + parse({"routes": list(rules)}).rules) if rules else self
+
     def check(
         self,
         connectors: Mapping[str, frozenset[str]],

@@ -54,8 +54,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CidrList", "CitizenOut", "CitizenQueryIn", "CitizensOut", "Connector", "Context", "Cursor", "DossierCode",
-    "Envelope", "Inbound", "InboundRoute", "Job", "LookupFault", "LookupOperation", "LookupTimeout",
-    "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "MissingKey", "OfficerContext", "Outcome",
+    "DocumentFailed", "Envelope", "Inbound", "InboundRoute", "Job", "LookupFault", "LookupOperation", "LookupTimeout",
+    "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "Member", "MissingKey", "OfficerContext", "Outcome",
     "OutcomeKind", "PartnerSettings", "Refused", "Reply", "SandboxInfo", "SandboxSeed", "SeedPartner",
     "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut", "generated_secret", "hub_engine", "hub_settings", "in_order",
     "partner_settings", "reading", "tables",
@@ -125,6 +125,16 @@ class Cursor(Protocol):
         ...
 
 
+class DocumentFailed(Exception):
+    """A document could not be given to the partner (:meth:`Context.fetch_document`): ``reason`` is
+    generic (never the remote server's status, headers or content); ``permanent`` when fetching
+    again cannot help (a URL the hub may not fetch, a digest that does not match)."""
+
+    def __init__(self, reason: str, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.permanent = reason, permanent
+
+
 class Context(Protocol):
     """What the hub gives one partner: its settings, credentials, the hub's signer and its cursors."""
 
@@ -172,6 +182,16 @@ class Context(Protocol):
                      client_ip: str = "") -> None:
         """Record an admin's change of this partner's data in ``conn``'s transaction (the change's own),
         as the hub records its own admin actions (``before``/``after`` free of secrets)."""
+        ...
+
+    def member(self, code: str) -> "Context":
+        """The context of ``code``, one of this partner's members (:class:`Member`); LookupError otherwise."""
+        ...
+
+    def fetch_document(self, url: str, sha256: str) -> bytes:
+        """The document at ``url`` whose SHA-256 is ``sha256``, fetched with the safeguards of result
+        documents (``LIENTHONG_DOCUMENT_*``: allowed hosts and addresses, no redirects, one time budget,
+        a size limit, the digest checked before the bytes are returned). Raises :class:`DocumentFailed`."""
         ...
 
 
@@ -230,6 +250,10 @@ class Inbound(Protocol):
 
     def note(self, outcome: str, summary: str = "") -> None:
         """What the access record of this call says: its outcome and a one-line summary."""
+        ...
+
+    def conceal(self, secret: str) -> None:
+        """Keep ``secret`` (a secret segment of the path) out of the access record: written as ``***``."""
         ...
 
 
@@ -382,6 +406,28 @@ class SandboxSeed:
     demo: Callable[[SandboxInfo, Mapping[str, str]], None] | None = None
 
 
+# -- members: destinations a partner's configuration names -----------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Member:
+    """A destination and partner that a manifest's configuration names, beyond the manifest itself: one
+    ministry system per adapter file. The hub asks :attr:`Manifest.members` again whenever it routes,
+    so a member added, changed or removed in the configuration needs no restart. A member has a
+    :class:`Context` of its own (``code`` is the member's: its credentials ``<code>.<what>``, its
+    cursors, ``submit`` as the member), with the settings of its manifest.
+
+    ``routes``: routing rules in ``hub/routes.yaml``'s format (``to`` defaults to the member), added
+    after the table's own; ``connector(ctx)``: its outbound connector, built with the member's context."""
+
+    code: str
+    name: str
+    kind: str
+    accepts: frozenset[str]
+    connector: Callable[[Context], Connector] | None = None
+    routes: tuple[Mapping[str, Any], ...] = ()
+
+
 # -- the manifest --------------------------------------------------------------------------------
 
 
@@ -421,3 +467,4 @@ class Manifest:
     networks: Mapping[str, str] = field(default_factory=dict)  #: settings field (CIDR list) -> who it admits
     start: Callable[[Context], None] | None = None  #: once per API process at start-up (e.g. warn of a missing secret)
     command_name: str = ""  #: ``lienthong <command_name> ...`` for ``commands`` (default: the code, with dashes)
+    members: Callable[[Context], Sequence[Member]] | None = None  #: destinations its configuration names (:class:`Member`)

@@ -19,8 +19,7 @@ from hub.queue import jobs
 from hub.queue.deliverer import Deliverer
 from hub.queue.pulls import Puller
 from hub.queue.relay import Relay
-from hub.queue.signal import queue_name
-from hub.routing import routes_for
+from hub.queue.signal import QUEUE
 from hub.runtime import engine_for, redis_for
 from hub.safety import check_startup
 
@@ -42,7 +41,6 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     engine = engine_for(settings)
     check_startup(settings, engine, "worker")  # production safety and the shared key set, before any work
     redis = redis_for(settings)
-    destinations = sorted(routes_for(settings).all_destinations())
     deliverer = Deliverer(settings, engine, redis, lambda name: connector(name, settings))
     jobs.DELIVERER = deliverer
     relay = Relay(engine, deliverer.notifier, settings.relay_interval)
@@ -53,7 +51,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     detector.start()
     pulls = Puller(redis, [(context(m.code, settings), job) for m in manifests() for job in m.jobs])
     pulls.start()
-    queues = [queue_name(d) for d in destinations]
+    queues = [QUEUE]  # every destination's drain jobs, named in the job (hub/queue/signal.py)
     log.info("worker listening on %s", ", ".join(queues))
     try:
         while True:

@@ -10,13 +10,12 @@ from types import ModuleType
 import pytest
 from pydantic import ValidationError
 
-from connectors.ministry_apps import interface as ministry
 from connectors.population_db import interface as population
 from connectors.postal_vnpost import interface as postal
 from hub.messages import MESSAGE_TYPES
 from tests.connectors.postal_samples import FULL_ORDER
 
-INTERFACES = [postal, population, ministry]
+INTERFACES = [postal, population]  # the ministry systems' contract is their adapter schema (connectors/ministry_apps/adapter.py)
 
 
 CONG_DAN = {
@@ -150,43 +149,6 @@ def test_population_operations_and_namespace() -> None:
     }
 
 
-# --- ministry software ------------------------------------------------------------------------
-
-MINISTRY = {
-    "code": "civil_status",
-    "name": "Phần mềm hộ tịch (Bộ Tư pháp)",
-    "agency_id": "000.00.00.G12",
-    "base_url": "https://hotich.example.gov.vn/api",
-    "accepts": ["dossier.submitted", "status.changed"],
-    "paths": {"dossier.submitted": "/hoso"},
-    "auth": {"kind": "oauth_client_credentials", "token_url": "https://sso.example.gov.vn/token",
-             "client_id": "lgsp-h49", "client_secret_env": "LIENTHONG_CIVIL_STATUS_SECRET"},
-}
-
-
-def test_ministry_config_parses_with_auth_by_kind() -> None:
-    app = ministry.MinistryApp.model_validate(MINISTRY)
-    assert isinstance(app.auth, ministry.OAuthClientCredentials)
-    assert isinstance(ministry.MinistryApp.model_validate({**MINISTRY, "auth": {"kind": "none"}}).auth, ministry.NoAuth)
-
-
-def test_ministry_config_refuses_types_the_connector_cannot_deliver() -> None:
-    with pytest.raises(ValidationError):
-        ministry.MinistryApp.model_validate({**MINISTRY, "accepts": ["dossier.deleted"]})
-    with pytest.raises(ValidationError):
-        ministry.MinistryApp.model_validate({**MINISTRY, "paths": {"result.issued": "/ketqua"}})
-
-
-def test_ministry_config_holds_secret_names_not_secrets() -> None:
-    with pytest.raises(ValidationError):
-        ministry.MinistryApp.model_validate({**MINISTRY, "auth": {**MINISTRY["auth"], "client_secret": "s3cret"}})
-
-
-def test_ministry_codes_are_unique() -> None:
-    with pytest.raises(ValidationError):
-        ministry.MinistryApps.model_validate({"ministries": [MINISTRY, MINISTRY]})
-
-
 # --- every interface --------------------------------------------------------------------------
 
 
@@ -199,7 +161,6 @@ def test_accepts_names_only_canonical_types(module: ModuleType) -> None:
 PROTOCOLS = [
     (postal.VnpostClient, {"create_order", "track", "quote_price", "close"}),
     (population.PopulationDbClient, {"lookup", "verify", "household_head", "current_residence", "close"}),
-    (ministry.MinistryAppClient, {"deliver", "close"}),
 ]
 
 

@@ -1,18 +1,89 @@
-"""Ministry software (phần mềm chuyên ngành) as a partner of the hub: registered; the contract only.
+"""Ministry software (phần mềm chuyên ngành) as partners of the hub: one adapter file per ministry system.
 
-It has no connector, route or simulator yet (``interface.py``), so no routing rule may send it
-anything (``lienthong routes check`` refuses one).
+The manifest itself is the family; each adapter file of ``LIENTHONG_MINISTRY_APPS_FOLDER`` is a
+member (``hub.seam.Member``): a destination and a partner of its own, with its routing rules, its
+connector, its pull and its callbacks. The folder is read again when it changes: adding a ministry
+system is adding a file (and registering its partner row, for its key), without a restart.
 """
 
 from __future__ import annotations
 
-from hub.seam import Manifest, PartnerSettings, SandboxSeed, SeedPartner, partner_settings
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from connectors.ministry_apps.cli import commands
+from connectors.ministry_apps.registry import Loaded, Registry, registry_for
+from connectors.ministry_apps.settings import MinistryAppsSettings
+from hub.seam import Context, InboundRoute, Job, Manifest, Member, SandboxSeed, SeedPartner
+
+if TYPE_CHECKING:
+    from hub.seam import Connector
 
 
-class MinistryAppsSettings(PartnerSettings):
-    """Nothing to configure yet (``LIENTHONG_MINISTRY_APPS_<NAME>``)."""
+def registry(folder: Path) -> Registry:
+    """The process's registry of ``folder``."""
+    return registry_for(folder, lambda loaded: _member(folder, loaded))
 
-    model_config = partner_settings("ministry_apps")
+
+def _registry(ctx: Context) -> Registry:
+    return registry(Path(ctx.settings.folder))
+
+
+def _member(folder: Path, loaded: Loaded) -> Member:
+    code = loaded.adapter.code
+
+    def connector(ctx: Context) -> "Connector":
+        from connectors.ministry_apps.connector import AdapterConnector
+
+        return AdapterConnector(ctx, lambda: registry(folder).get(code))
+
+    return Member(code=code, name=loaded.adapter.name, kind=loaded.adapter.kind, accepts=loaded.adapter.accepts,
+                  connector=connector, routes=loaded.adapter.routes())
+
+
+def _members(ctx: Context) -> tuple[Member, ...]:
+    return _registry(ctx).members()
+
+
+def _pull(ctx: Context) -> None:
+    from connectors.ministry_apps.pull import run_all
+
+    run_all(ctx, _registry)
+
+
+def _safety(ctx: Context) -> list[str]:
+    """Production refuses an adapter whose secret would fall back to its sandbox value."""
+    reasons = []
+    for code, loaded in _registry(ctx).adapters().items():
+        member = ctx.member(code)
+        for name, spec in loaded.adapter.secrets.items():
+            if spec.sandbox and not member.credential(name) and not (spec.env and os.environ.get(spec.env)):
+                reasons.append(f"ministry adapter {code}: secret {name} is the sandbox's value; set vault credential "
+                               f"{code}.{name}" + (f" or {spec.env}" if spec.env else ""))
+    return reasons
+
+
+def _health(ctx: Context) -> str:
+    found = _registry(ctx)
+    loaded, broken = found.adapters(), found.problems
+    return f"{len(loaded)} adapters" + (f", broken: {', '.join(sorted(broken))}" if broken else "")
+
+
+def _routes() -> tuple[InboundRoute, ...]:
+    from connectors.ministry_apps.callbacks import handler
+
+    own = {"responses": {"200": {"description": "The event is stored; the answer is in the ministry system's format"},
+                         "403": {"description": "Wrong secret, or a key that is not the ministry's"},
+                         "404": {"description": "No such ministry adapter or event"}}}
+    return (
+        InboundRoute("POST", "/v1/ministry/{code}/hooks/{event}/{secret}", handler(_registry, "secret"),
+                     summary="A ministry system's callback, proved by the secret path segment its adapter names",
+                     body="callback", max_bytes=256 * 1024, tag="ministry", openapi=own, own_errors=True),
+        InboundRoute("POST", "/v1/ministry/{code}/push/{event}", handler(_registry, "key"), route_class="intake",
+                     summary="A ministry system's callback with its own API key", body="callback",
+                     max_bytes=256 * 1024, tag="ministry", openapi=own, own_errors=True),
+    )
 
 
 MANIFEST = Manifest(
@@ -20,5 +91,16 @@ MANIFEST = Manifest(
     name="Phần mềm chuyên ngành của bộ",
     kind="ministry_app",
     settings=MinistryAppsSettings,
-    seed=SandboxSeed(partners=(SeedPartner("ministry_apps", "Phần mềm chuyên ngành của bộ", "ministry_app"),)),
+    routes=_routes(),
+    jobs=(Job("ministry-pull", _pull, every=lambda ctx: float(ctx.settings.pull_seconds)),),
+    members=_members,
+    commands=commands,
+    command_name="ministry",
+    safety=_safety,
+    health=_health,
+    seed=SandboxSeed(partners=(
+        SeedPartner("civil_status", "Phần mềm đăng ký, quản lý hộ tịch (Bộ Tư pháp)", "ministry_app"),
+        SeedPartner("land", "Hệ thống thông tin đất đai (Sở Tài nguyên và Môi trường)", "ministry_app"),
+        SeedPartner("soap_test", "Hệ thống chuyên ngành thử nghiệm (SOAP)", "ministry_app"),
+    )),
 )

@@ -119,7 +119,7 @@ class Recorder:
         route = scope.get("route")
         status = meter.status
         citizen = state.get("citizen")
-        path = scope["path"]
+        path = state.get("path") or scope["path"]  # a handler may have concealed a secret segment (hub.seam.Inbound)
         keep = (who is not None or path.startswith(PEOPLE_PREFIXES) or citizen is not None
                 or state.get("kind", "request") != "request")
         self.log.add({

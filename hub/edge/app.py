@@ -25,7 +25,7 @@ from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
 from hub.console import routers as console_routers
-from hub.context import context
+from hub.context import LiveRoutes, all_destinations, context
 from hub.edge import admin, audit, docs, documents, inbound, intake, lookups, officers, ops, signing, vault, views
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
@@ -47,10 +47,9 @@ from hub.edge.writers import ProcessWriter, ThreadWriter
 from hub.limits.limiter import RateLimiter
 from hub.log_mask import install as install_log_mask
 from hub.messages import MESSAGE_TYPES
-from hub.plugins import destinations, manifests
+from hub.plugins import manifests
 from hub.queue.metrics import refresh_delivery_gauges
 from hub.queue.signal import Notifier
-from hub.routing import routes_for
 from hub.runtime import engine_for, redis_for
 from hub.safety import check_startup
 from hub.signatures.hub_keys import HubKeyRing
@@ -109,8 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine_for(settings)
     app.state.redis = redis_for(settings)
-    app.state.routes = routes_for(settings)
-    problems = app.state.routes.check(destinations(), MESSAGE_TYPES)
+    app.state.routes = LiveRoutes(settings)  # the file's table and the members' rules, as they stand
+    problems = app.state.routes.check(all_destinations(settings), MESSAGE_TYPES)
     if problems:  # refuse to start rather than accept messages no worker can deliver
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))
     check_startup(settings, app.state.engine, "api")  # before anything serves: production safety, shared keys

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from hub.access.principal import Principal
 from hub.access.scopes import Scopes
-from hub.context import context
+from hub.context import context, members
 from hub.edge.body import read_body
 from hub.edge.guard import GuardedRoute
 from hub.edge.prepare import prepare
@@ -58,7 +58,7 @@ class EdgeInbound:
         state = self.request.scope["state"]
         caller = state.get("principal")
         if caller is None:  # a public route: the partner vouched for by the handler's own proof
-            if source != self.ctx.code:  # a partner's public route speaks for that partner only
+            if source != self.ctx.code and not self._member(source):  # it speaks for its partner (or a member) only
                 raise Refused("forbidden", f"a route of {self.ctx.code!r} may not submit as {source!r}")
             partner = await run_in_threadpool(get_partner, self.request.app.state.engine, source)
             if partner is None:
@@ -80,6 +80,11 @@ class EdgeInbound:
             raise Unavailable("not stored") from None
         return str(result.verdict)
 
+    def _member(self, source: str) -> bool:
+        """``source`` is a member of this route's partner (hub.seam.Member: a ministry adapter)."""
+        found = members(self.request.app.state.settings).get(source)
+        return found is not None and found[0].code == self.ctx.code
+
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await run_in_threadpool(fn, *args)
 
@@ -88,6 +93,11 @@ class EdgeInbound:
         state["outcome"], state["summary"] = outcome, summary[:300]
         if "principal" not in state:  # the access record names the partner the call claims to be
             state["attempt"] = {"partner_code": self.ctx.code, "key_id": None, "account": None}
+
+    def conceal(self, secret: str) -> None:
+        state = self.request.scope["state"]
+        if secret:
+            state["path"] = state.get("path", self.request.scope["path"]).replace(secret, "***")
 
 
 def _reply(reply: Reply) -> Response:

@@ -11,9 +11,11 @@ facts (officers, units, citizens) under another agency's dossier code.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
+import orjson
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     AwareDatetime,
     BaseModel,
@@ -34,6 +36,7 @@ from hub.messages.codes import (
     IdType,
     SubjectType,
     Text,
+    nfc_deep,
 )
 
 AgencyId = Annotated[str, Field(pattern=AGENCY_PATTERN, examples=["000.00.00.H49"])]
@@ -42,6 +45,26 @@ MessageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z
 PartnerCode = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Vnd = Annotated[int, Field(ge=0, description="Amount in Vietnamese đồng")]
+FORM_MAX_BYTES = 64 * 1024
+FORM_MAX_DEPTH = 5
+
+
+def _bounded_form(value: dict[str, Any]) -> dict[str, Any]:
+    """A form is free JSON, but bounded: its size and depth are limited, its strings NFC."""
+    def depth(v: Any, level: int = 1) -> int:
+        if isinstance(v, dict):
+            return max([level, *(depth(x, level + 1) for x in v.values())])
+        if isinstance(v, list):
+            return max([level, *(depth(x, level + 1) for x in v)])
+        return level - 1
+    if depth(value) > FORM_MAX_DEPTH:
+        raise ValueError(f"a form nests at most {FORM_MAX_DEPTH} levels")
+    if len(orjson.dumps(value)) > FORM_MAX_BYTES:
+        raise ValueError(f"a form is at most {FORM_MAX_BYTES} bytes of JSON")
+    return dict(nfc_deep(value))
+
+
+FormData = Annotated[dict[str, Any], AfterValidator(_bounded_form)]
 
 
 class Strict(BaseModel):
@@ -82,6 +105,8 @@ class Attachment(Strict):
     name: Text = Field(min_length=1, max_length=300)
     component_code: Text | None = Field(None, max_length=100)
     url: AnyHttpUrl | None = None
+    sha256: Sha256Hex | None = Field(None, description="SHA-256 of the file at url: a partner that wants the file "
+                                                       "itself (a ministry system, as base64) gets it only with it")
     deleted: bool = False
 
 
@@ -141,6 +166,9 @@ class DossierPayload(Strict):
     note: Text | None = Field(None, max_length=2000)
     attachments: list[Attachment] = Field(default_factory=list, max_length=200)
     fees: list[Fee] = Field(default_factory=list, max_length=50)
+    form: FormData | None = Field(None, description="The dossier's e-form (tờ khai) as the procedure defines it, "
+                                                    "e.g. a birth's record for the civil-status registry: at most "
+                                                    "64 KiB of JSON, 5 levels deep")
     pickup: PostalPickup | None = Field(None, description="Filed through the post (channel 3): the post collects it",
                                         exclude_if=lambda v: v is None)  # absent: bodies stored before it keep their digest
     result_by_post: PostalAddress | None = Field(None, description="The citizen chose to receive the result by post, here",

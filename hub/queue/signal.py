@@ -25,9 +25,14 @@ FLAG_TTL_SECONDS = 15
 DRAIN_JOB = "hub.queue.jobs.drain"
 
 
+QUEUE = "lienthong.deliveries"
+
+
 def queue_name(destination: str) -> str:
-    """The RQ queue of a destination."""
-    return f"lienthong.{destination}"
+    """The RQ queue of a destination's drain jobs: one queue for every destination. The job names its
+    destination, so a destination that appears at run time (a ministry adapter file, hub.seam.Member)
+    is served without restarting the workers, and destinations take turns in the order they woke."""
+    return QUEUE
 
 
 def flag_key(destination: str) -> str:

@@ -423,6 +423,23 @@ postal_status_codes = Table(
     Column("updated_by", String(120), nullable=False, default=""),
 )
 
+ministry_cases = Table(
+    # The dossiers a ministry system (an adapter, connectors/ministry_apps/) has been handed and whose
+    # status the hub pulls from it (as the civil-status registry's LayKetQua): what it last answered,
+    # what the hand-over kept for the pull (its module...), and when the case ended. One row per
+    # (ministry, dossier); the last state seen is the pull's durable place.
+    "ministry_cases",
+    metadata,
+    Column("ministry", String(40), primary_key=True),
+    Column("dossier_code", String(60), primary_key=True),
+    Column("state", String(40), nullable=True),
+    Column("kept", Text, nullable=False, default="{}"),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("checked_at", UtcDateTime, nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Index("ix_ministry_cases_open", "ministry", "closed_at", "checked_at"),
+)
+
 messages = Table(
     "messages",
     metadata,
