@@ -159,10 +159,10 @@ class KeyAuth(httpx.Auth):
         yield request
 
 
-def http_auth(adapter: Adapter, secret: Callable[[str], str]) -> httpx.Auth | None:
-    """The ``httpx.Auth`` of the adapter's ``auth`` (None: no HTTP authentication)."""
+def http_auth(adapter: Adapter, base: str, secret: Callable[[str], str]) -> httpx.Auth | None:
+    """The ``httpx.Auth`` of the adapter's ``auth`` (None: no HTTP authentication); ``base`` is its
+    ``base_url`` with the environment read."""
     spec: Any = adapter.auth
-    base = adapter.base_url
     if isinstance(spec, (NoAuth, WsSecurity)):
         return None
     if isinstance(spec, KeyHeader):

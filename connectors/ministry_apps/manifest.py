@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from connectors.ministry_apps.cli import commands
 from connectors.ministry_apps.registry import Loaded, Registry, registry_for
 from connectors.ministry_apps.settings import MinistryAppsSettings
-from hub.seam import Context, InboundRoute, Job, Manifest, Member, SandboxSeed, SeedPartner
+from connectors.ministry_apps.simulators import ministry_simulator
+from hub.seam import Context, InboundRoute, Job, Manifest, Member, SandboxSeed, SeedPartner, Simulator
 
 if TYPE_CHECKING:
     from hub.seam import Connector
@@ -96,6 +97,13 @@ MANIFEST = Manifest(
     members=_members,
     commands=commands,
     command_name="ministry",
+    simulator=Simulator(
+        name="ministry-apps", command=ministry_simulator, port=8131, title="Ministry sims",
+        # one server, each system under its prefix; the land system calls the hub back
+        hub_env=lambda url: {"LIENTHONG_CIVIL_STATUS_URL": f"{url}/hotich", "LIENTHONG_LAND_URL": f"{url}/dat",
+                             "LIENTHONG_SOAP_TEST_URL": f"{url}/soap"},
+        args=lambda info: ["--hub-url", info.api_url],
+    ),
     safety=_safety,
     health=_health,
     seed=SandboxSeed(partners=(

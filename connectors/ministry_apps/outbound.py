@@ -134,7 +134,7 @@ class Wire:
     def __init__(self, loaded: "Loaded", ctx: Context | None) -> None:
         self.loaded = loaded
         self.secret = secret_getter(loaded.adapter, ctx)
-        self.auth = http_auth(loaded.adapter, self.secret)
+        self.auth = http_auth(loaded.adapter, loaded.base_url, self.secret)
         self.http = httpx.Client(timeout=loaded.adapter.timeout, auth=self.auth,
                                  headers={"User-Agent": "lienthong-ministry/1"})
         self._soap: Any = None

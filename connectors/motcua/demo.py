@@ -1,5 +1,7 @@
 """Demo traffic of the sandbox's one-stop system: it files dossiers and moves them along (its
-manifest's ``seed.demo``; ``lienthong motcua demo`` sends a few at once)."""
+manifest's ``seed.demo``; ``lienthong motcua demo`` sends a few at once). Some are births, deaths,
+land and business registrations, which the ministry systems handle and answer
+(connectors/ministry_apps/)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,18 @@ def postal_address(seq: int) -> dict[str, Any]:
             "province_code": "22", "province_name": "Tỉnh Quảng Ninh"}
 
 
+#: Procedures handled in ministry software (connectors/ministry_apps/adapters/): seq % 6 -> (code, name, form).
+MINISTRY_PROCEDURES: dict[int, tuple[str, str, dict[str, Any]]] = {
+    1: ("1.001193", "Đăng ký khai sinh", {"hoTen": "Nguyễn Minh Khang", "ngaySinh": "20/11/2026", "gioiTinh": "1",
+                                          "noiSinh": "Bệnh viện Sản Nhi Quảng Ninh", "hoTenMe": "Trần Thị Bích"}),
+    2: ("1.000656", "Đăng ký khai tử", {"hoTen": "Lê Văn Tư", "ngayChet": "21/11/2026", "noiChet": "Thành phố Hạ Long",
+                                        "soDinhDanh": "022150001111"}),
+    4: ("1.004227", "Đăng ký đất đai, cấp giấy chứng nhận lần đầu",
+        {"thuaDat": [{"soTo": "12", "soThua": "345", "diaChi": "Tổ 3, khu 5, phường Hà Khẩu, Hạ Long"}]}),
+    5: ("2.000575", "Đăng ký thành lập hộ kinh doanh", {}),
+}
+
+
 def by_post(seq: int) -> bool:
     """Every third demo dossier comes by post (pickup) and has its paper result delivered by post."""
     return seq % 3 == 0
@@ -44,20 +58,26 @@ def dossier_messages(seq: int, now: datetime | None = None) -> Iterator[dict[str
     paper result delivered by post."""
     now = now or datetime.now(HANOI)
     code = dossier_code(seq, now)
-    postal = by_post(seq)
+    ministry = MINISTRY_PROCEDURES.get(seq % 6)
+    postal = by_post(seq) and ministry is None
     base = {"source": "motcua", "dossier_code": code}
+    procedure, name, form = ministry or ("2.000477", "Cấp bản sao trích lục hộ tịch", {})
     payload: dict[str, Any] = {
-        "agency_id": "000.00.00.H49", "procedure_code": "2.000477", "procedure_name": "Cấp bản sao trích lục hộ tịch",
-        "applicant": {"name": NAMES[seq % len(NAMES)], "subject_type": 1, "phone": "0912345678"},
+        "agency_id": "000.00.00.H49", "procedure_code": procedure, "procedure_name": name,
+        "applicant": {"name": NAMES[seq % len(NAMES)], "subject_type": 1, "phone": "0912345678",
+                      "ids": [{"id_type": 1, "number": f"0221900{seq % 100000:05d}"}]},
         "received_at": now.isoformat(), "due_at": (now + timedelta(days=3)).isoformat(), "status": 1,
-        "channel": 3 if postal else 2, "summary": "Đề nghị cấp bản sao trích lục khai sinh",
+        "channel": 3 if postal else 2, "summary": f"Đề nghị {name[0].lower()}{name[1:]}",
     }
+    if form:
+        payload["form"] = form
     if postal:
         payload["pickup"] = {"address": postal_address(seq), "components": COMPONENTS}
         payload["result_by_post"] = postal_address(seq)
     yield {**base, "message_id": str(uuid.uuid4()), "type": "dossier.submitted", "occurred_at": now.isoformat(),
            "payload": payload}
-    for i, (status, content, dept) in enumerate(STEPS, 1):
+    # a ministry's dossier is accepted here, then handled (and answered) in the ministry's software
+    for i, (status, content, dept) in enumerate(STEPS[:1] if ministry else STEPS, 1):
         at = now + timedelta(seconds=i)
         step: dict[str, Any] = {"agency_id": "000.00.00.H49", "status": status, "handled_at": at.isoformat(),
                                 "handler_name": "Trần Văn Bình", "handler_title": "Chuyên viên", "department": dept,

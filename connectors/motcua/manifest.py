@@ -68,7 +68,8 @@ MANIFEST = Manifest(
     name="Hệ thống thông tin một cửa điện tử tỉnh",
     kind="one_stop",
     settings=MotcuaSettings,
-    accepts=frozenset({"payment.confirmed", *POSTAL_TYPES}),
+    # payments, the post's events, and what ministry systems send back (connectors/ministry_apps/)
+    accepts=frozenset({"payment.confirmed", "status.changed", "result.issued", "fee.notice", *POSTAL_TYPES}),
     connector=_connector,
     commands=_commands,
     simulator=Simulator(
