@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 
 from connectors.ministry_apps.emit import emitted
-from connectors.ministry_apps.outbound import Outgoing, base_context, render
+from connectors.ministry_apps.outbound import base_context, render
+from connectors.ministry_apps.outgoing import Outgoing
 from connectors.ministry_apps.registry import Broken, Loaded, Mistake, load
 from connectors.ministry_apps.templates import MappingError, value
 from hub.seam import MESSAGE_ADAPTER

@@ -78,7 +78,7 @@ def commands() -> typer.Typer:
     @app.command("list")
     def list_command() -> None:
         """The adapters of the configured folder (LIENTHONG_MINISTRY_APPS_FOLDER), and the broken files."""
-        from connectors.ministry_apps.manifest import registry
+        from connectors.ministry_apps.members import registry
         from connectors.ministry_apps.settings import MinistryAppsSettings
         from hub.seam import hub_settings
 

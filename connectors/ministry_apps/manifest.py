@@ -9,54 +9,28 @@ system is adding a file (and registering its partner row, for its key), without 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from connectors.ministry_apps.cli import commands
-from connectors.ministry_apps.registry import Loaded, Registry, registry_for
+from connectors.ministry_apps.members import of as registry_of
 from connectors.ministry_apps.settings import MinistryAppsSettings
 from connectors.ministry_apps.simulators import ministry_simulator
 from hub.seam import Context, InboundRoute, Job, Manifest, Member, SandboxSeed, SeedPartner, Simulator
 
-if TYPE_CHECKING:
-    from hub.seam import Connector
-
-
-def registry(folder: Path) -> Registry:
-    """The process's registry of ``folder``."""
-    return registry_for(folder, lambda loaded: _member(folder, loaded))
-
-
-def _registry(ctx: Context) -> Registry:
-    return registry(Path(ctx.settings.folder))
-
-
-def _member(folder: Path, loaded: Loaded) -> Member:
-    code = loaded.adapter.code
-
-    def connector(ctx: Context) -> "Connector":
-        from connectors.ministry_apps.connector import AdapterConnector
-
-        return AdapterConnector(ctx, lambda: registry(folder).get(code))
-
-    return Member(code=code, name=loaded.adapter.name, kind=loaded.adapter.kind, accepts=loaded.adapter.accepts,
-                  connector=connector, routes=loaded.adapter.routes())
-
 
 def _members(ctx: Context) -> tuple[Member, ...]:
-    return _registry(ctx).members()
+    return registry_of(ctx).members()
 
 
 def _pull(ctx: Context) -> None:
     from connectors.ministry_apps.pull import run_all
 
-    run_all(ctx, _registry)
+    run_all(ctx, registry_of)
 
 
 def _safety(ctx: Context) -> list[str]:
     """Production refuses an adapter whose secret would fall back to its sandbox value."""
     reasons = []
-    for code, loaded in _registry(ctx).adapters().items():
+    for code, loaded in registry_of(ctx).adapters().items():
         member = ctx.member(code)
         for name, spec in loaded.adapter.secrets.items():
             if spec.sandbox and not member.credential(name) and not (spec.env and os.environ.get(spec.env)):
@@ -66,7 +40,7 @@ def _safety(ctx: Context) -> list[str]:
 
 
 def _health(ctx: Context) -> str:
-    found = _registry(ctx)
+    found = registry_of(ctx)
     loaded, broken = found.adapters(), found.problems
     return f"{len(loaded)} adapters" + (f", broken: {', '.join(sorted(broken))}" if broken else "")
 
@@ -78,10 +52,10 @@ def _routes() -> tuple[InboundRoute, ...]:
                          "403": {"description": "Wrong secret, or a key that is not the ministry's"},
                          "404": {"description": "No such ministry adapter or event"}}}
     return (
-        InboundRoute("POST", "/v1/ministry/{code}/hooks/{event}/{secret}", handler(_registry, "secret"),
+        InboundRoute("POST", "/v1/ministry/{code}/hooks/{event}/{secret}", handler(registry_of, "secret"),
                      summary="A ministry system's callback, proved by the secret path segment its adapter names",
                      body="callback", max_bytes=256 * 1024, tag="ministry", openapi=own, own_errors=True),
-        InboundRoute("POST", "/v1/ministry/{code}/push/{event}", handler(_registry, "key"), route_class="intake",
+        InboundRoute("POST", "/v1/ministry/{code}/push/{event}", handler(registry_of, "key"), route_class="intake",
                      summary="A ministry system's callback with its own API key", body="callback",
                      max_bytes=256 * 1024, tag="ministry", openapi=own, own_errors=True),
     )

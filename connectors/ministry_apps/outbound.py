@@ -9,7 +9,6 @@ ministry try`` prints and what the connector sends are the same object, :class:`
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -19,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 from connectors.ministry_apps.answers import Answer
 from connectors.ministry_apps.auth import http_auth, secret_getter, wsse
+from connectors.ministry_apps.outgoing import Outgoing
 from connectors.ministry_apps.templates import MappingError, tree, value
 from hub.seam import Context
 
@@ -26,21 +26,6 @@ if TYPE_CHECKING:
     from connectors.ministry_apps.registry import Loaded
 
 Fetch = Callable[[str, str], bytes]
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One request, ready: REST (``method``, ``url``, ``headers``, ``json`` or ``text``) or SOAP
-    (``operation``, ``args``)."""
-
-    method: str = "POST"
-    url: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    query: Mapping[str, Any] = field(default_factory=dict)
-    json: Any = None
-    text: str | None = None
-    operation: str | None = None
-    args: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _document(fetch: Fetch | None) -> Callable[[Any], bytes]:

@@ -19,7 +19,7 @@ from connectors.ministry_apps.answers import Answer
 from connectors.ministry_apps.templates import MappingError
 
 if TYPE_CHECKING:
-    from connectors.ministry_apps.outbound import Outgoing
+    from connectors.ministry_apps.outgoing import Outgoing
 
 
 def _plain(value: Any) -> Any:
