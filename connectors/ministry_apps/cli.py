@@ -78,12 +78,15 @@ def commands() -> typer.Typer:
     @app.command("list")
     def list_command() -> None:
         """The adapters of the configured folder (LIENTHONG_MINISTRY_APPS_FOLDER), and the broken files."""
-        from connectors.ministry_apps.members import registry
+        from connectors.ministry_apps.members import NOWHERE, folder_of, registry
         from connectors.ministry_apps.settings import MinistryAppsSettings
         from hub.seam import hub_settings
 
-        folder = Path(MinistryAppsSettings(**hub_settings().partner_settings.get("ministry_apps", {})).folder)
-        found = registry(folder)
+        hub = hub_settings()
+        folder = folder_of(MinistryAppsSettings(**hub.partner_settings.get("ministry_apps", {})).folder, hub.profile)
+        if folder is None:
+            typer.echo("no adapters folder: set LIENTHONG_MINISTRY_APPS_FOLDER (production has no default)")
+        found = registry(folder or NOWHERE)
         found.reload()
         for code, loaded in found.adapters().items():
             a = loaded.adapter

@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.ministry_apps.registry import Loaded, Registry, registry_for
+from connectors.ministry_apps.settings import SHIPPED
 from hub.seam import Context, Member
 
 if TYPE_CHECKING:
     from hub.seam import Connector
+
+NOWHERE = Path("/nonexistent/lienthong-no-ministry-adapters")  # no folder: a registry with nothing in it
 
 
 def registry(folder: Path) -> Registry:
@@ -17,9 +20,17 @@ def registry(folder: Path) -> Registry:
     return registry_for(folder, lambda loaded: _member(folder, loaded))
 
 
+def folder_of(configured: Path | None, profile: str) -> Path | None:
+    """The adapters folder: the one configured; unset, the shipped adapters in the sandbox and none in
+    production (a province names its own folder, with its own systems' addresses and secrets)."""
+    if configured is not None:
+        return Path(configured)
+    return SHIPPED if profile != "production" else None
+
+
 def of(ctx: Context) -> Registry:
-    """The registry of the folder ``ctx``'s settings name."""
-    return registry(Path(ctx.settings.folder))
+    """The registry of ``ctx``'s adapters folder (an empty one when there is none)."""
+    return registry(folder_of(ctx.settings.folder, ctx.hub.profile) or NOWHERE)
 
 
 def _member(folder: Path, loaded: Loaded) -> Member:

@@ -16,7 +16,8 @@ class MinistryAppsSettings(PartnerSettings):
 
     model_config = partner_settings("ministry_apps")
 
-    folder: Path = Field(SHIPPED, description="The folder of adapter files (*.yaml, one ministry system each, with "
-                                              "their wire schemas beside them); read again when it changes. "
-                                              "Default: the shipped adapters (civil status, land, SOAP test).")
+    folder: Path | None = Field(None, description="The folder of adapter files (*.yaml, one ministry system each, "
+                                                  "with their wire schemas beside them); read again when it "
+                                                  "changes. Unset: the shipped adapters (civil status, land, SOAP "
+                                                  "test) in the sandbox profile, none in production.")
     pull_seconds: float = Field(1.0, description="Seconds between two looks at which adapters' pulls are due.")
