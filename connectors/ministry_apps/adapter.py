@@ -292,7 +292,6 @@ class Adapter(Config):
     agency_id: str | None = Field(None, pattern=r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
     base_url: str = Field(min_length=1, description="The system's root; ${VAR:-default} is read from the environment")
     timeout: float = Field(10.0, gt=0, le=120)
-    max_batch: int = Field(1, ge=1, le=50)
     secrets: dict[Name, Secret] = Field(default_factory=dict)
     auth: Auth = Field(default_factory=NoAuth)
     soap: Soap | None = None
