@@ -128,12 +128,26 @@ class LoginAuth(_TokenAuth):
         self.renew_on = frozenset(spec.renew_on)
 
     def token_request(self) -> httpx.Request:
-        context = {"secret": self.secret}
+        missing: list[SecretMissing] = []
+
+        def secret(name: str) -> str:
+            try:
+                return self.secret(name)
+            except SecretMissing as exc:  # a template wraps it as its own failure: raised as itself below
+                missing.append(exc)
+                raise
+
+        context = {"secret": secret}
         r = self.spec.request
-        body = tree(r.json_body, context, "auth.request.json") if r.json_body is not None else None
-        return httpx.Request(r.method, _url(self.base_url, str(value(r.path, context, "auth.request.path"))),
-                             json=body, headers={k: str(value(v, context, f"auth.request.headers.{k}"))
-                                                 for k, v in r.headers.items()})
+        try:
+            body = tree(r.json_body, context, "auth.request.json") if r.json_body is not None else None
+            return httpx.Request(r.method, _url(self.base_url, str(value(r.path, context, "auth.request.path"))),
+                                 json=body, headers={k: str(value(v, context, f"auth.request.headers.{k}"))
+                                                     for k, v in r.headers.items()})
+        except MappingError:
+            if missing:  # a secret not set yet is transient (set it, the delivery goes), not the mapping's mistake
+                raise missing[0] from None
+            raise
 
     def read_token(self, response: httpx.Response) -> tuple[str, float]:
         try:

@@ -100,7 +100,9 @@ def _meets(validator: Draft202012Validator, document: Any, where: str) -> None:
     if errors:
         first = errors[0]
         at = "/".join(map(str, first.absolute_path)) or "(the body)"
-        raise MappingError(where, f"the output does not meet the wire schema at {at}: {first.message}"[:400]
+        # the place is the failing key's (check names its line in the file), not the whole body's
+        raise MappingError(".".join([where, *map(str, first.absolute_path)]),
+                           f"the output does not meet the wire schema at {at}: {first.message}"[:400]
                            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
 
 

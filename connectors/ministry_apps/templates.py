@@ -26,6 +26,8 @@ import orjson
 from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from hub.seam import DocumentFailed
+
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
 
@@ -110,7 +112,7 @@ def value(text: str, context: Mapping[str, Any], where: str) -> Any:
     try:
         fn, native = _compiled(text)
         out = fn(**context)
-    except MappingError:
+    except (MappingError, DocumentFailed):  # a document that may not be fetched is not the mapping's mistake
         raise
     except TemplateError as exc:
         raise MappingError(where, f"{type(exc).__name__}: {exc}") from None
