@@ -94,7 +94,7 @@ def read(text: str) -> Source:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = exc.context_mark or exc.problem_mark  # where the broken construct starts, when YAML says
         raise SourceError(f"not YAML: {exc.problem or exc}", mark.line + 1 if mark else 0) from None
     if not isinstance(node, yaml.MappingNode):
         raise SourceError("an adapter file is a YAML mapping (code, name, base_url, ...)", 1)
