@@ -1,6 +1,7 @@
 """``make bench``: intake against a bare FastAPI endpoint, end-to-end delivery, and the added latency
 of citizen look-ups (bench/lookups.py) and of signature checks (bench/signatures.py), the postal
-feed's ingestion (bench/postal_feed.py) and the console's pages on a PostgreSQL store of a million
+feed's ingestion (bench/postal_feed.py), delivery through a templated ministry adapter against the
+portal's hand-written connector (bench/ministry_delivery.py) and the console's pages on a PostgreSQL store of a million
 messages and five million access records (bench/console_pages.py), in one run; what
 they share (wrk, servers, a migrated hub, alternating runs) is bench/common.py.
 
@@ -27,6 +28,8 @@ from bench.console_pages import bench_console_pages
 from bench.console_pages import report as report_console_pages
 from bench.lookups import bench_lookups
 from bench.lookups import report as report_lookups
+from bench.ministry_delivery import bench_ministry_delivery
+from bench.ministry_delivery import report as report_ministry
 from bench.postal_feed import bench_postal_feed
 from bench.postal_feed import report as report_postal_feed
 from bench.signatures import bench_signatures
@@ -124,6 +127,7 @@ def main() -> None:
         intake = {str(w): bench_intake(tmp, redis, w) for w in API_WORKERS}
         access = bench_access(tmp, redis)
         e2e = bench_delivery(tmp, redis)
+        ministry = bench_ministry_delivery(tmp, redis)
         lookups = bench_lookups(tmp, redis)
         signatures = bench_signatures(tmp, redis)
         postal_feed = bench_postal_feed(tmp)
@@ -149,13 +153,14 @@ def main() -> None:
     print(f"\nend-to-end delivery to the portal simulator: {e2e['messages']} messages, {e2e['workers']} workers, "
           f"{e2e['seconds']:.2f} s from first to last delivery -> {e2e['msgs_per_s']:.0f} msg/s  (target >= 1000; "
           f"{e2e['seconds_with_startup']:.2f} s counting worker start-up)")
+    report_ministry(ministry)
     report_lookups(lookups)
     report_signatures(signatures)
     report_postal_feed(postal_feed)
     report_console_pages(console_pages)
     out = ROOT / "var" / "bench-last.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e, "lookups": lookups,
+    out.write_text(json.dumps({"intake": intake, "access": access, "e2e": e2e, "ministry": ministry, "lookups": lookups,
                                    "signatures": signatures, "postal_feed": postal_feed, "console_pages": console_pages},
                                indent=2, default=str))
     print(f"\nraw figures: {out}")
