@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, Callable, Sequence
@@ -162,15 +163,25 @@ class PartnerContext:
             raise DocumentFailed(str(exc), permanent=False) from None
 
 
+MEMBERS_SECONDS = 0.5  # how long the members found are used before the manifests are asked again
+_members: dict[int, tuple[float, Settings, dict[str, tuple[Manifest, Member]]]] = {}
+
+
 def members(settings: Settings | None = None) -> dict[str, tuple[Manifest, Member]]:
     """Every member (``hub.seam.Member``) of every manifest that has some, by code, with its manifest.
-    Asked again on every call: a manifest answers from its own cache of its configuration."""
+    The manifests are asked again after MEMBERS_SECONDS (they answer from their own configuration,
+    which they read again when it changes): the intake routes every message with them."""
     settings = settings or get_settings()
+    now = time.monotonic()
+    cached = _members.get(id(settings))
+    if cached is not None and cached[0] > now and cached[1] is settings:
+        return cached[2]
     found: dict[str, tuple[Manifest, Member]] = {}
     for m in manifests():
         if m.members is not None:
             for member in m.members(context(m.code, settings)):
                 found.setdefault(member.code, (m, member))
+    _members[id(settings)] = (now + MEMBERS_SECONDS, settings, found)
     return found
 
 
@@ -183,13 +194,18 @@ def all_destinations(settings: Settings | None = None) -> dict[str, frozenset[st
 
 
 _tables: dict[tuple[int, tuple[int, ...]], RoutingTable] = {}
+_last: dict[int, tuple[RoutingTable, dict[str, Any], RoutingTable]] = {}
 
 
 def routing_table(settings: Settings | None = None) -> RoutingTable:
     """``LIENTHONG_ROUTES_FILE``'s table followed by the members' own rules, rebuilt only when either changed."""
     settings = settings or get_settings()
     base = routes_for(settings)
-    found = [member for _, member in members(settings).values()]
+    current = members(settings)
+    last = _last.get(id(settings))
+    if last is not None and last[0] is base and last[1] is current:  # the hot path: nothing changed
+        return last[2]
+    found = [member for _, member in current.values()]
     key = (id(base), tuple(id(member) for member in found))
     table = _tables.get(key)
     if table is None:
@@ -198,6 +214,7 @@ def routing_table(settings: Settings | None = None) -> RoutingTable:
         if len(_tables) > 32:  # old tables of files since edited
             _tables.clear()
         _tables[key] = table
+    _last[id(settings)] = (base, current, table)
     return table
 
 

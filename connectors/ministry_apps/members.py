@@ -28,9 +28,16 @@ def folder_of(configured: Path | None, profile: str) -> Path | None:
     return SHIPPED if profile != "production" else None
 
 
+_of: dict[tuple[int, int], Registry] = {}
+
+
 def of(ctx: Context) -> Registry:
-    """The registry of ``ctx``'s adapters folder (an empty one when there is none)."""
-    return registry(folder_of(ctx.settings.folder, ctx.hub.profile) or NOWHERE)
+    """The registry of ``ctx``'s adapters folder (an empty one when there is none), found once per settings."""
+    key = (id(ctx.settings), id(ctx.hub))
+    found = _of.get(key)
+    if found is None:
+        found = _of[key] = registry(folder_of(ctx.settings.folder, ctx.hub.profile) or NOWHERE)
+    return found
 
 
 def _member(folder: Path, loaded: Loaded) -> Member:
