@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +14,7 @@ from typing import Callable, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from hub.access.keys import issue_key
 from hub.config import Settings, get_settings
@@ -139,8 +143,61 @@ class Hub:
         return self.spawn("-m", "hub.cli", "worker", name=name)
 
 
+_TEMPLATES: dict[str, str] = {}  # a database this process migrated once: SQLite, and per PostgreSQL cluster
+
+
+def _sqlite_template() -> str:
+    if "sqlite" not in _TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="lt-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        upgrade(f"sqlite:///{folder / 'hub.db'}")
+        if (folder / "hub.db-wal").exists():  # not checkpointed: a copy of the file alone would miss pages
+            raise RuntimeError("the migrated SQLite template still has a write-ahead log")
+        _TEMPLATES["sqlite"] = str(folder / "hub.db")
+    return _TEMPLATES["sqlite"]
+
+
+def migrate(url: str) -> None:
+    """Bring a new, empty database to head, as ``upgrade(url)`` does, by copying one this process
+    migrated once: a SQLite file copied, a PostgreSQL database made again from it as its TEMPLATE.
+    Alembic takes 0.15-0.3 s a database (more on a loaded machine) and hundreds of tests seed one.
+    A database that is not new and empty (tables, or someone connected) is upgraded as before."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not parsed.query:
+        target = Path(parsed.database)
+        if not target.exists():
+            shutil.copyfile(_sqlite_template(), target)
+            return
+    elif parsed.get_backend_name() == "postgresql" and parsed.database:
+        import psycopg
+
+        server = f"postgresql://{parsed.username}@{parsed.host}:{parsed.port}"
+        with psycopg.connect(f"{server}/{parsed.database}", autocommit=True) as conn:
+            busy = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE n.nspname = 'public') OR EXISTS (SELECT 1 FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid())").fetchone()[0]  # type: ignore[index]
+        if not busy:
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+                cluster = conn.execute("SELECT system_identifier FROM pg_control_system()").fetchone()[0]  # type: ignore[index]
+                template = _TEMPLATES.get(f"{server}/{cluster}")  # per cluster: a port may be another's later
+                if template is None:
+                    template = f"lt_template_{os.getpid()}"
+                    conn.execute(f'DROP DATABASE IF EXISTS "{template}"')
+                    conn.execute(f'CREATE DATABASE "{template}"')
+                    upgrade(parsed.set(database=template).render_as_string(hide_password=False))
+                    _TEMPLATES[f"{server}/{cluster}"] = template
+                try:
+                    conn.execute(f'DROP DATABASE "{parsed.database}"')
+                except psycopg.errors.ObjectInUse:  # someone connected after all: migrate it in place
+                    pass
+                else:
+                    conn.execute(f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template}"')
+                    return
+    upgrade(url)
+
+
 def seed_hub(settings: Settings, tmp: Path) -> Hub:
-    upgrade(settings.effective_database_url)
+    migrate(settings.effective_database_url)
     engine = engine_for(settings)
     hub = Hub(settings, engine, tmp=tmp)
     for code, name, kind in PARTNERS:

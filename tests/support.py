@@ -330,6 +330,31 @@ class Process:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def _end_writer_promptly(app: Any) -> None:
+    """The hub app's shutdown, without waiting for its idle intake writer to notice it is done.
+
+    The app's intake writer is a child process (``hub/edge/writers.py``) that exits on EOF, but it
+    reads its socket only once it has imported the hub (about a second; several on a loaded
+    machine) and then takes a while to exit: a test's app often stops sooner than that, and every
+    teardown waited for it. When the app closes the writer, the access log has already written its
+    last records and every group sent has been answered, so the child holds nothing to write: it is
+    sent SIGTERM, then awaited as before. With a group still unanswered it is left to finish it."""
+    from hub.edge.writers import ProcessWriter
+
+    writer = getattr(getattr(getattr(app, "state", None), "committer", None), "writer", None)
+    if not isinstance(writer, ProcessWriter):
+        return
+    close = writer.aclose
+
+    async def aclose() -> None:
+        proc = writer._proc
+        if proc is not None and proc.poll() is None and not writer._replies:
+            proc.terminate()
+        await close()
+
+    writer.aclose = aclose  # type: ignore[method-assign]
+
+
 class ThreadedServer:
     """An ASGI app served by uvicorn on a free loopback port in a background thread: real HTTP."""
 
@@ -338,6 +363,7 @@ class ThreadedServer:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
                                                    proxy_headers=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
+        _end_writer_promptly(app)
 
     @property
     def url(self) -> str:

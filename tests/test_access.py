@@ -168,13 +168,14 @@ def test_rotation_keeps_the_old_key_working_for_the_grace_period_only(people: Hu
 
 @pytest.fixture
 def two_apis(people: Hub) -> Iterator[tuple[str, str]]:
+    """Two API processes on one database and Redis, started together (each takes seconds to import)."""
     urls = []
     for i in range(2):
         port = free_port()
         people.spawn("-m", "hub.cli", "api", "--port", str(port), name=f"api{i}")
-        url = f"http://127.0.0.1:{port}"
+        urls.append(f"http://127.0.0.1:{port}")
+    for i, url in enumerate(urls):
         wait_until(lambda u=url: _up(u), 30, what=f"api {i}")
-        urls.append(url)
     yield urls[0], urls[1]
 
 

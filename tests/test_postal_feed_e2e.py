@@ -190,10 +190,12 @@ def test_the_feed_reader_killed_with_sigkill_and_restarted_misses_and_repeats_no
     try:
         hub.spawn("-m", "hub.cli", "simulator", "postal-vnpost", "--port", str(port), "--speed", "0", name="vnpost-sim")
         wait_port(port)
-        total = sim.load(5000, 4)["events"]
-        assert total == 20_000
+        # 40 pages; the kill comes after 10 (polled every 20 ms, while a page takes 20-70 ms to store),
+        # so it lands with most of the feed still to read, even on a loaded machine
+        total = sim.load(1000, 4)["events"]
+        assert total == 4000
         worker = hub.worker()
-        wait_until(lambda: count(hub.engine, postal_events) >= 2000, 120, 0.02, what="the feed read under way")
+        wait_until(lambda: count(hub.engine, postal_events) >= 1000, 120, 0.02, what="the feed read under way")
         worker.kill()
         killed_at = count(hub.engine, postal_events)
         assert killed_at < total, "killed mid-feed"

@@ -319,15 +319,22 @@ def test_target_uri_is_the_one_the_partner_called_behind_a_trusted_proxy(hub: Hu
     signer = register(hub)
     set_policy(hub.engine, "motcua", "required", actor="test")
     behind = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "lienthong.tinh.gov.vn"}
-    for trusted, expected in ((["127.0.0.1/32"], 202), ([], 401)):
-        settings = hub.settings.model_copy(update={"trusted_proxies": trusted})
-        with ThreadedServer(create_app(settings)).start() as server, client(server.url, hub.keys["motcua"]) as c:
-            request = c.build_request("POST", "https://lienthong.tinh.gov.vn/v1/messages",
-                                      content=orjson.dumps(status_changed()), headers={"Content-Type": "application/json"})
-            signer.sign(request)  # as the partner sent it, to the public URL
-            sent = c.build_request("POST", "/v1/messages", content=request.content,
-                                   headers={**{k: v for k, v in request.headers.items() if k != "host"}, **behind})
-            assert c.send(sent).status_code == expected
+    cases = ((["127.0.0.1/32"], 202), ([], 401))
+    # both apps at once: each takes a while to start and stop (its intake writer process)
+    servers = [ThreadedServer(create_app(hub.settings.model_copy(update={"trusted_proxies": trusted}))).start()
+               for trusted, _ in cases]
+    try:
+        for server, (_, expected) in zip(servers, cases):
+            with client(server.url, hub.keys["motcua"]) as c:
+                request = c.build_request("POST", "https://lienthong.tinh.gov.vn/v1/messages",
+                                          content=orjson.dumps(status_changed()), headers={"Content-Type": "application/json"})
+                signer.sign(request)  # as the partner sent it, to the public URL
+                sent = c.build_request("POST", "/v1/messages", content=request.content,
+                                       headers={**{k: v for k, v in request.headers.items() if k != "host"}, **behind})
+                assert c.send(sent).status_code == expected
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def test_nonce_book_without_redis_remembers_per_process_or_denies() -> None:

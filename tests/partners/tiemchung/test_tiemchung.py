@@ -98,12 +98,12 @@ def test_it_is_simulated_routed_delivered_to_called_back_and_pulled_from(
         Vault(hub.engine, settings).put("tiemchung.token", "vault-token", actor="test")
         hub.spawn("-m", "hub.cli", "simulator", "tiemchung", "--port", str(sim_port), name="tiemchung-sim",
                   TIEMCHUNG_SIM_TOKEN="vault-token")  # only the vault's token opens its inbox
+        worker = hub.worker()  # delivers, and runs the registry's scheduled pull (it starts meanwhile)
         wait_port(sim_port)
         with ThreadedServer(create_app(settings)).start() as api, client(api.url, hub.keys["motcua"]) as motcua:
             sent = motcua.post("/v1/messages", json=status_changed())
             assert sent.status_code == 202 and sent.json()["destinations"] == ["tiemchung"], sent.text
 
-            worker = hub.worker()  # delivers, and runs the registry's scheduled pull
             wait_until(lambda: sent.json()["message_id"] in httpx.get(f"{sim}/_sim/state").json()["inbox"], 30,
                        what="delivery to the registry")
 
