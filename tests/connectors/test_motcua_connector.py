@@ -78,5 +78,6 @@ def test_a_timeout_is_transient(connector: MotcuaConnector, onestop: str) -> Non
     assert outcome.kind == "transient" and "timed out" in outcome.detail
 
 
-def test_routing_knows_motcua_takes_payment_confirmations_and_postal_events_only() -> None:
-    assert destinations()["motcua"] == frozenset({"payment.confirmed", *POSTAL_TYPES})
+def test_routing_knows_motcua_takes_payments_postal_events_and_what_ministry_systems_send_back() -> None:
+    assert destinations()["motcua"] == frozenset({"payment.confirmed", *POSTAL_TYPES,
+                                                  "status.changed", "result.issued", "fee.notice"})
