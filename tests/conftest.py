@@ -211,7 +211,7 @@ def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
     h = seed_hub(settings, tmp_path)
     yield h
     for p in h.processes:
-        p.stop()
+        p.end()
     h.engine.dispose()
 
 
@@ -238,7 +238,7 @@ def ops(api: str, hub: Hub) -> Iterator[httpx.Client]:
 def portal(tmp_path: Path) -> Iterator[Portal]:
     p = Portal(tmp_path).start()
     yield p
-    p.process.stop()
+    p.process.end()
 
 
 @pytest.fixture
