@@ -211,7 +211,7 @@ def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
     h = seed_hub(settings, tmp_path)
     yield h
     for p in h.processes:
-        p.stop()
+        p.end()
     h.engine.dispose()
 
 
@@ -234,11 +234,19 @@ def ops(api: str, hub: Hub) -> Iterator[httpx.Client]:
         yield c
 
 
-@pytest.fixture
-def portal(tmp_path: Path) -> Iterator[Portal]:
-    p = Portal(tmp_path).start()
+@pytest.fixture(scope="session")
+def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    """The national portal simulator, started once for the session (a process: seconds to start)."""
+    p = Portal(tmp_path_factory.mktemp("portal")).start()
     yield p
-    p.process.stop()
+    p.process.end()
+
+
+@pytest.fixture
+def portal(portal_server: Portal) -> Portal:
+    """The national portal simulator, reset (dossiers, sessions, faults, counters) for this test."""
+    httpx.post(f"{portal_server.url}/_sim/reset", timeout=5).raise_for_status()
+    return portal_server
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_worker_killed_mid_delivery_loses_nothing_and_each_effect_happens_once(
     finally:
         server.stop()
         for p in hub.processes:
-            p.stop()
+            p.end()
         hub.engine.dispose()
 
 
@@ -83,6 +83,6 @@ def test_redis_stopped_during_intake_still_accepts_and_delivers_after_it_returns
     finally:
         server.stop()
         for p in hub.processes:
-            p.stop()
+            p.end()
         redis.remove()
         hub.engine.dispose()

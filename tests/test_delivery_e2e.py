@@ -26,7 +26,7 @@ def e2e(db_url: str, redis_server: RedisServer, portal: Portal, tmp_path: Path) 
         yield hub, motcua, ops
     server.stop()
     for p in hub.processes:
-        p.stop()
+        p.end()
     hub.engine.dispose()
 
 

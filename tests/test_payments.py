@@ -183,7 +183,7 @@ def province(db_url: str, redis_server: RedisServer, tmp_path: Path) -> Iterator
                 hub.worker()
                 yield hub, api.url, pay.url, onestop.url
         for p in hub.processes:
-            p.stop()
+            p.end()
         hub.engine.dispose()
 
 

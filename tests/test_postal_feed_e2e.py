@@ -214,5 +214,5 @@ def test_the_feed_reader_killed_with_sigkill_and_restarted_misses_and_repeats_no
         assert {i.removeprefix("vnpost-") for i in ids} == {r.event_id for r in rows}
     finally:
         for p in hub.processes:
-            p.stop()
+            p.end()
         hub.engine.dispose()

@@ -117,7 +117,7 @@ def postal(db_url: str, redis_server: RedisServer, portal: Portal, tmp_path: Pat
             yield Postal(hub, motcua, ops, vnpost, onestop)
     finally:
         for p in hub.processes:
-            p.stop()
+            p.end()
         api.stop()
         vnpost.stop()
         onestop.stop()

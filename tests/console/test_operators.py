@@ -34,7 +34,7 @@ def portal_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     """One national portal simulator for the module (its faults are reset by each test)."""
     p = Portal(tmp_path_factory.mktemp("portal")).start()
     yield p
-    p.process.stop()
+    p.process.end()
 
 
 @pytest.fixture

@@ -129,7 +129,7 @@ def test_it_is_simulated_routed_delivered_to_called_back_and_pulled_from(
                                 ).scalar() == "3"
     finally:
         for p in hub.processes:
-            p.stop()
+            p.end()
         hub.engine.dispose()
 
 
