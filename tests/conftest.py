@@ -105,7 +105,10 @@ def make_settings(db_url: str, redis_url: str, tmp_path: Path, **overrides: obje
         relay_interval=0.2,
         breaker_threshold=3,
         breaker_open_seconds=1.0,
-        partner_settings={"national_dvc": {"adapter_url": "http://127.0.0.1:9", "timeout": 2.0}},
+        # no ministry adapter unless a test names its folder: the shipped ones would take every status 10
+        # and pull in every worker (tests/ministry/ name theirs)
+        partner_settings={"national_dvc": {"adapter_url": "http://127.0.0.1:9", "timeout": 2.0},
+                          "ministry_apps": {"folder": str(tmp_path / "no-ministry-adapters")}},
         # a Prometheus scraper on loopback, reading fresh gauges (tests/security/ checks the closed default)
         metrics_scrape_networks=["127.0.0.1/32"],
         metrics_refresh_seconds=0.0,

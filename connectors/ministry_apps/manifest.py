@@ -13,7 +13,7 @@ import os
 from connectors.ministry_apps.cli import commands
 from connectors.ministry_apps.members import of as registry_of
 from connectors.ministry_apps.settings import MinistryAppsSettings
-from connectors.ministry_apps.simulators import ministry_simulator
+from connectors.ministry_apps.sim_command import ministry_simulator
 from hub.seam import Context, InboundRoute, Job, Manifest, Member, SandboxSeed, SeedPartner, Simulator
 
 

@@ -582,7 +582,7 @@ def test_the_sample_bodies_of_these_tests_match_the_wire_schemas() -> None:
 
 def test_the_command_takes_its_secrets_from_the_environment(tmp_path: Path) -> None:
     port = free_port()
-    code = "import typer; from connectors.ministry_apps.simulators import ministry_simulator; typer.run(ministry_simulator)"
+    code = "import typer; from connectors.ministry_apps.sim_command import ministry_simulator; typer.run(ministry_simulator)"
     env = {**os.environ, "MINISTRY_SIM_CIVIL_PASSWORD": "from-the-environment"}
     process = Process(["-c", code, "--port", str(port), "--pace", "0"], env, tmp_path / "sim.log").start()
     try:

@@ -21,7 +21,7 @@ def ministry_reasons(settings: object) -> list[str]:
 def test_production_without_a_folder_runs_no_shipped_adapter(sqlite_url: str, redis_server: RedisServer,
                                                              tmp_path: Path) -> None:
     upgrade(sqlite_url)
-    settings = production(sqlite_url, redis_server.url, tmp_path, keyset(tmp_path))
+    settings = production(sqlite_url, redis_server.url, tmp_path, keyset(tmp_path), **{"ministry_apps.folder": None})
     assert ministry_reasons(settings) == [], "the sandbox's adapters and their secrets are not production's"
 
 

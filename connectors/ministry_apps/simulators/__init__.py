@@ -10,12 +10,11 @@
 plus ``GET /_sim/state``: each sub-app's state. Each sub-app also has its own ``/_sim/...`` controls
 (``faults`` and ``reset`` from :mod:`connectors.sim_controls`). The request bodies they receive are
 validated against the wire schemas in ``wire/`` (:func:`.civil_status.validator`), the files the
-adapter engine validates its own output against. :func:`ministry_simulator` is the command that runs it.
+adapter engine validates its own output against. ``sim_command.ministry_simulator`` is the command that runs it.
 """
 
 from __future__ import annotations
 
-import typer
 from fastapi import FastAPI
 from fastapi.responses import Response
 
@@ -56,31 +55,3 @@ def create_app(
     for prefix, sub in apps.values():
         app.mount(prefix, sub)
     return app
-
-
-def ministry_simulator(
-    host: str = "127.0.0.1",
-    port: int = 8131,
-    hub_url: str = typer.Option("http://127.0.0.1:8000", help="The hub the land system calls back."),
-    land_secret: str = typer.Option("sandbox-land-callback-secret", envvar="MINISTRY_SIM_LAND_SECRET",
-                                    help="The secret path segment of the land system's callbacks."),
-    civil_user: str = "lienthong",
-    civil_password: str = typer.Option("sandbox-civil-password", envvar="MINISTRY_SIM_CIVIL_PASSWORD",
-                                       help="The civil-status registry's password for civil_user."),
-    land_client_id: str = "lienthong",
-    land_client_secret: str = typer.Option("sandbox-land-client-secret", envvar="MINISTRY_SIM_LAND_CLIENT_SECRET",
-                                           help="The land system's OAuth client secret."),
-    soap_user: str = "lienthong",
-    soap_password: str = typer.Option("sandbox-soap-password", envvar="MINISTRY_SIM_SOAP_PASSWORD",
-                                      help="The SOAP ministry's WS-Security password for soap_user."),
-    pace: float = 2.0,
-) -> None:
-    """The ministry systems simulator: civil status, land, a SOAP ministry and a generic REST one.
-
-    ``pace``: seconds between the scripted state steps of a received dossier (0: only by the controls)."""
-    import uvicorn
-
-    app = create_app(hub_url=hub_url, land_secret=land_secret, civil_user=civil_user, civil_password=civil_password,
-                     land_client_id=land_client_id, land_client_secret=land_client_secret, soap_user=soap_user,
-                     soap_password=soap_password, pace=pace)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
