@@ -16,7 +16,7 @@ from hub.config import Settings, get_settings
 from hub.plugins import destinations, manifest, manifests
 from hub.plugins import partner_settings as plugin_settings
 from hub.routing import RoutingTable, routes_for
-from hub.seam import Connector, DocumentFailed, Manifest, Member, Refused, Unavailable
+from hub.seam import Connector, DocumentFailed, IntakeRule, Manifest, Member, Refused, Unavailable
 from hub.store.engine import reading
 from hub.store.tables import partner_cursors
 
@@ -125,6 +125,7 @@ class PartnerContext:
             destinations = table.destinations(msg.type, msg.source, canonical)
             if not destinations:
                 raise Refused("no-route", f"no route for type {msg.type!r} from {msg.source!r}")
+            intake_rules(self.hub).check(msg)  # raises the rule's Refused
             prepared.append(Prepared.of(msg, canonical, destinations))
 
         def also(conn: Connection, results: list[IntakeResult]) -> None:
@@ -270,3 +271,38 @@ def connector(code: str, settings: Settings) -> Connector:
     if m.connector is None:
         raise LookupError(f"partner {code!r} takes no messages from the queue (its manifest has no connector)")
     return m.connector(context(code, settings))
+
+
+class IntakeRules:
+    """The partners' intake rules (``Manifest.intake_rules``) by message type, each with its partner's
+    context: a rule runs with its own partner's context whoever sends the message (the national
+    portal's connector refuses a dossier whose procedure its catalogue does not publish)."""
+
+    def __init__(self, rules: list[tuple[PartnerContext, IntakeRule]]) -> None:
+        self._by_type: dict[str, list[tuple[PartnerContext, IntakeRule]]] = {}
+        for ctx, rule in rules:
+            for t in rule.types:
+                self._by_type.setdefault(t, []).append((ctx, rule))
+
+    def check(self, message: Any) -> None:
+        """Raise the first rule's :class:`~hub.seam.Refused` for ``message`` (validated, routed), if any."""
+        for ctx, rule in self._by_type.get(message.type, ()):
+            rule.check(ctx, message)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_type)
+
+
+_rules: dict[int, tuple[Settings, IntakeRules]] = {}
+
+
+def intake_rules(settings: Settings) -> IntakeRules:
+    """Every manifest's intake rules, gathered once per settings object."""
+    cached = _rules.get(id(settings))
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    found = IntakeRules([(context(m.code, settings), rule) for m in manifests() for rule in m.intake_rules])
+    if len(_rules) > 32:  # one settings object per process, but tests make many
+        _rules.clear()
+    _rules[id(settings)] = (settings, found)
+    return found

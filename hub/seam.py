@@ -40,7 +40,7 @@ from hub.messages.lookups import (
     VerifyIn,
     VerifyOut,
 )
-from hub.messages.models import MESSAGE_ADAPTER, Envelope
+from hub.messages.models import MESSAGE_ADAPTER, DossierEnvelope, Envelope, Notice
 from hub.messages.outcome import Outcome, OutcomeKind, in_order
 from hub.store import tables
 from hub.store.engine import reading
@@ -53,12 +53,12 @@ if TYPE_CHECKING:
     from hub.config import Settings
 
 __all__ = [
-    "CidrList", "CitizenOut", "CitizenQueryIn", "CitizensOut", "Connector", "Context", "Cursor", "DossierCode",
-    "DocumentFailed", "Envelope", "Inbound", "InboundRoute", "Job", "LookupFault", "LookupOperation", "LookupTimeout",
-    "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "Member", "MissingKey", "OfficerContext", "Outcome",
-    "OutcomeKind", "PartnerSettings", "Refused", "Reply", "SandboxInfo", "SandboxSeed", "SeedPartner",
-    "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut", "generated_secret", "hub_engine", "hub_settings", "in_order",
-    "partner_settings", "reading", "tables",
+    "CidrList", "CitizenOut", "CitizenQueryIn", "CitizensOut", "Connector", "Context", "Cursor", "DocumentFailed",
+    "DossierCode", "DossierEnvelope", "Envelope", "Inbound", "InboundRoute", "IntakeRule", "Job", "LookupFault",
+    "LookupOperation", "LookupTimeout", "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "Member",
+    "MissingKey", "Notice", "OfficerContext", "Outcome", "OutcomeKind", "PartnerSettings", "Refused", "Reply",
+    "SandboxInfo", "SandboxSeed", "SeedPartner", "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut",
+    "generated_secret", "hub_engine", "hub_settings", "in_order", "partner_settings", "reading", "tables",
 ]
 
 def hub_settings() -> "Settings":
@@ -200,11 +200,12 @@ class Context(Protocol):
 
 class Refused(Exception):
     """The hub refused what an inbound handler submitted: ``slug`` is the problem type (``validation``,
-    ``no-route``, ``conflict``...), ``detail`` says why."""
+    ``no-route``, ``conflict``...), ``detail`` says why; ``field`` and ``rule``, when given, name the
+    field and the rule (an :class:`IntakeRule`'s refusal names both)."""
 
-    def __init__(self, slug: str, detail: str) -> None:
+    def __init__(self, slug: str, detail: str, *, field: str = "", rule: str = "") -> None:
         super().__init__(detail)
-        self.slug, self.detail = slug, detail
+        self.slug, self.detail, self.field, self.rule = slug, detail, field, rule
 
 
 class Unavailable(Exception):
@@ -281,6 +282,19 @@ class InboundRoute:
     tag: str = "partners"
     openapi: Mapping[str, Any] = field(default_factory=dict)
     own_errors: bool = False
+
+
+@dataclass(frozen=True)
+class IntakeRule:
+    """A partner's rule on what the hub accepts, beyond the canonical model: ``check(ctx, message)`` is
+    called for each message of ``types`` (already valid, its source checked, routed) before it is
+    stored, at the edge and in :meth:`Context.submit`. It raises :class:`Refused` (``slug`` a problem
+    type of the hub's or the partner's ``problems``, ``rule`` its own name) or returns. It runs in the
+    request's event loop: keep it quick (a cached view, one indexed query)."""
+
+    name: str
+    types: frozenset[str]
+    check: Callable[[Context, Any], None]
 
 
 # -- synchronous look-up -------------------------------------------------------------------------
@@ -468,3 +482,4 @@ class Manifest:
     start: Callable[[Context], None] | None = None  #: once per API process at start-up (e.g. warn of a missing secret)
     command_name: str = ""  #: ``lienthong <command_name> ...`` for ``commands`` (default: the code, with dashes)
     members: Callable[[Context], Sequence[Member]] | None = None  #: destinations its configuration names (:class:`Member`)
+    intake_rules: tuple[IntakeRule, ...] = ()  #: what it refuses at intake beyond the canonical model (:class:`IntakeRule`)

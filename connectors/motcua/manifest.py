@@ -69,7 +69,8 @@ MANIFEST = Manifest(
     kind="one_stop",
     settings=MotcuaSettings,
     # payments, the post's events, and what ministry systems send back (connectors/ministry_apps/)
-    accepts=frozenset({"payment.confirmed", "status.changed", "result.issued", "fee.notice", *POSTAL_TYPES}),
+    accepts=frozenset({"payment.confirmed", "status.changed", "result.issued", "fee.notice", *POSTAL_TYPES,
+                       "catalogue.changed", "question.asked", "payment.opened", "payment.receipt"}),
     connector=_connector,
     commands=_commands,
     simulator=Simulator(

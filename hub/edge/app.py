@@ -25,7 +25,7 @@ from hub.audit.log import AccessLog
 from hub.audit.recording import Recorder
 from hub.config import Settings, get_settings
 from hub.console import routers as console_routers
-from hub.context import LiveRoutes, all_destinations, context
+from hub.context import LiveRoutes, all_destinations, context, intake_rules
 from hub.edge import admin, audit, docs, documents, inbound, intake, lookups, officers, ops, signing, vault, views
 from hub.edge.fast_path import HubApp
 from hub.edge.gate import Gate
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings)
     app.state.redis = redis_for(settings)
     app.state.routes = LiveRoutes(settings)  # the file's table and the members' rules, as they stand
+    app.state.intake_rules = intake_rules(settings)  # the partners' rules on what the hub accepts
     problems = app.state.routes.check(all_destinations(settings), MESSAGE_TYPES)
     if problems:  # refuse to start rather than accept messages no worker can deliver
         raise RuntimeError(f"routing table {settings.routes_file} is inconsistent: " + "; ".join(problems))

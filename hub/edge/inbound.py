@@ -71,7 +71,7 @@ class EdgeInbound:
             raise Refused("forbidden", f"this key belongs to {caller.partner_code!r}, not {source!r}")
         state["message_ids"] = (message.get("message_id"),)
         try:
-            prepared = prepare(message, caller, self.request.app.state.routes)
+            prepared = prepare(message, caller, self.request.app.state.routes, rules=self.request.app.state.intake_rules)
         except Problem as problem:  # the canonical model refuses it (validation), or no route sends it anywhere
             raise Refused(problem.slug, problem.detail) from None
         try:

@@ -47,8 +47,8 @@ async def post_message(request: Request) -> Response:
         data = decode_json(await request.body())
         if isinstance(data, dict) and isinstance(data.get("message_id"), str):
             request.scope["state"]["message_ids"] = (data["message_id"][:100],)
-        prepared = prepare(data, caller, request.app.state.routes)
-        request.scope["state"]["summary"] = f"{prepared.type} {prepared.dossier_code}"
+        prepared = prepare(data, caller, request.app.state.routes, rules=request.app.state.intake_rules)
+        request.scope["state"]["summary"] = f"{prepared.type} {prepared.dossier_code or prepared.order_key}"
     except Problem:
         INTAKE.labels("rejected").inc()
         await gate.limit(request, caller, "intake")  # bad input is charged too; over the limit, 429 wins
@@ -86,7 +86,7 @@ async def post_batch(request: Request, caller: Principal = Depends(admitted)) ->
     good: list[tuple[int, Prepared]] = []
     for i, item in enumerate(items):
         try:
-            good.append((i, prepare(item, caller, request.app.state.routes, f"messages.{i}")))
+            good.append((i, prepare(item, caller, request.app.state.routes, f"messages.{i}", request.app.state.intake_rules)))
         except Problem as problem:
             INTAKE.labels("rejected").inc()
             results[i] = {"index": i, "status": problem.status, "problem": problem.body()}

@@ -7,16 +7,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub.access.principal import Principal
+from hub.context import IntakeRules
 from hub.edge.problems import Problem, validation_problem
 from hub.messages.models import MESSAGE_ADAPTER
 from hub.routing import RoutingTable
+from hub.seam import Refused
 from hub.store.intake import Prepared
 
 
-def prepare(data: Any, caller: Principal, routes: RoutingTable, field_prefix: str = "") -> Prepared:
-    """Validate against the canonical model, check the source is the caller, and route.
+def prepare(data: Any, caller: Principal, routes: RoutingTable, field_prefix: str = "",
+            rules: IntakeRules | None = None) -> Prepared:
+    """Validate against the canonical model, check the source is the caller, route, and apply the
+    partners' intake ``rules``.
 
-    Raises :class:`Problem` (422 validation, 403 wrong source, 422 no route).
+    Raises :class:`Problem` (422 validation, 403 wrong source, 422 no route, a rule's own problem).
     """
     try:
         msg = MESSAGE_ADAPTER.validate_python(data)
@@ -36,4 +40,12 @@ def prepare(data: Any, caller: Principal, routes: RoutingTable, field_prefix: st
         raise Problem("no-route", f"no route for type {msg.type!r} from {msg.source!r}",
                       [{"field": f"{field_prefix}.type" if field_prefix else "type", "rule": "routable",
                         "message": "the routing table sends this message nowhere"}])
+    if rules:
+        try:
+            rules.check(msg)
+        except Refused as refused:
+            where = f"{field_prefix}.{refused.field}" if field_prefix and refused.field else refused.field
+            raise Problem(refused.slug, refused.detail,
+                          [{"field": where or "payload", "rule": refused.rule or refused.slug,
+                            "message": refused.detail}]) from None
     return Prepared.of(msg, canonical, destinations)

@@ -4,8 +4,10 @@ from hub.messages.models import (
     MESSAGE_ADAPTER,
     MESSAGE_CLASSES,
     MESSAGE_TYPES,
+    DossierEnvelope,
     Envelope,
     Message,
+    Notice,
 )
 
-__all__ = ["MESSAGE_ADAPTER", "MESSAGE_CLASSES", "MESSAGE_TYPES", "Envelope", "Message"]
+__all__ = ["MESSAGE_ADAPTER", "MESSAGE_CLASSES", "MESSAGE_TYPES", "DossierEnvelope", "Envelope", "Message", "Notice"]

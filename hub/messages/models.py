@@ -11,6 +11,7 @@ facts (officers, units, citizens) under another agency's dossier code.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal, Union, get_args
 
 import orjson
@@ -42,6 +43,7 @@ from hub.messages.codes import (
 AgencyId = Annotated[str, Field(pattern=AGENCY_PATTERN, examples=["000.00.00.H49"])]
 ProcedureCode = Annotated[str, Field(pattern=PROCEDURE_PATTERN, examples=["2.000477"])]
 MessageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+Subject = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z_]+:[A-Za-z0-9._:-]+$")]
 PartnerCode = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Vnd = Annotated[int, Field(ge=0, description="Amount in Vietnamese đồng")]
@@ -202,6 +204,8 @@ class FeeNoticePayload(Strict):
     procedure_code: ProcedureCode
     fees: list[Fee] = Field(min_length=1, max_length=50)
     due_at: AwareDatetime | None = None
+    online: bool = Field(False, description="The applicant pays online on the national payment platform: the hub "
+                         "opens the payment (INIT) and answers payment.opened", exclude_if=lambda v: not v)
 
 
 class PaymentConfirmedPayload(Strict):
@@ -251,6 +255,107 @@ class ResultIssuedPayload(Strict):
         return self
 
 
+class ChannelTerms(Strict):
+    """How a procedure is done by one channel (``CACHTHUCTHUCHIEN``): its time limit and its fees."""
+
+    channel: Channel
+    time_limit: Text | None = Field(None, max_length=300, description="THOIGIANGIAIQUYET and DONVITINH, e.g. '5 Ngày làm việc'")
+    description: Text | None = Field(None, max_length=2000)
+    fees: list[Fee] = Field(default_factory=list, max_length=50)
+
+
+class CatalogueComponent(Strict):
+    """A paper of a procedure's dossier (``THANHPHANHOSO.GIAYTO``)."""
+
+    code: Text = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=1000)
+    form_name: Text | None = Field(None, max_length=500, description="TENMAUDON")
+    url: AnyHttpUrl | None = None
+
+
+class CatalogueChangedPayload(Strict):
+    """A procedure of the national catalogue as the hub now holds it, and what changed since the last
+    version it held: ``published`` (new, or published again), ``withdrawn``, ``components``,
+    ``fees`` (``fee_channels``: the channels whose fees changed), ``details`` (name, fields, agencies,
+    legal basis). ``decision``: the decision the change cites (CANCUPHAPLY), ``decided_on`` its date."""
+
+    procedure_code: ProcedureCode
+    procedure_name: Text = Field(min_length=1, max_length=1000)
+    publisher: Text | None = Field(None, max_length=50, description="MACOQUANCONGBO")
+    published: bool
+    changes: list[Literal["published", "withdrawn", "components", "fees", "details"]] = Field(min_length=1, max_length=5)
+    fee_channels: list[Channel] = Field(default_factory=list, max_length=3)
+    field_codes: list[Text] = Field(default_factory=list, max_length=50)
+    channels: list[ChannelTerms] = Field(default_factory=list, max_length=3)
+    components: list[CatalogueComponent] = Field(default_factory=list, max_length=200)
+    agencies: list[Text] = Field(default_factory=list, max_length=200, description="COQUANTHUCHIEN.MADONVI")
+    decision: Text | None = Field(None, max_length=2000)
+    decided_on: date | None = None
+    seen_at: AwareDatetime
+
+
+class QuestionAskedPayload(Strict):
+    """A citizen's question sent through the national portal (``LayDanhSachHoiDapGuiTuDVCQG``)."""
+
+    question_id: Text = Field(min_length=1, max_length=60, description="HOIDAPID")
+    agency_id: Text = Field(min_length=1, max_length=50, description="MADONVI, the agency that must answer")
+    agency_name: Text | None = Field(None, max_length=300)
+    field_code: Text | None = Field(None, max_length=50)
+    procedure_code: Text | None = Field(None, max_length=60, description="MATTHCDP")
+    asker_name: Text = Field(min_length=1, max_length=200)
+    asker_email: Text | None = Field(None, max_length=200)
+    content: Text = Field(min_length=1, max_length=10000)
+    asked_at: AwareDatetime
+    answer_due_at: AwareDatetime
+
+
+class QuestionAnsweredPayload(Strict):
+    """The agency's answer to a question (``DongBoKetQuaHoiDapGuiTuDVCQG``)."""
+
+    question_id: Text = Field(min_length=1, max_length=60, description="HOIDAPID")
+    agency_id: Text = Field(min_length=1, max_length=50, description="MADONVI")
+    answerer_name: Text = Field(min_length=1, max_length=200, description="NGUOITRALOI")
+    answerer_title: Text | None = Field(None, max_length=200, description="CHUCVUNGUOITRALOI")
+    answered_at: AwareDatetime
+    content: Text = Field(min_length=1, max_length=10000)
+
+
+class RatingGivenPayload(Strict):
+    """A citizen's rating of how a dossier was handled; one per dossier code."""
+
+    agency_id: AgencyId
+    procedure_code: ProcedureCode
+    unit: Text | None = Field(None, max_length=50, description="The handling unit's code, when not the agency itself")
+    level: Literal["very_satisfied", "satisfied", "not_satisfied"]
+    rated_at: AwareDatetime
+    comment: Text | None = Field(None, max_length=2000)
+
+
+class PaymentOpenedPayload(Strict):
+    """The hub opened an online payment (INIT) for a fee notice: where the citizen pays."""
+
+    agency_id: AgencyId
+    procedure_code: ProcedureCode
+    reference: Text = Field(min_length=1, max_length=100, description="MaThamChieu")
+    amount: Vnd
+    pay_url: AnyHttpUrl
+    expires_at: AwareDatetime | None = None
+
+
+class PaymentReceiptPayload(Strict):
+    """The electronic receipt of a paid fee (GET_BILL)."""
+
+    agency_id: AgencyId
+    procedure_code: ProcedureCode
+    reference: Text = Field(min_length=1, max_length=100, description="MaThamChieu")
+    transaction_id: Text = Field(min_length=1, max_length=100, description="MaGiaoDich")
+    amount: Vnd
+    receipt_number: Text = Field(min_length=1, max_length=100)
+    receipt_series: Text | None = Field(None, max_length=50)
+    issued_at: AwareDatetime
+    url: AnyHttpUrl | None = None
+
+
 class PostalEventPayload(Strict):
     """One step of a postal order (``postal.*``), from the operator's tracking feed or its own report.
 
@@ -274,16 +379,40 @@ class PostalEventPayload(Strict):
 
 
 class Envelope(Strict):
-    """Fields every message carries, whatever its type."""
+    """Fields every message carries, whatever its type: a dossier's message (:class:`DossierEnvelope`,
+    ordered per dossier) or a notice about something else (:class:`Notice`, ordered per subject)."""
 
     message_id: MessageId = Field(description="Unique per source; resending the same id is idempotent.")
     source: PartnerCode = Field(description="Code of the sending partner; must be the API key's partner.")
     occurred_at: AwareDatetime = Field(description="When the event happened at the source (ISO 8601 with offset).")
+
+    @property
+    def order_key(self) -> str:
+        """What the outbox keeps in order: the messages of one key are delivered in the order accepted."""
+        raise NotImplementedError
+
+    @property
+    def dossier(self) -> str | None:
+        """The dossier code the message is about, or None for a notice."""
+        return None
+
+
+class DossierEnvelope(Envelope):
+    """A message about one dossier."""
+
     dossier_code: DossierCode = Field(description="V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX; starts with the payload's agency_id",
                                       examples=["000.00.00.H49-261123-0001"])
 
+    @property
+    def order_key(self) -> str:
+        return self.dossier_code
+
+    @property
+    def dossier(self) -> str | None:
+        return self.dossier_code
+
     @model_validator(mode="after")
-    def _dossier_code_is_the_agencys(self) -> "Envelope":
+    def _dossier_code_is_the_agencys(self) -> "DossierEnvelope":
         payload = getattr(self, "payload", None)
         agency = getattr(payload, "agency_id", None)
         if agency is not None and self.dossier_code.split("-", 1)[0] != agency:
@@ -296,32 +425,45 @@ class Envelope(Strict):
         return self
 
 
-class DossierSubmitted(Envelope):
+class Notice(Envelope):
+    """A message about no one dossier: a procedure of the catalogue, a citizen's question. ``subject``
+    (``<kind>:<id>``, e.g. ``procedure:1.001234``, ``question:HD-17``) orders them as a dossier code
+    orders a dossier's messages."""
+
+    subject: Subject = Field(description="What the notice is about, <kind>:<id>; its notices are delivered in order",
+                             examples=["procedure:1.001234"])
+
+    @property
+    def order_key(self) -> str:
+        return self.subject
+
+
+class DossierSubmitted(DossierEnvelope):
     type: Literal["dossier.submitted"]
     payload: DossierPayload
 
 
-class DossierUpdated(Envelope):
+class DossierUpdated(DossierEnvelope):
     type: Literal["dossier.updated"]
     payload: DossierPayload
 
 
-class StatusChanged(Envelope):
+class StatusChanged(DossierEnvelope):
     type: Literal["status.changed"]
     payload: StatusChangedPayload
 
 
-class FeeNotice(Envelope):
+class FeeNotice(DossierEnvelope):
     type: Literal["fee.notice"]
     payload: FeeNoticePayload
 
 
-class PaymentConfirmed(Envelope):
+class PaymentConfirmed(DossierEnvelope):
     type: Literal["payment.confirmed"]
     payload: PaymentConfirmedPayload
 
 
-class ResultIssued(Envelope):
+class ResultIssued(DossierEnvelope):
     type: Literal["result.issued"]
     payload: ResultIssuedPayload
 
@@ -332,49 +474,79 @@ POSTAL_TYPES: tuple[str, ...] = ("postal.booked", "postal.collected", "postal.ha
                                  "postal.unrecognised")
 
 
-class PostalBooked(Envelope):
+class PostalBooked(DossierEnvelope):
     type: Literal["postal.booked"]
     payload: PostalEventPayload
 
 
-class PostalCollected(Envelope):
+class PostalCollected(DossierEnvelope):
     type: Literal["postal.collected"]
     payload: PostalEventPayload
 
 
-class PostalHandedOver(Envelope):
+class PostalHandedOver(DossierEnvelope):
     type: Literal["postal.handed_over"]
     payload: PostalEventPayload
 
 
-class PostalInTransit(Envelope):
+class PostalInTransit(DossierEnvelope):
     type: Literal["postal.in_transit"]
     payload: PostalEventPayload
 
 
-class PostalDelivered(Envelope):
+class PostalDelivered(DossierEnvelope):
     type: Literal["postal.delivered"]
     payload: PostalEventPayload
 
 
-class PostalFailed(Envelope):
+class PostalFailed(DossierEnvelope):
     type: Literal["postal.failed"]
     payload: PostalEventPayload
 
 
-class PostalReturned(Envelope):
+class PostalReturned(DossierEnvelope):
     type: Literal["postal.returned"]
     payload: PostalEventPayload
 
 
-class PostalCancelled(Envelope):
+class PostalCancelled(DossierEnvelope):
     type: Literal["postal.cancelled"]
     payload: PostalEventPayload
 
 
-class PostalUnrecognised(Envelope):
+class PostalUnrecognised(DossierEnvelope):
     type: Literal["postal.unrecognised"]
     payload: PostalEventPayload
+
+
+class CatalogueChanged(Notice):
+    type: Literal["catalogue.changed"]
+    payload: CatalogueChangedPayload
+
+
+class QuestionAsked(Notice):
+    type: Literal["question.asked"]
+    payload: QuestionAskedPayload
+
+
+class QuestionAnswered(Notice):
+    type: Literal["question.answered"]
+    payload: QuestionAnsweredPayload
+
+
+class RatingGiven(DossierEnvelope):
+    type: Literal["rating.given"]
+    payload: RatingGivenPayload
+
+
+class PaymentOpened(DossierEnvelope):
+    type: Literal["payment.opened"]
+    payload: PaymentOpenedPayload
+
+
+class PaymentReceipt(DossierEnvelope):
+    type: Literal["payment.receipt"]
+    payload: PaymentReceiptPayload
 
 
 MESSAGE_CLASSES: tuple[type[Envelope], ...] = (
@@ -393,13 +565,20 @@ MESSAGE_CLASSES: tuple[type[Envelope], ...] = (
     PostalReturned,
     PostalCancelled,
     PostalUnrecognised,
+    CatalogueChanged,
+    QuestionAsked,
+    QuestionAnswered,
+    RatingGiven,
+    PaymentOpened,
+    PaymentReceipt,
 )
 MESSAGE_TYPES: frozenset[str] = frozenset(get_args(c.model_fields["type"].annotation)[0] for c in MESSAGE_CLASSES)
 
 Message = Annotated[
     Union[DossierSubmitted, DossierUpdated, StatusChanged, FeeNotice, PaymentConfirmed, ResultIssued, PostalBooked,
           PostalCollected, PostalHandedOver, PostalInTransit, PostalDelivered, PostalFailed, PostalReturned,
-          PostalCancelled, PostalUnrecognised],
+          PostalCancelled, PostalUnrecognised, CatalogueChanged, QuestionAsked, QuestionAnswered, RatingGiven,
+          PaymentOpened, PaymentReceipt],
     Field(discriminator="type"),
 ]
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)

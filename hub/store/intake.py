@@ -25,20 +25,21 @@ class Prepared:
     source: str
     message_id: str
     type: str
-    dossier_code: str
+    dossier_code: str | None  #: None for a notice (no dossier)
     occurred_at: datetime
     body: str
     body_sha256: str
     destinations: tuple[str, ...]
+    order_key: str = ""  #: what the outbox keeps in order (the dossier code, or a notice's subject)
 
     @classmethod
     def of(cls, msg: Any, canonical: dict[str, Any], destinations: Sequence[str]) -> "Prepared":
         """A validated canonical message (``hub.messages.models``; ``canonical``: its JSON dump) routed to
         ``destinations``."""
         body = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
-        return cls(source=msg.source, message_id=msg.message_id, type=msg.type, dossier_code=msg.dossier_code,
+        return cls(source=msg.source, message_id=msg.message_id, type=msg.type, dossier_code=msg.dossier,
                    occurred_at=msg.occurred_at, body=body.decode(), body_sha256=hashlib.sha256(body).hexdigest(),
-                   destinations=tuple(destinations))
+                   destinations=tuple(destinations), order_key=msg.order_key)
 
 
 @dataclass(slots=True)
@@ -48,7 +49,7 @@ class Receipt:
     message_id: str
     source: str
     type: str
-    dossier_code: str
+    dossier_code: str | None
     accepted_at: datetime
     deliveries: list[tuple[int, str]] = field(default_factory=list)
 
@@ -148,7 +149,7 @@ def _insert(conn: Connection, items: list[Prepared], receipts: list[Receipt], no
         {
             "message_pk": pk,
             "destination": dest,
-            "order_key": it.dossier_code,
+            "order_key": it.order_key or it.dossier_code,
             "state": PENDING,
             "attempts": 0,
             "next_attempt_at": now,

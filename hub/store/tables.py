@@ -448,7 +448,7 @@ messages = Table(
     Column("message_id", String(64), nullable=False),
     # Indexed (0015) for the console's message search by a rare type (300 ms on a million without).
     Column("type", String(40), nullable=False, index=True),
-    Column("dossier_code", String(40), nullable=False, index=True),
+    Column("dossier_code", String(40), index=True),  # None: a notice (catalogue, question), ordered by its subject
     Column("occurred_at", UtcDateTime, nullable=False),
     # Indexed (0015): the console's message search reads its pages newest first through it, and a
     # time range as a range of it (hub/store/queries.py newest_first).
