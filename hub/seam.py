@@ -480,6 +480,8 @@ class Manifest:
     secret_settings: tuple[str, ...] = ()
     networks: Mapping[str, str] = field(default_factory=dict)  #: settings field (CIDR list) -> who it admits
     start: Callable[[Context], None] | None = None  #: once per API process at start-up (e.g. warn of a missing secret)
-    command_name: str = ""  #: ``lienthong <command_name> ...`` for ``commands`` (default: the code, with dashes)
+    #: ``lienthong <command_name> ...`` for ``commands`` (default: the code, with dashes); None: its
+    #: commands and groups are the CLI's own (``lienthong catalogue sync``)
+    command_name: str | None = ""
     members: Callable[[Context], Sequence[Member]] | None = None  #: destinations its configuration names (:class:`Member`)
     intake_rules: tuple[IntakeRule, ...] = ()  #: what it refuses at intake beyond the canonical model (:class:`IntakeRule`)

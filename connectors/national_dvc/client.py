@@ -132,17 +132,22 @@ class DvcClient:
 
     def call(self, service: str, fields: dict[str, Any]) -> ServiceAnswer:
         """Post ``{session, madonvi, service, **fields}`` to ``/{service}``; return the "00" answer or raise."""
+        return self.read(service, fields)[0]
+
+    def read(self, service: str, fields: dict[str, Any]) -> tuple[ServiceAnswer, dict[str, Any]]:
+        """:meth:`call` for a service that answers data too (``LayThuTuc``, ``LayDanhSachHoiDap...``):
+        the "00" answer and the whole decoded answer object; raises as :meth:`call` does."""
         session = self._current_session()
-        answer = self._post_service(service, session, fields)
+        answer, data = self._post_service(service, session, fields)
         if answer.error_code == SESSION_INVALID:
             log.info("dvc: session refused by %s; logging in again", service)
             self._forget(session)
-            answer = self._post_service(service, self._current_session(), fields)
+            answer, data = self._post_service(service, self._current_session(), fields)
             if answer.error_code == SESSION_INVALID:
                 raise TransientError(
                     f"{service}: session still invalid after a fresh login: {answer.message}", error_code=SESSION_INVALID
                 )
-        return classify(service, answer)
+        return classify(service, answer), data
 
     def login(self) -> None:
         """Log in now, replacing any cached session."""
@@ -176,11 +181,11 @@ class DvcClient:
         log.info("dvc: logged in")
         return answer.session
 
-    def _post_service(self, service: str, session: str, fields: dict[str, Any]) -> ServiceAnswer:
+    def _post_service(self, service: str, session: str, fields: dict[str, Any]) -> tuple[ServiceAnswer, dict[str, Any]]:
         body = {"session": session, "madonvi": self.madonvi, "service": service, **fields}
         data = self._post(service, body)
         try:
-            return ServiceAnswer.model_validate(data)
+            return ServiceAnswer.model_validate(data), data
         except ValidationError:
             raise TransientError(f"{service}: unreadable answer") from None
 

@@ -9,13 +9,16 @@ Delivery of a list, in order:
    record is marked permanent; a one-record add answered "đã tồn tại" is re-sent as an update (ok);
 4. a transient error marks the run and every message after it transient: nothing later is sent,
    so the portal never sees a dossier's messages out of order.
+
+Messages of the portal's other services (an answer to a question, a rating: :data:`OWN`) are
+delivered one at a time by their part's handler, in their place in the list.
 """
 
 from __future__ import annotations
 
 import logging
 from itertools import groupby
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
 from connectors.national_dvc.mapping import WireItem, to_wire
@@ -25,6 +28,17 @@ from hub.seam import Context, Envelope, Outcome
 log = logging.getLogger(__name__)
 
 Slot = tuple[int, WireItem]  # position in the input list, and its wire record
+OwnHandler = Callable[[Context, DvcClient, Envelope], Outcome]
+
+
+def _own() -> dict[str, OwnHandler]:
+    """Message type -> the part of the portal that delivers it itself (not a dossier record): the
+    handler calls its service with the connector's client and classifies the answer."""
+    return {}
+
+
+#: Built once, on first use (the parts import their modules lazily).
+OWN: dict[str, OwnHandler] = {}
 
 
 class NationalDvcConnector:
@@ -32,8 +46,10 @@ class NationalDvcConnector:
 
     max_batch: ClassVar[int] = 10
 
-    def __init__(self, client: DvcClient) -> None:
-        self.client = client
+    def __init__(self, client: DvcClient, ctx: Context | None = None) -> None:
+        self.client, self.ctx = client, ctx
+        if not OWN:
+            OWN.update(_own())
 
     @classmethod
     def from_context(cls, ctx: Context) -> "NationalDvcConnector":
@@ -41,10 +57,33 @@ class NationalDvcConnector:
         (``national_dvc.password``), else ``LIENTHONG_NATIONAL_DVC_PASSWORD`` (the sandbox's)."""
         s = ctx.settings
         return cls(DvcClient(s.adapter_url, s.username, ctx.credential("password", s.password) or "", s.madonvi,
-                             s.timeout, auth=ctx.signer() if s.sign_requests else None))
+                             s.timeout, auth=ctx.signer() if s.sign_requests else None), ctx)
 
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
         """Send ``messages`` in order; return exactly one outcome per message, same order."""
+        if not any(m.type in OWN for m in messages):
+            return self._sync(messages)
+        outcomes: list[Outcome] = []
+        for own, group in groupby(messages, key=lambda m: m.type in OWN):
+            items = list(group)
+            if self.ctx is None:
+                done = [Outcome.permanent("cannot deliver: the connector has no partner context")] * len(items)
+            elif own:
+                done = []
+                for message in items:
+                    done.append(OWN[message.type](self.ctx, self.client, message))
+                    if done[-1].kind == "transient":
+                        break
+            else:
+                done = self._sync(items)
+            outcomes.extend(done)
+            if any(o.kind == "transient" for o in done):
+                break
+        reason = next((o.detail for o in outcomes if o.kind == "transient"), "not sent")
+        return outcomes + [Outcome.transient(reason)] * (len(messages) - len(outcomes))
+
+    def _sync(self, messages: Sequence[Envelope]) -> list[Outcome]:
+        """The dossier records and progress steps of ``messages``, in runs."""
         outcomes: list[Outcome | None] = [None] * len(messages)
         slots: list[Slot] = []
         for index, message in enumerate(messages):

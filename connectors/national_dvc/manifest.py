@@ -1,18 +1,23 @@
 """The national public-service portal (Cổng Dịch vụ công quốc gia, DVCQG) as a partner of the hub.
 
 The hub mirrors the one-stop system's dossiers, progress, results and fees to the portal's adapter
-(outbound, in chunks of 10). The portal's payment platform is a partner of its own, in ``payment/``;
-this module exports both (``MANIFESTS``).
+(outbound, in chunks of 10). Beyond them, each part of the link has its own folder and adds here its
+routes, jobs, intake rules and commands: the catalogue (``catalogue/``), the status look-up
+(``lookup/``), ratings (``ratings/``), questions (``questions/``), statistics on the working-day
+calendar (``statistics/``), signed results (``results/``). The portal's payment platform is a
+partner of its own, in ``payment/``; this module exports both (``MANIFESTS``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import typer
+
 from connectors.national_dvc.cli import portal_simulator
 from connectors.national_dvc.payment.manifest import MANIFEST as PAYMENT
 from connectors.national_dvc.settings import NationalDvcSettings
-from hub.seam import Context, Manifest, SandboxSeed, SeedPartner, Simulator
+from hub.seam import Context, InboundRoute, IntakeRule, Job, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
 if TYPE_CHECKING:
     from connectors.national_dvc.connector import NationalDvcConnector
@@ -28,6 +33,23 @@ def _schemas() -> dict[str, dict[str, Any]]:
     from connectors.national_dvc.wire import schema_files
 
     return schema_files()
+
+
+def _commands() -> typer.Typer:
+    """The parts' command groups, top-level (``lienthong catalogue sync``)."""
+    app = typer.Typer(no_args_is_help=True)
+    return app
+
+
+def _demo(info: SandboxInfo, keys: Any) -> None:
+    """The parts' demo traffic, in turn."""
+
+
+#: What the parts of the link add (issue 17): inbound routes, scheduled jobs, intake rules.
+ROUTES: tuple[InboundRoute, ...] = ()
+JOBS: tuple[Job, ...] = ()
+RULES: tuple[IntakeRule, ...] = ()
+PROBLEMS: dict[str, tuple[int, str]] = {}
 
 
 PORTAL = Manifest(
@@ -50,8 +72,15 @@ PORTAL = Manifest(
         partners=(SeedPartner("national_dvc", "Cổng Dịch vụ công quốc gia", "national_portal"),),
         # the hub signs what it sends to the portal, and its simulator checks it against the hub's keys
         env={"LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS": "true"},
+        demo=_demo,
     ),
     secret_settings=("password",),
+    routes=ROUTES,
+    jobs=JOBS,
+    intake_rules=RULES,
+    problems=PROBLEMS,
+    commands=_commands,
+    command_name=None,
 )
 
 MANIFESTS = (PORTAL, PAYMENT)

@@ -28,7 +28,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import orjson
 from fastapi import FastAPI, Request
@@ -115,6 +115,30 @@ class FaultsPatch(BaseModel):
     down: bool | None = None
 
 
+Service = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@runtime_checkable
+class Part(Protocol):
+    """A part of the portal beyond dossiers and progress (catalogue, questions, ratings, statistics),
+    simulated in its own module and plugged in by :data:`PARTS`. ``services``: service name -> handler
+    of a call whose session is already checked (the body as posted; the wire answer, at least
+    ``error_code`` and ``message``). ``routes(app)`` adds its own ``/_sim/<name>/...`` controls."""
+
+    name: str
+    services: dict[str, Service]
+
+    def reset(self) -> None: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def routes(self, app: FastAPI) -> None: ...
+
+
+#: The parts, each made from the adapter (its validators, its clock). Issue 17 adds one per module.
+PARTS: tuple[Callable[["Adapter"], Part], ...] = ()
+
+
 class Adapter:
     """The simulated portal: sessions, dossiers, progress entries, counters. Not thread-safe:
     run it on one event loop (handlers never await between checking and applying a call)."""
@@ -130,9 +154,13 @@ class Adapter:
         self.username, self.password, self.session_ttl = username, password, session_ttl
         self.validators = validators
         self.clock = clock
+        self.parts: dict[str, Part] = {}
         self.reset()
+        self.parts = {part.name: part for part in (make(self) for make in PARTS)}
 
     def reset(self) -> None:
+        for part in self.parts.values():
+            part.reset()
         self.sessions: dict[str, float] = {}
         self.dossiers: dict[str, dict[str, Any]] = {}
         self.updates: dict[str, int] = {}
@@ -160,13 +188,19 @@ class Adapter:
         self.sessions[token] = self.clock() + self.session_ttl
         return {"session": token, "error_code": 0}
 
-    def handle(self, service: str, body: Any) -> dict[str, str]:
+    def services(self) -> dict[str, Service]:
+        """Every service a part adds, by name."""
+        return {name: handler for part in self.parts.values() for name, handler in part.services.items()}
+
+    def handle(self, service: str, body: Any) -> dict[str, Any]:
         """Check a whole call, then apply it; return the wire answer."""
         if not isinstance(body, dict):
             return answer("02", "Yêu cầu phải là một đối tượng JSON")
         expires = self.sessions.get(str(body.get("session")))
         if expires is None or expires <= self.clock():
             return answer("01", "Phiên làm việc không hợp lệ hoặc đã hết hạn")
+        if service not in SERVICES:
+            return self.services()[service](body)
         if service == "DongBoHoSoMC":
             schema = "DongBoHoSoMC_update" if body.get("isUpdating") == "True" else "DongBoHoSoMC_add"
         else:
@@ -243,6 +277,7 @@ class Adapter:
             "counters": self.counters,
             "faults": asdict(self.faults),
             "sessions": sum(1 for expiry in self.sessions.values() if expiry > now),
+            **{name: part.state() for name, part in self.parts.items()},
         }
 
 
@@ -292,7 +327,7 @@ def create_app(username: str = "lienthong", password: str = "sandbox-password", 
 
     @app.post("/{service}")
     async def service_call(service: str, request: Request) -> Response:
-        if service not in SERVICES:
+        if service not in SERVICES and service not in adapter.services():
             return json_response(answer("02", f"Dịch vụ {service} không được hỗ trợ"), 404)
         fault = await injected_fault(service, request)
         if fault is not None:
@@ -317,6 +352,8 @@ def create_app(username: str = "lienthong", password: str = "sandbox-password", 
             return json_response({"detail": f"no dossier {ma_ho_so}"}, 404)
         return json_response(found)
 
+    for part in adapter.parts.values():
+        part.routes(app)
     add_controls(app, adapter, FaultsPatch)
     return app
 

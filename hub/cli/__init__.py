@@ -37,7 +37,9 @@ app = typer.Typer(help="lienthong – the provincial integration hub (LGSP).", n
 for command, module in GROUPS:
     app.add_typer(import_module(f"hub.cli.{module}").app, name=command)
 for _m in manifests():  # ``lienthong <partner> ...``
-    if _m.commands is not None:
+    if _m.commands is not None and _m.command_name is None:  # its groups are top-level ones
+        app.add_typer(_m.commands())
+    elif _m.commands is not None:
         app.add_typer(_m.commands(), name=_m.command_name or _m.code.replace("_", "-"))
 
 

@@ -385,6 +385,7 @@ class Envelope(Strict):
     message_id: MessageId = Field(description="Unique per source; resending the same id is idempotent.")
     source: PartnerCode = Field(description="Code of the sending partner; must be the API key's partner.")
     occurred_at: AwareDatetime = Field(description="When the event happened at the source (ISO 8601 with offset).")
+    type: str  #: each message class narrows it to its own literal
 
     @property
     def order_key(self) -> str:

@@ -78,6 +78,8 @@ def test_a_timeout_is_transient(connector: MotcuaConnector, onestop: str) -> Non
     assert outcome.kind == "transient" and "timed out" in outcome.detail
 
 
-def test_routing_knows_motcua_takes_payments_postal_events_and_what_ministry_systems_send_back() -> None:
+def test_routing_knows_motcua_takes_payments_postal_events_the_portals_notices_and_what_ministries_send_back() -> None:
     assert destinations()["motcua"] == frozenset({"payment.confirmed", *POSTAL_TYPES,
-                                                  "status.changed", "result.issued", "fee.notice"})
+                                                  "status.changed", "result.issued", "fee.notice",
+                                                  "catalogue.changed", "question.asked", "payment.opened",
+                                                  "payment.receipt"})

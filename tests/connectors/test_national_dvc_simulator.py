@@ -162,7 +162,7 @@ def test_connector_meets_the_hub_interface(dvc_connector: MakeConnector) -> None
     assert isinstance(connector, Connector)
     assert connector.max_batch == 10
     assert manifest("national_dvc").accepts == {"dossier.submitted", "dossier.updated", "status.changed", "result.issued",
-                                                "fee.notice"}
+                                                "fee.notice", "question.answered", "rating.given"}
 
 
 def test_message_with_no_portal_call_is_permanent_and_the_rest_still_goes(dvc_sim: str, dvc_connector: MakeConnector) -> None:
