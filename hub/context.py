@@ -153,6 +153,14 @@ class PartnerContext:
             raise LookupError(f"{code!r} is not a member of {self.manifest.code!r}")
         return context(code, self.hub)
 
+    def alert(self, rule: str, subject: str, detail: str, *, at: Any = None, severity: str = "warning") -> bool:
+        from hub.alerts.rules import Finding
+        from hub.alerts.store import raise_findings
+
+        when = at if isinstance(at, datetime) else datetime.now(timezone.utc)
+        opened = raise_findings(self.engine, [Finding(f"{self.code}.{rule}"[:40], subject[:120], severity, detail, when)])
+        return bool(opened)
+
     def fetch_document(self, url: str, sha256: str) -> bytes:
         from hub.documents import DigestMismatch, DocumentRefused, DocumentUnavailable, fetch_verified
 

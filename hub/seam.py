@@ -188,6 +188,13 @@ class Context(Protocol):
         """The context of ``code``, one of this partner's members (:class:`Member`); LookupError otherwise."""
         ...
 
+    def alert(self, rule: str, subject: str, detail: str, *, at: Any = None, severity: str = "warning") -> bool:
+        """Raise (or refresh) the alert ``<code>.<rule>`` about ``subject`` (e.g. ``procedure:1.001234``),
+        shown to security officers and operators with the hub's own alerts; one open alert per rule and
+        subject, newer evidence (``at``, aware datetime, default now) updating it. True when newly opened.
+        ``detail`` must hold no secret and no citizen ID."""
+        ...
+
     def fetch_document(self, url: str, sha256: str) -> bytes:
         """The document at ``url`` whose SHA-256 is ``sha256``, fetched with the safeguards of result
         documents (``LIENTHONG_DOCUMENT_*``: allowed hosts and addresses, no redirects, one time budget,
