@@ -1,5 +1,6 @@
-"""The control endpoints every simulator of a partner offers: ``POST /_sim/faults`` and ``POST /_sim/reset``;
-the faults they share (latency, down, the next N calls failing); and their JSON answers.
+"""The control endpoints every simulator of a partner offers: ``POST /_sim/faults`` and ``POST /_sim/reset``
+(and ``POST /_sim/pace`` for those whose partner moves on by itself); the faults they share (latency,
+down, the next N calls failing); and their JSON answers.
 
 ``target`` is the simulator's state: it has ``faults`` (a dataclass whose fields the patch sets) and
 ``reset()``. A patch field that is not a fault but an action (``expire_tokens: true``: forget every
@@ -16,7 +17,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:
@@ -49,6 +50,24 @@ def add_controls(app: FastAPI, target: Any, patch_model: type[BaseModel]) -> Non
     async def reset() -> Response:
         target.reset()
         return json_response({"reset": True})
+
+
+class Pace(BaseModel):
+    """Body of ``POST /_sim/pace``: seconds between a simulated partner's own steps (0: only by the controls)."""
+
+    seconds: float = Field(ge=0)
+
+
+def add_pace(app: FastAPI, target: Any) -> None:
+    """Route ``POST /_sim/pace`` to ``target.pace`` (seconds between the steps it takes by itself)."""
+
+    @app.post("/_sim/pace")
+    async def set_pace(request: Request) -> Response:
+        try:
+            target.pace = Pace.model_validate_json(await request.body()).seconds
+        except ValidationError as exc:
+            return json_response({"detail": exc.errors(include_url=False, include_context=False)}, 422)
+        return json_response({"pace": target.pace})
 
 
 async def outage(faults: Any, counters: dict[str, Any], body: dict[str, Any]) -> Response | None:

@@ -37,7 +37,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaViolation
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.sim_controls import add_controls, json_response, outage
+from connectors.sim_controls import add_controls, add_pace, json_response, outage
 
 WIRE = Path(__file__).resolve().parent.parent / "adapters" / "wire"  # one copy: the adapters validate against it too
 #: Vietnam's time zone (UTC+7, no daylight saving): the ministries' clocks.
@@ -244,9 +244,6 @@ class Advance(BaseModel):
     noiDungXuLy: str | None = None
     ghiChu: str | None = None
 
-
-class Pace(BaseModel):
-    seconds: float = Field(ge=0)
 
 
 @dataclass
@@ -494,13 +491,6 @@ def create_app(user: str = "lienthong", password: str = "sandbox-civil-password"
             return json_response({"error": "unknown dossier"}, 404)
         return json_response(registry.item(dossier, base_url(request)))
 
-    @app.post("/_sim/pace")
-    async def set_pace(request: Request) -> Response:
-        try:
-            registry.pace = Pace.model_validate_json(await request.body()).seconds
-        except ValidationError as exc:
-            return json_response({"detail": exc.errors(include_url=False, include_context=False)}, 422)
-        return json_response({"pace": registry.pace})
-
+    add_pace(app, registry)
     add_controls(app, registry, FaultsPatch)
     return app

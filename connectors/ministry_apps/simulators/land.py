@@ -43,7 +43,7 @@ from connectors.ministry_apps.simulators.civil_status import (
     validator,
     vn_time,
 )
-from connectors.sim_controls import add_controls, json_response, outage
+from connectors.sim_controls import add_controls, add_pace, json_response, outage
 
 TIME = "%Y-%m-%dT%H:%M:%S"
 TOKEN_TTL = 3600
@@ -87,9 +87,6 @@ class CallbackOrder(BaseModel):
     event: str
     secret: str | None = None
 
-
-class Pace(BaseModel):
-    seconds: float = Field(ge=0)
 
 
 @dataclass
@@ -378,13 +375,6 @@ def create_app(client_id: str = "lienthong", client_secret: str = "sandbox-land-
         status, answer, _ = await land.send(dossier, order.event, order.secret)
         return json_response({"status": status, "body": answer})
 
-    @app.post("/_sim/pace")
-    async def set_pace(request: Request) -> Response:
-        try:
-            land.pace = Pace.model_validate_json(await request.body()).seconds
-        except ValidationError as exc:
-            return json_response({"detail": exc.errors(include_url=False, include_context=False)}, 422)
-        return json_response({"pace": land.pace})
-
+    add_pace(app, land)
     add_controls(app, land, FaultsPatch)
     return app

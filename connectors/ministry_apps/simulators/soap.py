@@ -29,10 +29,10 @@ from typing import Any, Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from lxml import etree
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.ministry_apps.simulators.civil_status import VN, WIRE, nfc
-from connectors.sim_controls import add_controls, json_response, outage
+from connectors.sim_controls import add_controls, add_pace, json_response, outage
 
 NS = "urn:lienthong:test:hoso"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -95,9 +95,6 @@ class FaultsPatch(BaseModel):
     fail_next: int | None = Field(None, ge=0)
     busy_next: int | None = Field(None, ge=0)
 
-
-class Pace(BaseModel):
-    seconds: float = Field(ge=0)
 
 
 @dataclass
@@ -303,13 +300,6 @@ def create_app(user: str = "lienthong", password: str = "sandbox-soap-password",
     async def state() -> Response:
         return json_response(ministry.state())
 
-    @app.post("/_sim/pace")
-    async def set_pace(request: Request) -> Response:
-        try:
-            ministry.pace = Pace.model_validate_json(await request.body()).seconds
-        except ValidationError as exc:
-            return json_response({"detail": exc.errors(include_url=False, include_context=False)}, 422)
-        return json_response({"pace": ministry.pace})
-
+    add_pace(app, ministry)
     add_controls(app, ministry, FaultsPatch)
     return app
