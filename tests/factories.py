@@ -56,3 +56,19 @@ def status_changed(seq: int = 1, status: int = 4, step: int = 1, **over: Any) ->
     }
     msg.update(over)
     return msg
+
+
+def question_answered(question: str = "HD-1", **over: Any) -> dict[str, Any]:
+    """A notice (no dossier): the one-stop system's answer to a citizen's question."""
+    msg = {
+        "message_id": str(uuid.uuid4()),
+        "type": "question.answered",
+        "source": "motcua",
+        "occurred_at": T0.isoformat(),
+        "subject": f"question:{question}",
+        "payload": {"question_id": question, "agency_id": "000.00.00.H49", "answerer_name": "Trần Văn Bình",
+                    "answerer_title": "Chuyên viên", "answered_at": T0.isoformat(),
+                    "content": "Hồ sơ nộp tại bộ phận một cửa của Ủy ban nhân dân cấp xã."},
+    }
+    msg.update(over)
+    return msg

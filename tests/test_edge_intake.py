@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hub.store.tables import deliveries, messages
 from tests.conftest import Hub
-from tests.factories import status_changed, submitted
+from tests.factories import question_answered, status_changed, submitted
 
 
 def stored(hub: Hub) -> tuple[int, int]:
@@ -235,3 +235,26 @@ def test_openapi_documents_the_api_key_scheme_on_every_v1_call(api: str) -> None
     keyed = {p: ops for p, ops in v1.items() if p not in KEYLESS_V1}
     assert all(op["security"] == [{"ApiKey": []}] for ops in keyed.values() for op in ops.values())
     assert all(op["security"] == [] for p in KEYLESS_V1 for op in v1[p].values()), "the callback says it needs no key"
+
+
+def test_a_notice_has_no_dossier_code_and_its_deliveries_keep_order_by_subject(motcua: httpx.Client, hub: Hub) -> None:
+    first, second = question_answered("HD-7"), question_answered("HD-7")
+    for m in (first, second):
+        r = motcua.post("/v1/messages", json=m)
+        assert r.status_code == 202, r.text
+        assert r.json()["dossier_code"] is None and r.json()["destinations"] == ["national_dvc"]
+    with hub.engine.connect() as conn:
+        rows = conn.execute(select(messages.c.dossier_code, deliveries.c.order_key).join(
+            deliveries, deliveries.c.message_pk == messages.c.id).order_by(deliveries.c.id)).all()
+    assert [tuple(r) for r in rows] == [(None, "question:HD-7")] * 2
+
+
+def test_a_notice_may_not_carry_a_dossier_code_nor_a_dossier_message_lack_one(motcua: httpx.Client) -> None:
+    with_code = question_answered(dossier_code="000.00.00.H49-261123-0001")
+    assert motcua.post("/v1/messages", json=with_code).status_code == 422
+    no_code = submitted()
+    del no_code["dossier_code"]
+    assert motcua.post("/v1/messages", json=no_code).status_code == 422
+    bad_subject = question_answered(subject="Question 7")
+    answer = motcua.post("/v1/messages", json=bad_subject)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "subject"

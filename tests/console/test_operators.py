@@ -21,7 +21,7 @@ from hub.store import outbox
 from hub.store.tables import deliveries
 from tests.conftest import make_settings
 from tests.console.conftest import Console, Person
-from tests.factories import dossier_code, status_changed, submitted
+from tests.factories import dossier_code, question_answered, status_changed, submitted
 from tests.population import PopulationSim
 from tests.support import Portal, RedisServer, client, wait_until, with_partner
 
@@ -243,6 +243,14 @@ def test_message_search_filters_and_pages_newest_first(console: Console) -> None
     assert "Chờ gửi" in page, "each message's delivery states"
     first = int(re.findall(r'<tr data-message="(\d+)"', page)[1])
     assert shown(before=str(first)) == codes[2:], "keyset: older than a message"
+
+
+def test_a_notice_is_listed_without_a_dossier_link(console: Console) -> None:
+    send(console, question_answered("HD-9"))
+    page = console.person("operator").get("/console/messages", params={"type": "question.answered"})
+    assert page.status_code == 200, page.text
+    assert "question.answered" in page.text and "/console/trace?code=None" not in page.text
+    assert "<td>—</td>" in page.text, "a notice has no dossier to trace"
 
 
 def test_an_auditor_gets_403_on_every_operator_page(console: Console) -> None:
