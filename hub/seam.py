@@ -58,7 +58,8 @@ __all__ = [
     "LookupOperation", "LookupTimeout", "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "Member",
     "MissingKey", "Notice", "OfficerContext", "Outcome", "OutcomeKind", "PartnerSettings", "Refused", "Reply",
     "SandboxInfo", "SandboxSeed", "SeedPartner", "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut",
-    "generated_secret", "hub_engine", "hub_settings", "in_order", "partner_settings", "reading", "tables",
+    "command_context", "generated_secret", "hub_engine", "hub_settings", "in_order", "partner_settings",
+    "provide_command_contexts", "reading", "tables",
 ]
 
 def hub_settings() -> "Settings":
@@ -74,6 +75,25 @@ def hub_engine() -> "Engine":
     from hub.store.engine import make_engine
 
     return make_engine(hub_settings().effective_database_url)
+
+
+_command_contexts: "Callable[[str], Context] | None" = None
+
+
+def provide_command_contexts(make: "Callable[[str], Context]") -> None:
+    """Called once by the hub's command line (a surface above this module): how
+    :func:`command_context` makes a partner's context."""
+    global _command_contexts
+    _command_contexts = make
+
+
+def command_context(code: str) -> "Context":
+    """Partner ``code``'s :class:`Context` under the process's settings, for the partner's own commands
+    (:attr:`Manifest.commands`): its credentials, signer and cursors, as its jobs have them (``lienthong
+    catalogue sync`` calls the portal with them). Only under the hub's command line."""
+    if _command_contexts is None:
+        raise RuntimeError("partner contexts are given by the hub's command line (hub.cli) only")
+    return _command_contexts(code)
 
 
 # -- outbound delivery ---------------------------------------------------------------------------
