@@ -132,9 +132,8 @@ def test_the_months_aggregate_is_exact_sent_once_and_sent_again_when_ratings_cam
 
 @pytest.mark.parametrize("bad", [{"TyLeHaiLong": "80"}, {"NgayTongHop": "2026-10"}, {"TongSoNguoiDanhGia": 5}])
 def test_the_portal_simulator_refuses_a_rating_record_off_the_wire_format(env: Portal, bad: dict[str, Any]) -> None:
-    from connectors.national_dvc.ratings.store import portal_client
-
     from connectors.national_dvc.client import PermanentError
+    from connectors.national_dvc.ratings.store import portal_client
 
     record = {"MaTTHC": "1.001193", "MaDonVi": AGENCY, "NgayTongHop": "10-2026", "TongSoNguoiDanhGia": "1",
               "TyLeRatHaiLong": "100%", "TyLeHaiLong": "0%", "TyLeKhongHaiLong": "0%", **bad}

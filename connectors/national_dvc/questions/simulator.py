@@ -9,7 +9,7 @@ MATTHCDP?, list?: "dvcqg"|"bocoquan"}`` adds a question and answers it with its 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Callable, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -18,9 +18,9 @@ from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.national_dvc.questions.wire import ANSWER_SERVICE, LIST_SERVICES, answer_schema
+from connectors.national_dvc.sim_answers import answer, describe
 
-if TYPE_CHECKING:
-    from connectors.national_dvc.simulator import Adapter, Service
+Service = Callable[[dict[str, Any]], dict[str, Any]]
 
 AGENCY, AGENCY_NAME = "000.00.00.H49", "UBND tỉnh Quảng Ninh"
 SEEDED = [
@@ -48,11 +48,9 @@ class NewQuestion(BaseModel):
 class QuestionsPart:
     name = "questions"
 
-    def __init__(self, adapter: "Adapter") -> None:
-        from connectors.national_dvc.simulator import inline_refs
-
+    def __init__(self, adapter: Any) -> None:
         raw = answer_schema()
-        self.validator = Draft202012Validator(inline_refs(raw, raw.get("$defs", {})))
+        self.validator = Draft202012Validator(raw)
         self.services: dict[str, Service] = {LIST_SERVICES[0]: self.list_dvcqg, LIST_SERVICES[1]: self.list_bocoquan,
                                              ANSWER_SERVICE: self.answer}
         self.reset()
@@ -76,8 +74,6 @@ class QuestionsPart:
         return item
 
     def _list(self, which: str, service: str) -> dict[str, Any]:
-        from connectors.national_dvc.simulator import answer
-
         self.calls[service] += 1
         result = [q for qid, q in self.questions.items() if self.lists[qid] == which]
         return {**answer("00", f"{len(result)} câu hỏi"), "result": result}
@@ -89,8 +85,6 @@ class QuestionsPart:
         return self._list("bocoquan", LIST_SERVICES[1])
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
-        from connectors.national_dvc.simulator import answer, describe
-
         self.calls[ANSWER_SERVICE] += 1
         error = best_match(self.validator.iter_errors(body))
         if error is not None:
@@ -130,5 +124,5 @@ class QuestionsPart:
             return json_response({"question": self.questions[qid], "answers": self.answers.get(qid, [])})
 
 
-def make(adapter: "Adapter") -> QuestionsPart:
+def make(adapter: Any) -> QuestionsPart:
     return QuestionsPart(adapter)

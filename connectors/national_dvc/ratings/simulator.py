@@ -4,26 +4,24 @@ procedure and unit (a later send of a month replaces its records); seen in ``GET
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from connectors.national_dvc.ratings.wire import SERVICE, schema
+from connectors.national_dvc.sim_answers import answer, describe
 
-if TYPE_CHECKING:
-    from connectors.national_dvc.simulator import Adapter, Service
+Service = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class RatingsPart:
     name = "ratings"
 
-    def __init__(self, adapter: "Adapter") -> None:
-        from connectors.national_dvc.simulator import inline_refs
-
+    def __init__(self, adapter: Any) -> None:
         raw = schema()
-        self.validator = Draft202012Validator(inline_refs(raw, raw.get("$defs", {})))
+        self.validator = Draft202012Validator(raw)
         self.services: dict[str, Service] = {SERVICE: self.sync}
         self.reset()
 
@@ -33,8 +31,6 @@ class RatingsPart:
         self.records = 0
 
     def sync(self, body: dict[str, Any]) -> dict[str, Any]:
-        from connectors.national_dvc.simulator import answer, describe
-
         self.calls += 1
         error = best_match(self.validator.iter_errors(body))
         if error is not None:
@@ -51,5 +47,5 @@ class RatingsPart:
         return None
 
 
-def make(adapter: "Adapter") -> RatingsPart:
+def make(adapter: Any) -> RatingsPart:
     return RatingsPart(adapter)
