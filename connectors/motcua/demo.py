@@ -98,15 +98,64 @@ def dossier_code(seq: int, now: datetime | None = None) -> str:
     return f"000.00.00.H49-{(now or datetime.now(HANOI)):%y%m%d}-{seq:04d}"
 
 
-def feed(base_url: str, api_key: str, interval: float = 5.0, first_seq: int = 1001, limit: int = 500) -> None:
-    """Post one demo dossier's messages every ``interval`` seconds (at most ``limit`` dossiers)."""
+LEVELS = ("very_satisfied", "satisfied", "very_satisfied", "not_satisfied", "satisfied")
+
+
+def rating(seq: int, now: datetime | None = None) -> dict[str, Any] | None:
+    """The citizen's rating of demo dossier ``seq`` once it is finished (every other finished one is
+    rated; seed 004 Đ12), or None: a ministry's dossier finishes elsewhere, later."""
+    if seq % 2 or seq % 6 in MINISTRY_PROCEDURES:
+        return None
+    at = (now or datetime.now(HANOI)) + timedelta(seconds=len(STEPS) + 2)
+    return {"message_id": str(uuid.uuid4()), "source": "motcua", "type": "rating.given", "dossier_code": dossier_code(seq, now),
+            "occurred_at": at.isoformat(),
+            "payload": {"agency_id": "000.00.00.H49", "procedure_code": "2.000477", "level": LEVELS[seq % len(LEVELS)],
+                        "rated_at": at.isoformat()}}
+
+
+def answers(inbox: dict[str, Any], answered: set[str], now: datetime | None = None) -> list[dict[str, Any]]:
+    """``question.answered`` for each ``question.asked`` the one-stop simulator received (its ``/_sim/state``)
+    and the demo has not answered yet; their ids are added to ``answered``."""
+    at = now or datetime.now(HANOI)
+    out = []
+    for held in inbox.get("messages", {}).values():
+        asked = held.get("message", {})
+        if asked.get("type") != "question.asked" or asked.get("message_id") in answered:
+            continue
+        answered.add(asked["message_id"])
+        q = asked["payload"]
+        out.append({"message_id": str(uuid.uuid4()), "source": "motcua", "type": "question.answered",
+                    "subject": asked["subject"], "occurred_at": at.isoformat(),
+                    "payload": {"question_id": q["question_id"], "agency_id": q["agency_id"],
+                                "answerer_name": "Nguyễn Thị Lan", "answerer_title": "Chuyên viên Phòng Tư pháp",
+                                "answered_at": at.isoformat(),
+                                "content": "Cảm ơn ông/bà đã gửi câu hỏi. Thông tin chi tiết về thủ tục, thành phần hồ sơ và lệ phí "
+                                           "được công khai trên Cổng Dịch vụ công; ông/bà có thể liên hệ Bộ phận Một cửa để "
+                                           "được hướng dẫn thêm."}})
+    return out
+
+
+def feed(base_url: str, api_key: str, interval: float = 5.0, first_seq: int = 1001, limit: int = 500,
+         sim_url: str | None = None) -> None:
+    """Post one demo dossier's messages every ``interval`` seconds (at most ``limit`` dossiers); rate
+    finished ones now and then; answer the questions the one-stop simulator (``sim_url``) received."""
     headers = {"Authorization": f"ApiKey {api_key}"}
+    answered: set[str] = set()
     with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
         for seq in itertools.islice(itertools.count(first_seq), limit):
-            for msg in dossier_messages(seq):
+            now = datetime.now(HANOI)
+            rated = rating(seq, now)
+            for msg in [*dossier_messages(seq, now), *([rated] if rated else [])]:
                 try:
                     client.post("/v1/messages", json=msg)
                 except httpx.HTTPError:
+                    pass
+            if sim_url:
+                try:
+                    inbox = httpx.get(f"{sim_url}/_sim/state", timeout=5).json()
+                    for msg in answers(inbox, answered):
+                        client.post("/v1/messages", json=msg)
+                except (httpx.HTTPError, ValueError):
                     pass
             time.sleep(interval)
 

@@ -46,7 +46,8 @@ def _connector(ctx: Context) -> MotcuaConnector:
 def _demo(info: SandboxInfo, keys: Mapping[str, str]) -> None:
     from connectors.motcua.demo import feed
 
-    feed(info.api_url, keys["motcua"])
+    callback = info.env.get("LIENTHONG_MOTCUA_CALLBACK_URL", "")
+    feed(info.api_url, keys["motcua"], sim_url=callback.removesuffix("/lienthong/messages") or None)
 
 
 def _commands() -> typer.Typer:

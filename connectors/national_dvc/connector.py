@@ -34,7 +34,10 @@ OwnHandler = Callable[[Context, DvcClient, Envelope], Outcome]
 def _own() -> dict[str, OwnHandler]:
     """Message type -> the part of the portal that delivers it itself (not a dossier record): the
     handler calls its service with the connector's client and classifies the answer."""
-    return {}
+    from connectors.national_dvc.questions.store import deliver_answer
+    from connectors.national_dvc.ratings.store import deliver as deliver_rating
+
+    return {"rating.given": deliver_rating, "question.answered": deliver_answer}
 
 
 #: Built once, on first use (the parts import their modules lazily).

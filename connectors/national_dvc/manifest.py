@@ -37,19 +37,46 @@ def _schemas() -> dict[str, dict[str, Any]]:
 
 def _commands() -> typer.Typer:
     """The parts' command groups, top-level (``lienthong catalogue sync``)."""
+    from connectors.national_dvc.ratings.cli import app as ratings
+
     app = typer.Typer(no_args_is_help=True)
+    app.add_typer(ratings, name="ratings")
     return app
 
 
 def _demo(info: SandboxInfo, keys: Any) -> None:
     """The parts' demo traffic, in turn."""
+    from connectors.national_dvc.questions.demo import ask
+
+    ask(info)
 
 
 #: What the parts of the link add (issue 17): inbound routes, scheduled jobs, intake rules.
 ROUTES: tuple[InboundRoute, ...] = ()
-JOBS: tuple[Job, ...] = ()
-RULES: tuple[IntakeRule, ...] = ()
-PROBLEMS: dict[str, tuple[int, str]] = {}
+def _ratings_job(ctx: Context) -> None:
+    from connectors.national_dvc.ratings.store import run_job
+
+    run_job(ctx)
+
+
+def _questions_job(ctx: Context) -> None:
+    from connectors.national_dvc.questions.store import run_job
+
+    run_job(ctx)
+
+
+def _one_rating_per_dossier(ctx: Context, message: Any) -> None:
+    from connectors.national_dvc.ratings.store import one_rating_per_dossier
+
+    one_rating_per_dossier(ctx, message)
+
+
+JOBS: tuple[Job, ...] = (
+    Job("ratings", _ratings_job, lambda ctx: float(ctx.settings.ratings_every)),
+    Job("questions", _questions_job, lambda ctx: float(ctx.settings.questions_every)),
+)
+RULES: tuple[IntakeRule, ...] = (IntakeRule("one_rating_per_dossier", frozenset({"rating.given"}), _one_rating_per_dossier),)
+PROBLEMS: dict[str, tuple[int, str]] = {"rating-exists": (409, "This dossier has already been rated")}
 
 
 PORTAL = Manifest(
@@ -71,7 +98,8 @@ PORTAL = Manifest(
     seed=SandboxSeed(
         partners=(SeedPartner("national_dvc", "Cổng Dịch vụ công quốc gia", "national_portal"),),
         # the hub signs what it sends to the portal, and its simulator checks it against the hub's keys
-        env={"LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS": "true"},
+        env={"LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS": "true",
+             "LIENTHONG_NATIONAL_DVC_QUESTIONS_EVERY": "20"},  # a question asked in the demo reaches the one-stop system soon
         demo=_demo,
     ),
     secret_settings=("password",),

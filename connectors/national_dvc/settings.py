@@ -21,3 +21,11 @@ class NationalDvcSettings(PartnerSettings):
     sign_requests: bool = Field(
         False, description="Sign calls to the national portal with the hub's key (HTTP Message Signatures, RFC 9421)."
     )
+    # ratings and questions (connectors/national_dvc/ratings/, questions/)
+    question_answer_days: int = Field(
+        3, ge=1, le=30, description="Working days an agency has to answer a citizen's question from the portal "
+                                    "(seed 003 Đ16.2b: 3, 5 across sectors, at most 10; seed 004 Đ13.3b: 15).")
+    questions_every: float = Field(300.0, gt=0, description="Seconds between two pulls of the portal's questions "
+                                                             "(and checks of overdue ones).")
+    ratings_every: float = Field(60.0, gt=0, description="Seconds between two runs of the ratings job (ended months "
+                                                          "to send, operators' send requests).")

@@ -136,7 +136,19 @@ class Part(Protocol):
 
 
 #: The parts, each made from the adapter (its validators, its clock). Issue 17 adds one per module.
-PARTS: tuple[Callable[["Adapter"], Part], ...] = ()
+def _questions(adapter: "Adapter") -> Part:
+    from connectors.national_dvc.questions.simulator import make
+
+    return make(adapter)
+
+
+def _ratings(adapter: "Adapter") -> Part:
+    from connectors.national_dvc.ratings.simulator import make
+
+    return make(adapter)
+
+
+PARTS: tuple[Callable[["Adapter"], Part], ...] = (_questions, _ratings)
 
 
 class Adapter:

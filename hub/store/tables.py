@@ -498,6 +498,58 @@ delivery_attempts = Table(
     Index("ix_delivery_attempts_outcome_at", "outcome", "at"),
 )
 
+# -- the national portal's ratings and citizens' questions (connectors/national_dvc/ratings/, questions/) --
+
+portal_ratings = Table(
+    # Citizens' ratings of how a dossier was handled (rating.given from the one-stop system), kept by the
+    # portal connector to send monthly aggregates (DongBoDanhGia). One per dossier code (seed 004 Đ12.2):
+    # the primary key closes the race of two ratings reaching delivery at once.
+    "portal_ratings",
+    metadata,
+    Column("dossier_code", String(40), primary_key=True),
+    Column("message_id", String(64), nullable=False),
+    Column("agency_id", String(50), nullable=False),
+    Column("unit", String(50), nullable=False),  # the handling unit's code, the agency's when none given
+    Column("procedure_code", String(60), nullable=False),
+    Column("level", String(20), nullable=False),  # very_satisfied | satisfied | not_satisfied
+    Column("rated_at", UtcDateTime, nullable=False),
+    Column("month", String(7), nullable=False, index=True),  # YYYY-MM of rated_at in Asia/Ho_Chi_Minh
+    Column("stored_at", UtcDateTime, nullable=False),
+)
+
+portal_rating_sends = Table(
+    # What the hub sent to the portal of each month's ratings (DongBoDanhGia), so that a restart does not
+    # send a month twice and a month whose ratings grew after it was sent is sent again; ``requested_at``
+    # is an operator's ``lienthong ratings send`` waiting for the worker's ratings job.
+    "portal_rating_sends",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("ratings", Integer, nullable=False, default=0),  # how many ratings the last send counted
+    Column("records", Integer, nullable=False, default=0),  # aggregate records (procedure x unit) sent
+    Column("digest", String(64), nullable=False, default=""),  # SHA-256 of the records sent
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("requested_at", UtcDateTime, nullable=True),
+    Column("requested_by", String(120), nullable=False, default=""),
+    Column("last_error", Text, nullable=False, default=""),
+)
+
+portal_questions = Table(
+    # Citizens' questions pulled from the national portal (LayDanhSachHoiDapGuiTuDVCQG) and handed to the
+    # one-stop system as question.asked, written in the same transaction as the message: a question is
+    # pulled once. ``answered_at``: the answer reached the portal; ``alerted_at``: the overdue alert raised.
+    "portal_questions",
+    metadata,
+    Column("question_id", String(60), primary_key=True),  # HOIDAPID
+    Column("service", String(60), nullable=False),  # the list it came from
+    Column("agency_id", String(50), nullable=False),  # MADONVI
+    Column("message_id", String(64), nullable=False),
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("answer_due_at", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=True),
+    Column("alerted_at", UtcDateTime, nullable=True),
+    Index("ix_portal_questions_open", "answered_at", "answer_due_at"),
+)
+
 # Delivery states. "pending" and "retrying" wait for a worker, "sending" is leased to one.
 PENDING, SENDING, RETRYING, DELIVERED, DEAD = "pending", "sending", "retrying", "delivered", "dead"
 WAITING_STATES = (PENDING, RETRYING)
