@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -31,6 +31,9 @@ from connectors.national_dvc.wire import (
     ServiceAnswer,
     dump,
 )
+
+if TYPE_CHECKING:
+    from hub.seam import Context
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,15 @@ class DvcClient:
         )
         self._session: str | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_context(cls, ctx: "Context") -> "DvcClient":
+        """The hub's account at the adapter: ``LIENTHONG_NATIONAL_DVC_ADAPTER_URL``, ``_USERNAME``, the password
+        from the vault (``national_dvc.password``), else ``LIENTHONG_NATIONAL_DVC_PASSWORD`` (the sandbox's),
+        ``_MADONVI``, ``_TIMEOUT``; signed with the hub's key when ``_SIGN_REQUESTS``."""
+        s = ctx.settings
+        return cls(s.adapter_url, s.username, ctx.credential("password", s.password) or "", s.madonvi, s.timeout,
+                   auth=ctx.signer() if s.sign_requests else None)
 
     def __repr__(self) -> str:
         return f"DvcClient({str(self._http.base_url)!r}, user={self._credentials.username!r})"

@@ -56,11 +56,8 @@ class NationalDvcConnector:
 
     @classmethod
     def from_context(cls, ctx: Context) -> "NationalDvcConnector":
-        """The adapter account: ``LIENTHONG_NATIONAL_DVC_USERNAME``, the password from the vault
-        (``national_dvc.password``), else ``LIENTHONG_NATIONAL_DVC_PASSWORD`` (the sandbox's)."""
-        s = ctx.settings
-        return cls(DvcClient(s.adapter_url, s.username, ctx.credential("password", s.password) or "", s.madonvi,
-                             s.timeout, auth=ctx.signer() if s.sign_requests else None), ctx)
+        """The adapter account of :meth:`DvcClient.for_context`."""
+        return cls(DvcClient.for_context(ctx), ctx)
 
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
         """Send ``messages`` in order; return exactly one outcome per message, same order."""

@@ -1,13 +1,12 @@
-"""``lienthong ratings show|send --month YYYY-MM``.
+"""``lienthong ratings show|send --month YYYY-MM``: what a month's aggregates are, and sending them now.
 
-The commands run without a partner context (no vault, no signer: hub/seam.py ``Manifest.commands``), so
-``send`` does not call the portal itself: it records the request, and the worker's ratings job (which
-has the portal account) sends the month on its next run; ``--wait`` follows it until it is sent."""
+``send`` calls the portal with the hub's account (``hub.seam.command_context``), as the worker's
+monthly ratings job does; both record what was sent. ``send --later`` asks that job instead (it sends
+on its next run, and again until the portal takes it)."""
 
 from __future__ import annotations
 
 import json
-import time
 
 import typer
 
@@ -39,32 +38,25 @@ def show(month: str = typer.Option(..., "--month", help="The month, YYYY-MM (Asi
 
 @app.command("send")
 def send(month: str = typer.Option(..., "--month", help="The month, YYYY-MM (Asia/Ho_Chi_Minh)"),
-         wait: float = typer.Option(120.0, help="Seconds to wait for the worker to send it (0: do not wait)"),
-         actor: str = typer.Option("cli", help="Who asks, for the record")) -> None:
-    """Send the month's aggregates to the portal now (again, if already sent): the worker's ratings job sends it."""
-    from datetime import datetime, timezone
-
-    from connectors.national_dvc.ratings.store import month_view, request_send
-    from hub.seam import hub_engine
+         later: bool = typer.Option(False, help="Do not call the portal now: ask the worker's ratings job to send it"),
+         actor: str = typer.Option("cli", help="Who asks, for the record (with --later)")) -> None:
+    """Send the month's aggregates to the portal now (again, if already sent), with the hub's account."""
+    from connectors.national_dvc.client import PermanentError, TransientError
+    from connectors.national_dvc.ratings.store import portal_client, request_send, send_month
+    from hub.seam import command_context
 
     chosen = _month(month)
-    engine = hub_engine()
+    ctx = command_context("national_dvc")
+    if later:
+        request_send(ctx.engine, chosen, f"cli:{actor}")
+        typer.echo(f"{chosen}: asked; the worker's ratings job sends it on its next run ('lienthong ratings show')")
+        return
+    client = portal_client(ctx)
     try:
-        asked = datetime.now(timezone.utc)
-        request_send(engine, chosen, f"cli:{actor}", asked)
-        typer.echo(f"{chosen}: send requested; the worker's ratings job sends it on its next run")
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            view = month_view(engine, chosen)["sent"]
-            if view and view["requested_at"] is None:
-                typer.echo(f"{chosen}: sent at {view['at']}, {view['ratings']} ratings in {view['records']} records"
-                           if view["at"] else f"{chosen}: {view['last_error']}")
-                return
-            if view and view["last_error"]:
-                typer.echo(f"{chosen}: not yet ({view['last_error']})")
-            time.sleep(1.0)
-        if wait:
-            typer.echo(f"{chosen}: not sent within {wait:.0f} s; is a worker running? ('lienthong ratings show')", err=True)
-            raise typer.Exit(1)
+        sent = send_month(ctx, client, chosen)
+    except (TransientError, PermanentError) as exc:
+        typer.echo(f"{chosen}: not sent: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
     finally:
-        engine.dispose()
+        client.close()
+    typer.echo(f"{chosen}: {sent.detail}, {sent.ratings} ratings in {sent.records} records")

@@ -173,10 +173,8 @@ def run_job(ctx: Context, client: DvcClient | None = None, clock: Clock = _now) 
 
 
 def portal_client(ctx: Context) -> DvcClient:
-    """A client of the portal on the connector's account (``NationalDvcConnector.from_context``'s)."""
-    s = ctx.settings
-    return DvcClient(s.adapter_url, s.username, ctx.credential("password", s.password) or "", s.madonvi, s.timeout,
-                     auth=ctx.signer() if s.sign_requests else None)
+    """A client of the portal on the connector's account."""
+    return DvcClient.for_context(ctx)
 
 
 def month_view(engine: Engine, month: str) -> dict[str, Any]:
