@@ -17,6 +17,8 @@ import typer
 from connectors.national_dvc.cli import portal_simulator
 from connectors.national_dvc.payment.manifest import MANIFEST as PAYMENT
 from connectors.national_dvc.settings import NationalDvcSettings
+from connectors.national_dvc.statistics.api import ROUTES as STATISTICS_ROUTES
+from connectors.national_dvc.statistics.send import JOB as STATISTICS_JOB
 from hub.seam import Context, InboundRoute, IntakeRule, Job, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
 if TYPE_CHECKING:
@@ -30,24 +32,32 @@ def _connector(ctx: Context) -> NationalDvcConnector:
 
 
 def _schemas() -> dict[str, dict[str, Any]]:
+    from connectors.national_dvc.statistics.wire import schema_files as statistics_schemas
     from connectors.national_dvc.wire import schema_files
 
-    return schema_files()
+    return {**schema_files(), **statistics_schemas()}
 
 
 def _commands() -> typer.Typer:
     """The parts' command groups, top-level (``lienthong catalogue sync``)."""
+    from connectors.national_dvc.statistics.cli import calendar_commands, statistics_commands
+
     app = typer.Typer(no_args_is_help=True)
+    app.add_typer(calendar_commands())
+    app.add_typer(statistics_commands())
     return app
 
 
 def _demo(info: SandboxInfo, keys: Any) -> None:
     """The parts' demo traffic, in turn."""
+    from connectors.national_dvc.statistics.demo import demo as statistics_demo
+
+    statistics_demo(info)  # in the background: a month of statistics once a few dossiers are in
 
 
 #: What the parts of the link add (issue 17): inbound routes, scheduled jobs, intake rules.
-ROUTES: tuple[InboundRoute, ...] = ()
-JOBS: tuple[Job, ...] = ()
+ROUTES: tuple[InboundRoute, ...] = (*STATISTICS_ROUTES,)
+JOBS: tuple[Job, ...] = (STATISTICS_JOB,)
 RULES: tuple[IntakeRule, ...] = ()
 PROBLEMS: dict[str, tuple[int, str]] = {}
 

@@ -135,8 +135,14 @@ class Part(Protocol):
     def routes(self, app: FastAPI) -> None: ...
 
 
+def _statistics(adapter: "Adapter") -> Part:
+    from connectors.national_dvc.statistics.simulator import part
+
+    return part(adapter)
+
+
 #: The parts, each made from the adapter (its validators, its clock). Issue 17 adds one per module.
-PARTS: tuple[Callable[["Adapter"], Part], ...] = ()
+PARTS: tuple[Callable[["Adapter"], Part], ...] = (_statistics,)
 
 
 class Adapter:
