@@ -32,10 +32,9 @@ def _connector(ctx: Context) -> NationalDvcConnector:
 
 
 def _schemas() -> dict[str, dict[str, Any]]:
-    from connectors.national_dvc.statistics.wire import schema_files as statistics_schemas
     from connectors.national_dvc.wire import schema_files
 
-    return {**schema_files(), **statistics_schemas()}
+    return schema_files()
 
 
 def _commands() -> typer.Typer:

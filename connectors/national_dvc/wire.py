@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from connectors.national_dvc.statistics.wire import DongBoThongKeHoSo
 from connectors.wire import AnswerModel, WireModel
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -245,6 +246,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "DongBoHoSoMC_update": DongBoHoSoMCUpdate,
     "CapNhatTienDoHoSoMC": CapNhatTienDoHoSoMC,
     "answer": ServiceAnswer,
+    "DongBoThongKeHoSo": DongBoThongKeHoSo,  # statistics/wire.py
 }
 
 

@@ -16,12 +16,12 @@ from typing import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from connectors.national_dvc.dossiers import dossiers
 from connectors.national_dvc.settings import NationalDvcSettings
 from connectors.national_dvc.statistics.calendar import calendar, put
 from connectors.national_dvc.statistics.monthly import Month, compute, percent, read, render
-from connectors.national_dvc.dossiers import dossiers
 from tests.conftest import migrate
-from tests.national_dvc.statistics_month import A, B, SWAP, UNIT_B
+from tests.national_dvc.statistics_month import SWAP, UNIT_B, A, B
 
 FEBRUARY = Month(2027, 2)
 NAME_A = "Sở Tư pháp tỉnh Quảng Ninh"

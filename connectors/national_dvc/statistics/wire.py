@@ -7,11 +7,10 @@ is ``schemas/national_dvc/DongBoThongKeHoSo.json`` (the simulator validates call
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from connectors.national_dvc.wire import SCHEMA_SUBDIR, ServiceCall, schema_documents
 from connectors.wire import WireModel
 
 SERVICE = "DongBoThongKeHoSo"
@@ -44,16 +43,13 @@ class ThongKe(WireModel):
     LoaiThongKe: Literal["1"] = "1"
 
 
-class DongBoThongKeHoSo(ServiceCall):
-    """``POST {adapter_url}/DongBoThongKeHoSo``."""
+class DongBoThongKeHoSo(WireModel):
+    """``POST {adapter_url}/DongBoThongKeHoSo`` (listed in ``connectors/national_dvc/wire.py``'s ``SCHEMA_MODELS``)."""
 
+    session: str = Field(min_length=1)
+    madonvi: str = Field(min_length=1)
     service: Literal["DongBoThongKeHoSo"] = "DongBoThongKeHoSo"
     data: list[ThongKe] = Field(min_length=1)
 
 
 FIELDS: tuple[str, ...] = tuple(ThongKe.model_fields)
-
-
-def schema_files() -> dict[str, dict[str, Any]]:
-    """Path under ``schemas/`` -> schema (the manifest's ``schemas``)."""
-    return {f"{SCHEMA_SUBDIR}/{name}.json": schema for name, schema in schema_documents({SERVICE: DongBoThongKeHoSo}).items()}
