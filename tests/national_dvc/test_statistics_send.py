@@ -118,3 +118,26 @@ def test_a_month_that_is_not_yyyy_mm_is_a_problem_not_a_500(world: dict[str, Any
         r = c.get(f"/v1/statistics/{month}.json")
         assert r.status_code in (404, 422), r.text
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_calendar_day_added_with_the_command_is_an_admin_action_and_changes_the_calendar(world: dict[str, Any]) -> None:
+    import subprocess
+    import sys
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from connectors.national_dvc.statistics.calendar import calendar
+    from hub.store.tables import admin_actions
+    from tests.support import ROOT, settings_env
+
+    env = settings_env(world["settings"])
+    done = subprocess.run([sys.executable, "-m", "hub.cli", "calendar", "add", "2027-03-12", "--kind", "off",
+                           "--decision", "Quyết định thử"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    ctx = context("national_dvc", world["settings"])
+    assert not calendar(ctx.settings, ctx.engine).is_working_day(date(2027, 3, 12))
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(admin_actions).where(admin_actions.c.action == "calendar.day.put")).first()
+    assert row is not None and row.actor.startswith("cli:") and row.target == "national_dvc:2027-03-12"
+    assert "Quyết định thử" in row.after
