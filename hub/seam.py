@@ -58,8 +58,8 @@ __all__ = [
     "LookupOperation", "LookupTimeout", "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "Member",
     "MissingKey", "Notice", "OfficerContext", "Outcome", "OutcomeKind", "PartnerSettings", "Refused", "Reply",
     "SandboxInfo", "SandboxSeed", "SeedPartner", "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut",
-    "command_context", "generated_secret", "hub_engine", "hub_settings", "in_order", "partner_settings",
-    "provide_command_contexts", "reading", "tables",
+    "generated_secret", "hub_engine", "hub_settings", "in_order", "partner_context", "partner_settings", "reading",
+    "provide_contexts", "tables",
 ]
 
 def hub_settings() -> "Settings":
@@ -77,23 +77,21 @@ def hub_engine() -> "Engine":
     return make_engine(hub_settings().effective_database_url)
 
 
-_command_contexts: "Callable[[str], Context] | None" = None
+_context_provider: "Callable[[str], Context] | None" = None
 
 
-def provide_command_contexts(make: "Callable[[str], Context]") -> None:
-    """Called once by the hub's command line (a surface above this module): how
-    :func:`command_context` makes a partner's context."""
-    global _command_contexts
-    _command_contexts = make
+def provide_contexts(provider: "Callable[[str], Context]") -> None:
+    """Install the hub's maker of partner contexts (``hub.context`` does it when imported)."""
+    global _context_provider
+    _context_provider = provider
 
 
-def command_context(code: str) -> "Context":
-    """Partner ``code``'s :class:`Context` under the process's settings, for the partner's own commands
-    (:attr:`Manifest.commands`): its credentials, signer and cursors, as its jobs have them (``lienthong
-    catalogue sync`` calls the portal with them). Only under the hub's command line."""
-    if _command_contexts is None:
-        raise RuntimeError("partner contexts are given by the hub's command line (hub.cli) only")
-    return _command_contexts(code)
+def partner_context(code: str) -> "Context":
+    """Partner ``code``'s :class:`Context` under the process's settings, for a partner's own commands
+    (``lienthong catalogue sync``), which need what a job has (``submit_many``, cursors, credentials)."""
+    if _context_provider is None:
+        raise RuntimeError("no partner contexts in this process (hub.context is not loaded)")
+    return _context_provider(code)
 
 
 # -- outbound delivery ---------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class Dossier:
     handling_unit: str | None = None
     received_at: datetime | None = None
     due_at: datetime | None = None
+    due_set_at: datetime | None = None  #: when the one-stop system last gave the due date (a pause before it is in it)
     status: int | None = None
     finished_at: datetime | None = None
     ended_at: datetime | None = None
@@ -71,17 +72,18 @@ class Dossier:
     def take(self, type_: str, payload: dict[str, Any], occurred_at: datetime) -> None:
         """Fold one message in (messages come in the order they happened)."""
         if type_ in ("dossier.submitted", "dossier.updated"):
-            self._record(payload)
+            self._record(payload, occurred_at)
             self._status(int(payload["status"]), _at(payload.get("received_at")) or occurred_at)
         elif type_ == "status.changed":
+            at = _at(payload.get("handled_at")) or occurred_at
             if payload.get("due_at"):
-                self.due_at = _at(payload["due_at"])
-            self._status(int(payload["status"]), _at(payload.get("handled_at")) or occurred_at)
+                self.due_at, self.due_set_at = _at(payload["due_at"]), at
+            self._status(int(payload["status"]), at)
         elif type_ == "result.issued":
             at = _at(payload.get("issued_at")) or occurred_at
             self._status(int(payload.get("status", 9)), at)
 
-    def _record(self, p: dict[str, Any]) -> None:
+    def _record(self, p: dict[str, Any], occurred_at: datetime) -> None:
         self.agency_id = p.get("agency_id", self.agency_id)
         self.procedure_code = p.get("procedure_code", self.procedure_code)
         self.procedure_name = p.get("procedure_name", self.procedure_name)
@@ -92,7 +94,7 @@ class Dossier:
         self.handling_unit = p.get("handling_unit", self.handling_unit)
         self.received_at = self.received_at or _at(p.get("received_at"))
         if p.get("due_at"):
-            self.due_at = _at(p["due_at"])
+            self.due_at, self.due_set_at = _at(p["due_at"]), occurred_at
 
     def _status(self, status: int, at: datetime) -> None:
         if self.paused and self.paused[-1][1] is None and status != SUPPLEMENT:

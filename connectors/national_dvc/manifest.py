@@ -17,6 +17,8 @@ import typer
 from connectors.national_dvc.cli import portal_simulator
 from connectors.national_dvc.payment.manifest import MANIFEST as PAYMENT
 from connectors.national_dvc.settings import NationalDvcSettings
+from connectors.national_dvc.statistics.api import ROUTES as STATISTICS_ROUTES
+from connectors.national_dvc.statistics.send import JOB as STATISTICS_JOB
 from hub.seam import Context, InboundRoute, IntakeRule, Job, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
 
 if TYPE_CHECKING:
@@ -36,23 +38,26 @@ def _schemas() -> dict[str, dict[str, Any]]:
 
 
 def _commands() -> typer.Typer:
-    """The parts' command groups, top-level (``lienthong catalogue sync``)."""
+    """The parts' command groups, top-level (``lienthong ratings send``, ``lienthong calendar add``...)."""
     from connectors.national_dvc.ratings.cli import app as ratings
+    from connectors.national_dvc.statistics.cli import calendar_commands, statistics_commands
 
     app = typer.Typer(no_args_is_help=True)
     app.add_typer(ratings, name="ratings")
+    app.add_typer(calendar_commands())
+    app.add_typer(statistics_commands())
     return app
 
 
 def _demo(info: SandboxInfo, keys: Any) -> None:
     """The parts' demo traffic, in turn."""
     from connectors.national_dvc.questions.demo import ask
+    from connectors.national_dvc.statistics.demo import demo as statistics_demo
 
     ask(info)
+    statistics_demo(info)  # in the background: a month of statistics once a few dossiers are in
 
 
-#: What the parts of the link add (issue 17): inbound routes, scheduled jobs, intake rules.
-ROUTES: tuple[InboundRoute, ...] = ()
 def _ratings_job(ctx: Context) -> None:
     from connectors.national_dvc.ratings.store import run_job
 
@@ -71,11 +76,16 @@ def _one_rating_per_dossier(ctx: Context, message: Any) -> None:
     one_rating_per_dossier(ctx, message)
 
 
+#: What the parts of the link add (issue 17): inbound routes, scheduled jobs, intake rules, problem types.
+ROUTES: tuple[InboundRoute, ...] = (*STATISTICS_ROUTES,)
 JOBS: tuple[Job, ...] = (
     Job("ratings", _ratings_job, lambda ctx: float(ctx.settings.ratings_every)),
     Job("questions", _questions_job, lambda ctx: float(ctx.settings.questions_every)),
+    STATISTICS_JOB,
 )
-RULES: tuple[IntakeRule, ...] = (IntakeRule("one_rating_per_dossier", frozenset({"rating.given"}), _one_rating_per_dossier),)
+RULES: tuple[IntakeRule, ...] = (
+    IntakeRule("one_rating_per_dossier", frozenset({"rating.given"}), _one_rating_per_dossier),
+)
 PROBLEMS: dict[str, tuple[int, str]] = {"rating-exists": (409, "This dossier has already been rated")}
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, field_validator
 
 from hub.seam import PartnerSettings, partner_settings
 
@@ -29,3 +31,25 @@ class NationalDvcSettings(PartnerSettings):
                                                              "(and checks of overdue ones).")
     ratings_every: float = Field(60.0, gt=0, description="Seconds between two runs of the ratings job (ended months "
                                                           "to send, operators' send requests).")
+
+    # -- statistics on the working-day calendar (statistics/README.md) ---------------------------
+    office_hours: str = Field("07:30-11:30,13:30-17:00", description="Office hours of a working day, Vietnam time "
+                              "(Asia/Ho_Chi_Minh): spans HH:MM-HH:MM, comma separated, in order.")
+    online_cutoff: str = Field("17:00", pattern=r"^\d{2}:\d{2}$", description="An online dossier filed at or after "
+                               "this hour counts from the next working day (seed 004 Đ9.1).")
+    statistics_rule: Literal["000-14.3", "004-14.4"] = Field(
+        "000-14.3", description="How early / on time / late is judged: 000-14.3 by the end of the working day "
+                                "before the appointment and the appointment hour; 004-14.4 by date.")
+    statistics_interval: float = Field(3600.0, gt=0, description="Seconds between the monthly statistics job's "
+                                                                 "checks (it sends a month once, after it ends).")
+    statistics_agency_names: dict[str, str] = Field(
+        default_factory=dict, description="TenDonVi per MADONVI for the statistics (JSON object); an agency not "
+                                          "named is given its dossiers' handling unit, else its code.")
+
+    @field_validator("office_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        from connectors.national_dvc.statistics.calendar import parse_hours
+
+        parse_hours(value)
+        return value

@@ -28,15 +28,16 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.national_dvc.sim_parts import Part, Service, answer, describe
 from connectors.national_dvc.wire import SCHEMA_DIR
 from connectors.sim_controls import add_controls, json_response
 from connectors.sim_signatures import SignatureGate
@@ -67,26 +68,6 @@ def load_validators(directory: Path = SCHEMA_DIR) -> dict[str, Draft202012Valida
     return validators
 
 
-def answer(error_code: str, message: str) -> dict[str, str]:
-    return {"error_code": error_code, "message": message}
-
-
-def describe(error: ValidationError, body: dict[str, Any]) -> str:
-    """A "02" message: the record's MaHoSo, the field path and the rule that failed."""
-    path = list(error.absolute_path)
-    where = "Yêu cầu"
-    if len(path) >= 2 and path[0] == "data" and isinstance(path[1], int):
-        record = body["data"][path[1]]
-        ma = record.get("MaHoSo") if isinstance(record, dict) else None
-        where = f"Hồ sơ {ma or '(không có MaHoSo)'} (data[{path[1]}])"
-        path = path[2:]
-    if error.validator == "required" and isinstance(error.instance, dict) and isinstance(error.validator_value, list):
-        missing = [name for name in error.validator_value if name not in error.instance]
-        path = [*path, missing[0]] if missing else path
-    field_path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(gốc)"
-    return f"{where}: trường {field_path} không hợp lệ (quy tắc {error.validator}: {error.message})"
-
-
 @dataclass
 class Faults:
     """Injected misbehaviour; see ``POST /_sim/faults``."""
@@ -115,26 +96,6 @@ class FaultsPatch(BaseModel):
     down: bool | None = None
 
 
-Service = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-@runtime_checkable
-class Part(Protocol):
-    """A part of the portal beyond dossiers and progress (catalogue, questions, ratings, statistics),
-    simulated in its own module and plugged in by :data:`PARTS`. ``services``: service name -> handler
-    of a call whose session is already checked (the body as posted; the wire answer, at least
-    ``error_code`` and ``message``). ``routes(app)`` adds its own ``/_sim/<name>/...`` controls."""
-
-    name: str
-    services: dict[str, Service]
-
-    def reset(self) -> None: ...
-
-    def state(self) -> dict[str, Any]: ...
-
-    def routes(self, app: FastAPI) -> None: ...
-
-
 #: The parts, each made from the adapter (its validators, its clock). Issue 17 adds one per module.
 def _questions(adapter: "Adapter") -> Part:
     from connectors.national_dvc.questions.simulator import make
@@ -148,7 +109,13 @@ def _ratings(adapter: "Adapter") -> Part:
     return make(adapter)
 
 
-PARTS: tuple[Callable[["Adapter"], Part], ...] = (_questions, _ratings)
+def _statistics(adapter: "Adapter") -> Part:
+    from connectors.national_dvc.statistics.simulator import part
+
+    return part(adapter)
+
+
+PARTS: tuple[Callable[["Adapter"], Part], ...] = (_questions, _ratings, _statistics)
 
 
 class Adapter:

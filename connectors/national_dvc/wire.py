@@ -5,7 +5,7 @@ error_code}``; every service call carries ``{session, madonvi, service, ...}`` a
 ``{error_code, message}`` (``"00"`` = success). Codes travel as strings (``"1"``..``"10"``),
 booleans as ``"True"``/``"False"``, dates as ``yyyyMMddHHmmss`` in Asia/Ho_Chi_Minh.
 
-``python -m connectors.national_dvc.wire`` regenerates the JSON Schema files in
+``lienthong schemas export`` regenerates the JSON Schema files in
 ``schemas/national_dvc/``; a test fails when they drift from these models.
 """
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from connectors.national_dvc.statistics.wire import DongBoThongKeHoSo
 from connectors.wire import AnswerModel, WireModel
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -245,6 +246,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "DongBoHoSoMC_update": DongBoHoSoMCUpdate,
     "CapNhatTienDoHoSoMC": CapNhatTienDoHoSoMC,
     "answer": ServiceAnswer,
+    "DongBoThongKeHoSo": DongBoThongKeHoSo,  # statistics/wire.py
 }
 
 

@@ -12,9 +12,7 @@ from importlib import import_module
 
 import typer
 
-from hub.context import context
 from hub.plugins import manifests
-from hub.seam import provide_command_contexts
 
 GROUPS = (  # (command, module of hub/cli/ holding its typer ``app``); no command: its commands are top-level
     (None, "serve"),  # api, worker, relay, sandbox
@@ -35,7 +33,6 @@ GROUPS = (  # (command, module of hub/cli/ holding its typer ``app``); no comman
     ("signing", "signing"),
 )
 
-provide_command_contexts(context)  # a partner's own commands get its context (hub.seam.command_context)
 app = typer.Typer(help="lienthong – the provincial integration hub (LGSP).", no_args_is_help=True)
 for command, module in GROUPS:
     app.add_typer(import_module(f"hub.cli.{module}").app, name=command)
@@ -49,6 +46,7 @@ for _m in manifests():  # ``lienthong <partner> ...``
 @app.callback()
 def _every_command() -> None:
     """Every command's log records are masked (no citizen ID, key or token), whoever configures logging."""
+    import hub.context  # noqa: F401 - installs the partners' contexts for their commands (hub.seam.partner_context)
     from hub.log_mask import install
 
     install()

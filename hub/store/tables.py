@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -438,6 +439,35 @@ ministry_cases = Table(
     Column("checked_at", UtcDateTime, nullable=True),
     Column("closed_at", UtcDateTime, nullable=True),
     Index("ix_ministry_cases_open", "ministry", "closed_at", "checked_at"),
+)
+
+dvc_calendar_days = Table(
+    # The working-day calendar's exceptions to weekdays and Vietnam's public holidays, edited with
+    # ``lienthong calendar add|remove`` (connectors/national_dvc/statistics/calendar.py): a day worked
+    # (a swap Saturday) or a day off (the bridge day, an extra holiday), each with the decision that set it.
+    "dvc_calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("kind", String(10), nullable=False),  # working | off
+    Column("decision", String(300), nullable=False),  # e.g. "Thông báo 6150/TB-BLĐTBXH"
+    Column("note", String(300), nullable=False, default=""),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False, default=""),
+)
+
+dvc_statistics_sent = Table(
+    # The months whose processing statistics (DongBoThongKeHoSo) reached the national portal
+    # (connectors/national_dvc/statistics/send.py): the monthly job sends a month once, even across
+    # restarts; ``lienthong statistics send`` may send it again (``times`` counts).
+    "dvc_statistics_sent",
+    metadata,
+    Column("month", String(7), primary_key=True),  # YYYY-MM, Vietnam time
+    Column("rule", String(20), nullable=False),  # the definition of on time used (000-14.3 | 004-14.4)
+    Column("records", Integer, nullable=False),  # agencies sent
+    Column("times", Integer, nullable=False, default=1),
+    Column("sent_at", UtcDateTime, nullable=False),
+    Column("sent_by", String(120), nullable=False),  # job | cli:<user>
+    Column("answer", Text, nullable=False, default=""),  # the portal's last message
 )
 
 messages = Table(

@@ -11,6 +11,6 @@ def test_wire_schemas_match_models(tmp_path: Path) -> None:
     fresh = {p.name: p.read_text("utf-8") for p in export_schemas(tmp_path)}
     checked_in = {p.name: p.read_text("utf-8") for p in SCHEMA_DIR.glob("*.json")}
 
-    assert sorted(checked_in) == sorted(fresh), "run: python -m connectors.national_dvc.wire"
+    assert sorted(checked_in) == sorted(fresh), "run: lienthong schemas export"
     for name, text in fresh.items():
-        assert checked_in[name] == text, f"schemas/national_dvc/{name} drifted; run: python -m connectors.national_dvc.wire"
+        assert checked_in[name] == text, f"schemas/national_dvc/{name} drifted; run: lienthong schemas export"

@@ -26,7 +26,8 @@ RULES = all_rules()  # the hub's and its partners'
 SAMPLES = {"message_id": "m-nothing", "index": "0", "dossier_code": "000.00.00.H49-261123-9999", "delivery_id": "999999",
            "code": "nobody", "key_id": "999999", "policy_id": "999999", "username": "nobody", "partner": "nobody",
            "name": "nobody.secret", "keyid": "nokey", "record_id": "999999", "alert_id": "999999", "slug": "nothing",
-           "path": "nothing.json", "job_id": "nojob", "event": "NoSuchEvent", "secret": "not-the-secret"}
+           "path": "nothing.json", "job_id": "nojob", "event": "NoSuchEvent", "secret": "not-the-secret",
+           "month": "1999-01"}
 
 
 def concrete(path: str) -> str:

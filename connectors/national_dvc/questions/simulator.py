@@ -18,7 +18,7 @@ from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.national_dvc.questions.wire import ANSWER_SERVICE, LIST_SERVICES, answer_schema
-from connectors.national_dvc.sim_answers import answer, describe
+from connectors.national_dvc.sim_parts import Host, answer, describe
 
 Service = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -48,7 +48,7 @@ class NewQuestion(BaseModel):
 class QuestionsPart:
     name = "questions"
 
-    def __init__(self, adapter: Any) -> None:
+    def __init__(self, adapter: Host) -> None:
         raw = answer_schema()
         self.validator = Draft202012Validator(raw)
         self.services: dict[str, Service] = {LIST_SERVICES[0]: self.list_dvcqg, LIST_SERVICES[1]: self.list_bocoquan,
@@ -124,5 +124,5 @@ class QuestionsPart:
             return json_response({"question": self.questions[qid], "answers": self.answers.get(qid, [])})
 
 
-def make(adapter: Any) -> QuestionsPart:
+def make(adapter: Host) -> QuestionsPart:
     return QuestionsPart(adapter)

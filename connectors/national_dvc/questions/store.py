@@ -16,6 +16,7 @@ from connectors.national_dvc.client import DvcClient, PermanentError, TransientE
 from connectors.national_dvc.questions.calendar import answer_due
 from connectors.national_dvc.questions.wire import ANSWER_DATE, ANSWER_SERVICE, LIST_SERVICES, AnswerRecord, QuestionItem
 from connectors.national_dvc.ratings.aggregate import HANOI
+from connectors.national_dvc.statistics.calendar import Calendar, calendar
 from hub.messages.models import QuestionAnswered
 from hub.seam import Context, Envelope, Outcome, Refused, Unavailable, reading, tables
 
@@ -35,12 +36,12 @@ def message_id(question_id: str) -> str:
     return f"dvcqg-hoidap-{question_id}"
 
 
-def _message(item: QuestionItem, service: str, asked_at: datetime, days: int) -> dict[str, Any]:
+def _message(item: QuestionItem, service: str, asked_at: datetime, days: int, cal: Calendar) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "question_id": item.HOIDAPID, "agency_id": item.MADONVI, "agency_name": item.TENDONVI or None,
         "field_code": item.MALINHVUC or None, "procedure_code": item.MATTHCDP or None,
         "asker_name": (item.HOVATEN or "").strip() or "Công dân", "asker_email": item.THUDIENTU or None,
-        "content": item.NOIDUNG, "asked_at": asked_at.isoformat(), "answer_due_at": answer_due(asked_at, days).isoformat(),
+        "content": item.NOIDUNG, "asked_at": asked_at.isoformat(), "answer_due_at": answer_due(asked_at, days, cal).isoformat(),
     }
     return {"message_id": message_id(item.HOIDAPID), "source": "national_dvc", "type": "question.asked",
             "occurred_at": asked_at.isoformat(), "subject": f"question:{item.HOIDAPID}",
@@ -83,7 +84,8 @@ def pull(ctx: Context, client: DvcClient, clock: Clock = _now) -> int:
             continue
         at = clock()
         days = ctx.settings.question_answer_days
-        messages = [_message(item, service, at, days) for item in fresh]
+        cal = calendar(ctx.settings, ctx.engine)  # the province's working days, its swap days included
+        messages = [_message(item, service, at, days, cal) for item in fresh]
 
         def rows(conn: Connection, verdicts: list[str], fresh: list[QuestionItem] = fresh,
                  messages: list[dict[str, Any]] = messages, service: str = service) -> None:

@@ -1,6 +1,6 @@
 """``lienthong ratings show|send --month YYYY-MM``: what a month's aggregates are, and sending them now.
 
-``send`` calls the portal with the hub's account (``hub.seam.command_context``), as the worker's
+``send`` calls the portal with the hub's account (``hub.seam.partner_context``), as the worker's
 monthly ratings job does; both record what was sent. ``send --later`` asks that job instead (it sends
 on its next run, and again until the portal takes it)."""
 
@@ -43,10 +43,10 @@ def send(month: str = typer.Option(..., "--month", help="The month, YYYY-MM (Asi
     """Send the month's aggregates to the portal now (again, if already sent), with the hub's account."""
     from connectors.national_dvc.client import PermanentError, TransientError
     from connectors.national_dvc.ratings.store import portal_client, request_send, send_month
-    from hub.seam import command_context
+    from hub.seam import partner_context
 
     chosen = _month(month)
-    ctx = command_context("national_dvc")
+    ctx = partner_context("national_dvc")
     if later:
         request_send(ctx.engine, chosen, f"cli:{actor}")
         typer.echo(f"{chosen}: asked; the worker's ratings job sends it on its next run ('lienthong ratings show')")

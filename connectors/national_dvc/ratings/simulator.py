@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from connectors.national_dvc.ratings.wire import SERVICE, schema
-from connectors.national_dvc.sim_answers import answer, describe
+from connectors.national_dvc.sim_parts import Host, answer, describe
 
 Service = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -19,7 +19,7 @@ Service = Callable[[dict[str, Any]], dict[str, Any]]
 class RatingsPart:
     name = "ratings"
 
-    def __init__(self, adapter: Any) -> None:
+    def __init__(self, adapter: Host) -> None:
         raw = schema()
         self.validator = Draft202012Validator(raw)
         self.services: dict[str, Service] = {SERVICE: self.sync}
@@ -47,5 +47,5 @@ class RatingsPart:
         return None
 
 
-def make(adapter: Any) -> RatingsPart:
+def make(adapter: Host) -> RatingsPart:
     return RatingsPart(adapter)
