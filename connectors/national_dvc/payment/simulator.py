@@ -22,8 +22,8 @@ The platform's side of a payment, under ``/_sim/`` (not part of the partner's AP
 * ``POST /_sim/faults``: ``latency_ms``, ``fail_next`` (next N partner calls answer 503), ``down``,
   ``duplicate_callbacks`` (every callback is sent twice), ``lose_callbacks_next`` (the next N
   payments post no callback), ``lose_callbacks_rate`` (each payment's callback lost with this
-  probability), ``late_callbacks_ms`` (every callback posted this late), ``drop_answer_next`` (the
-  next N partner calls take effect but are answered 503: an INIT whose answer was lost).
+  probability), ``late_callbacks_ms`` (every callback posted this late), ``drop_init_answers_next`` (the
+  next N INITs take effect but are answered 503: the hub never learns the page, and sends again).
 * ``GET /_sim/state``, ``GET /_sim/transactions/{MaThamChieu}``, ``POST /_sim/reset``.
 
 Run it with ``lienthong simulator payment --port 8102`` (``MaDoiTac`` and the secret from the
@@ -99,7 +99,7 @@ class Faults:
     lose_callbacks_next: int = 0
     lose_callbacks_rate: float = 0.0
     late_callbacks_ms: float = 0.0
-    drop_answer_next: int = 0
+    drop_init_answers_next: int = 0
 
 
 class FaultsPatch(BaseModel):
@@ -112,7 +112,7 @@ class FaultsPatch(BaseModel):
     lose_callbacks_next: int | None = Field(None, ge=0)
     lose_callbacks_rate: float | None = Field(None, ge=0, le=1)
     late_callbacks_ms: float | None = Field(None, ge=0, le=600_000)
-    drop_answer_next: int | None = Field(None, ge=0)
+    drop_init_answers_next: int | None = Field(None, ge=0)
 
 
 class Pay(BaseModel):
@@ -273,8 +273,8 @@ def create_app(partner_code: str, secret: str, callback_url: str = DEFAULT_CALLB
         result = getattr(platform, endpoint)(body)
         if result["MaLoi"] != OK:
             platform.counters["rejected"] += 1
-        if platform.faults.drop_answer_next > 0:  # done, but the answer never reaches the hub
-            platform.faults.drop_answer_next -= 1
+        if endpoint == "init" and platform.faults.drop_init_answers_next > 0:  # done, but the answer is lost
+            platform.faults.drop_init_answers_next -= 1
             platform.counters["answers_dropped"] += 1
             return json_response({"message": "Service Unavailable (simulated, after the call took effect)"}, 503)
         return json_response(result)
