@@ -29,6 +29,7 @@ from connectors.motcua import simulator as onestop_sim
 from connectors.national_dvc.payment import records
 from connectors.national_dvc.payment import simulator as platform_sim
 from connectors.national_dvc.payment.callback import stable_id
+from connectors.national_dvc.payment.client import PaymentClient
 from connectors.national_dvc.payment.loop import PaymentConnector, reconcile, reference_of
 from hub.edge.app import create_app
 from hub.messages.models import MESSAGE_ADAPTER, FeeNotice
@@ -37,7 +38,7 @@ from hub.store.tables import alerts, deliveries, messages, payments
 from hub.vault.store import Vault
 from tests.conftest import Hub, make_settings, seed_hub
 from tests.connectors.payment_samples import PARTNER, SECRET
-from tests.support import RedisServer, ThreadedServer, client, partner_ctx, wait_until
+from tests.support import RedisServer, ThreadedServer, client, partner_ctx, wait_until, with_partner
 
 CALLBACK = "/v1/payments/callback"
 AGENCY = "000.00.00.H49"
@@ -52,6 +53,14 @@ class Province:
 
     def fee_notice(self, *, online: bool = True, due_at: datetime | None = None) -> dict[str, Any]:
         """Post a new dossier's fee notice as the one-stop system does; the message posted."""
+        message = self.new_fee_notice(online=online, due_at=due_at)
+        with client(self.api, self.hub.keys["motcua"]) as motcua:
+            motcua.post("/v1/messages", json=message).raise_for_status()
+        return message
+
+    @staticmethod
+    def new_fee_notice(*, online: bool = True, due_at: datetime | None = None) -> dict[str, Any]:
+        """A new dossier's fee notice, as the one-stop system sends it."""
         now = datetime.now(timezone(timedelta(hours=7)))
         code = f"{AGENCY}-{now:%y%m%d}-{next(_seq) + 7000:04d}"
         payload: dict[str, Any] = {"agency_id": AGENCY, "procedure_code": "2.000477", "online": online,
@@ -59,11 +68,8 @@ class Province:
                                             {"code": "P01", "name": "Phí dịch vụ", "amount": 22000, "kind": 2}]}
         if due_at is not None:
             payload["due_at"] = due_at.isoformat()
-        message = {"message_id": f"fee-{code}", "type": "fee.notice", "source": "motcua", "dossier_code": code,
-                   "occurred_at": now.isoformat(), "payload": payload}
-        with client(self.api, self.hub.keys["motcua"]) as motcua:
-            motcua.post("/v1/messages", json=message).raise_for_status()
-        return message
+        return {"message_id": f"fee-{code}", "type": "fee.notice", "source": "motcua", "dossier_code": code,
+                "occurred_at": now.isoformat(), "payload": payload}
 
     def received(self, message_id: str, timeout: float = 20) -> dict[str, Any]:
         """The one-stop system's copy of ``message_id`` (``message`` and ``times``), once it arrived."""
@@ -224,6 +230,25 @@ def test_a_fee_notice_delivered_again_after_its_payment_opens_nothing_new(provin
     state = httpx.get(f"{province.platform}/_sim/transactions/{reference}").json()
     assert state["transaction_id"] == transaction
     assert province.received(f"payment:{transaction}")["times"] == 1
+
+
+@pytest.mark.parametrize(("fields", "kind", "reason"), [
+    ({"partner_code": "000.00.00.H56"}, "permanent", "INIT MaLoi 03"),  # the platform refuses the content
+    ({"secret": "another-secret"}, "transient", "INIT MaLoi 01"),  # a wrong secret: an operator's fix
+    ({"url": "http://127.0.0.1:9"}, "transient", ""),  # nobody listens
+])
+def test_a_delivery_is_classified_as_the_platforms_answer_says(province: Province, fields: dict[str, Any], kind: str,
+                                                               reason: str) -> None:
+    notice = MESSAGE_ADAPTER.validate_python(province.new_fee_notice())
+    ctx = partner_ctx(with_partner(province.hub.settings, "national_payment", **fields), "national_payment")
+    # the vault's secret wins over the setting: a client with another secret stands for a wrong one
+    wrong = PaymentClient(province.platform, PARTNER, fields["secret"]) if "secret" in fields else None
+    connector = PaymentConnector(ctx, wrong)
+    try:
+        [outcome] = connector.deliver([notice])
+    finally:
+        connector.close()
+    assert outcome.kind == kind and reason in outcome.detail, outcome.detail
 
 
 def test_a_query_of_a_reference_the_platform_does_not_know_closes_the_payment_with_an_alert(province: Province) -> None:
