@@ -93,7 +93,7 @@ def receipt_message(source: str, record: PaymentRecord, bill: GetBillAnswer) -> 
         "agency_id": record.agency_id, "procedure_code": record.procedure_code, "reference": record.reference,
         "transaction_id": bill.MaGiaoDich or record.transaction_id, "amount": int(bill.SoTien or record.amount),
         "receipt_number": bill.SoBienLai, "receipt_series": bill.KyHieuBienLai or None, "issued_at": issued_at}
-    if bill.UrlBienLai:
+    if bill.UrlBienLai and bill.UrlBienLai.startswith(("https://", "http://")):  # else left out, not refused
         payload["url"] = bill.UrlBienLai
     return {"message_id": stable_id("payment-receipt", record.reference), "type": "payment.receipt", "source": source,
             "occurred_at": issued_at, "dossier_code": record.dossier_code, "payload": payload}
