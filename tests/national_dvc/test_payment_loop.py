@@ -28,9 +28,10 @@ from sqlalchemy import func, select
 from connectors.motcua import simulator as onestop_sim
 from connectors.national_dvc.payment import records
 from connectors.national_dvc.payment import simulator as platform_sim
-from connectors.national_dvc.payment.callback import stable_id
+from connectors.national_dvc.payment.callback import stable_id, to_message
 from connectors.national_dvc.payment.client import PaymentClient
 from connectors.national_dvc.payment.loop import PaymentConnector, reconcile, reference_of
+from connectors.national_dvc.payment.wire import Callback
 from hub.edge.app import create_app
 from hub.messages.models import MESSAGE_ADAPTER, FeeNotice
 from hub.store.engine import reading
@@ -171,6 +172,9 @@ def test_a_lost_callback_is_caught_up_by_query_and_reaches_the_one_stop_system_o
         stored = conn.execute(select(func.count()).select_from(messages)
                               .where(messages.c.message_id == f"payment:{transaction}")).scalar_one()
     assert stored == 1, "the late callback is the same message as the QUERY's: stored once"
+    from_callback = to_message(Callback.model_validate(late["callback"]), "national_payment")
+    assert MESSAGE_ADAPTER.validate_python(from_callback) == MESSAGE_ADAPTER.validate_python(confirmed["message"]), \
+        "the QUERY's payment.confirmed is the callback's, id and content (a duplicate, not a conflict)"
     receipt = province.received(stable_id("payment-receipt", reference))  # after the relay had its turns
     assert receipt["message"]["payload"]["transaction_id"] == transaction
     assert province.received(f"payment:{transaction}")["times"] == 1
