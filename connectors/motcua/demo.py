@@ -52,10 +52,24 @@ def by_post(seq: int) -> bool:
     return seq % 3 == 0
 
 
+def pays_online(seq: int) -> bool:
+    """The fees of the postal demo dossiers (one in three, none handled in ministry software) are paid
+    online on the national payment platform: after acceptance the one-stop system sends a fee notice
+    with ``online: true``, the hub opens the payment (connectors/national_dvc/payment/), and the
+    payment demo pays it."""
+    return by_post(seq) and seq % 6 not in MINISTRY_PROCEDURES
+
+
+#: The fees of a demo dossier paid online (whole đồng).
+ONLINE_FEES = [{"code": "LP01", "name": "Lệ phí cấp bản sao", "amount": 8000, "kind": 1},
+               {"code": "P01", "name": "Phí dịch vụ", "amount": 22000, "kind": 2}]
+
+
 def dossier_messages(seq: int, now: datetime | None = None) -> Iterator[dict[str, Any]]:
     """The messages of one demo dossier's life: submitted, three status changes; a postal one
     (:func:`by_post`) is filed for pickup, gets its receipt number at acceptance and ends with a
-    paper result delivered by post."""
+    paper result delivered by post; one paid online (:func:`pays_online`) gets a fee notice with
+    ``online: true`` after its acceptance."""
     now = now or datetime.now(HANOI)
     code = dossier_code(seq, now)
     ministry = MINISTRY_PROCEDURES.get(seq % 6)
@@ -86,6 +100,10 @@ def dossier_messages(seq: int, now: datetime | None = None) -> Iterator[dict[str
             step["receipt_number"] = f"BN-{seq:06d}"
         yield {**base, "message_id": str(uuid.uuid4()), "type": "status.changed", "occurred_at": at.isoformat(),
                "payload": step}
+        if status == 2 and pays_online(seq):
+            yield {**base, "message_id": str(uuid.uuid4()), "type": "fee.notice", "occurred_at": at.isoformat(),
+                   "payload": {"agency_id": "000.00.00.H49", "procedure_code": procedure, "fees": ONLINE_FEES,
+                               "due_at": (now + timedelta(days=2)).isoformat(), "online": True}}
     if postal:
         at = now + timedelta(seconds=len(STEPS) + 1)
         yield {**base, "message_id": str(uuid.uuid4()), "type": "result.issued", "occurred_at": at.isoformat(),

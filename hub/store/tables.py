@@ -342,7 +342,21 @@ payments = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("paid_at", UtcDateTime),
+    # The payment loop (issue 17, connectors/national_dvc/payment/loop.py, migration 0018): the
+    # payment page INIT answered and when it expires; the last QUERY and how many were asked (a
+    # payment open too long is asked, so a lost callback is caught up); the electronic receipt
+    # (GET_BILL) once routed to the one-stop system, and when it was last asked. States, beyond
+    # open | paid: failed (QUERY: the payment failed), expired (still pending past expires_at),
+    # unknown (QUERY: the platform does not know the reference).
+    Column("pay_url", String(500)),
+    Column("expires_at", UtcDateTime),
+    Column("queried_at", UtcDateTime),
+    Column("queries", Integer, nullable=False, server_default="0"),
+    Column("bill_asked_at", UtcDateTime),
+    Column("receipt_number", String(100)),
+    Column("receipt_at", UtcDateTime),
     UniqueConstraint("partner", "reference", name="uq_payments_partner_reference"),
+    Index("ix_payments_partner_state_created_at", "partner", "state", "created_at"),
 )
 
 postal_orders = Table(

@@ -42,6 +42,7 @@ from connectors.national_dvc.payment.wire import (
     OUT_OF_WINDOW,
     UNKNOWN_REFERENCE,
     WRONG_PARTNER,
+    BienLai,
     Callback,
 )
 from connectors.national_dvc.wire import HANOI, WIRE_DATE_FORMAT
@@ -68,9 +69,15 @@ class Checked:
 def message_id(transaction: str) -> str:
     """The canonical ``message_id`` of the platform's transaction ``MaGiaoDich``: the same for every
     resend, so duplicates are idempotent. Readable when the code allows, else a digest of it."""
-    if _READABLE_ID.fullmatch(transaction):
-        return f"payment:{transaction}"
-    return "payment:" + hashlib.sha256(transaction.encode("utf-8")).hexdigest()[:48]
+    return stable_id("payment", transaction)
+
+
+def stable_id(prefix: str, key: str) -> str:
+    """``<prefix>:<key>`` when it is short and readable enough for a ``message_id``, else ``<prefix>:``
+    and a digest of ``key``: the same ``key`` always gives the same id."""
+    if _READABLE_ID.fullmatch(key) and len(prefix) + 1 + len(key) <= 64:
+        return f"{prefix}:{key}"
+    return f"{prefix}:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:min(48, 63 - len(prefix))]
 
 
 def from_wire_date(text: str) -> datetime:
@@ -159,9 +166,19 @@ def to_message(callback: Callback, source: str) -> dict[str, Any]:
     """The canonical ``payment.confirmed`` message (JSON form) of a paid callback."""
     receipt = callback.ThongTinBienLai
     assert receipt is not None
-    paid_at = from_wire_date(callback.ThoiGianGD).isoformat()
+    return confirmed_message(source, reference=callback.MaThamChieu, transaction_id=callback.MaGiaoDich,
+                             bank_code=callback.MaNganHang, amount=int(callback.SoTien),
+                             currency=CURRENCIES[callback.MaTienTe], paid_at_wire=callback.ThoiGianGD, receipt=receipt)
+
+
+def confirmed_message(source: str, *, reference: str, transaction_id: str, bank_code: str | None, amount: int,
+                      currency: str, paid_at_wire: str, receipt: BienLai) -> dict[str, Any]:
+    """``payment.confirmed`` of the platform's transaction, built alike from a callback and from a
+    QUERY (with GET_BILL's receipt data): the same transaction gives the same message, id and content,
+    so the one-stop system receives it once whichever path saw it first."""
+    paid_at = from_wire_date(paid_at_wire).isoformat()
     return {
-        "message_id": message_id(callback.MaGiaoDich),
+        "message_id": message_id(transaction_id),
         "type": "payment.confirmed",
         "source": source,
         "occurred_at": paid_at,
@@ -169,11 +186,11 @@ def to_message(callback: Callback, source: str) -> dict[str, Any]:
         "payload": {
             "agency_id": receipt.MaDonVi,
             "procedure_code": receipt.MaTTHC,
-            "reference": callback.MaThamChieu,
-            "transaction_id": callback.MaGiaoDich,
-            "bank_code": callback.MaNganHang or None,
-            "amount": int(callback.SoTien),
-            "currency": CURRENCIES[callback.MaTienTe],
+            "reference": reference,
+            "transaction_id": transaction_id,
+            "bank_code": bank_code or None,
+            "amount": amount,
+            "currency": currency,
             "paid_at": paid_at,
             "fees": [{"code": fee.MaPhiLePhi, "name": fee.TenPhiLePhi, "amount": int(fee.SoTien),
                       "kind": int(fee.LoaiPhiLePhi)} for fee in receipt.PhiLePhi],

@@ -1,4 +1,4 @@
-"""HTTP client of the payment platform: INIT and QUERY, signed with ``MaXacThuc``, typed errors.
+"""HTTP client of the payment platform: INIT, QUERY and GET_BILL, signed with ``MaXacThuc``, typed errors.
 
 Endpoints (JSON in and out, one keep-alive ``httpx.Client``): ``POST {payment_url}/init``,
 ``POST {payment_url}/query``, ``POST {payment_url}/bill``.
@@ -13,7 +13,9 @@ Errors, each carrying the platform's reason (never the secret):
   ``MaLoi`` "99", and ``MaLoi`` "01" (checksum refused: the shared secret is wrong, an operator's
   fix and not the content's fault, like a refused login at the national portal);
 * :class:`PermanentError`: any other ``MaLoi`` ("02" invalid, "03" wrong partner code, "04" unknown
-  reference...) and HTTP 4xx other than 408/429.
+  reference...) and HTTP 4xx other than 408/429; ``MaLoi`` "07" (INIT of a reference the platform
+  already holds as paid or failed) is its subclass :class:`ReferenceExists`: not a failure of the
+  payment, the caller asks QUERY.
 
 Transport and HTTP failures are classified by :func:`connectors.http.post_json`, which also tries a
 refused connection once more in the call (tenacity, 0.1 s).
@@ -35,7 +37,10 @@ from connectors.national_dvc.payment.wire import (
     CHECKSUM_MISMATCH,
     INTERNAL_ERROR,
     OK,
+    REFERENCE_EXISTS,
     BienLai,
+    GetBillAnswer,
+    GetBillRequest,
     InitAnswer,
     InitRequest,
     QueryAnswer,
@@ -47,7 +52,7 @@ if TYPE_CHECKING:
     from hub.seam import Context
 
 TRANSIENT_CODES = frozenset({INTERNAL_ERROR, CHECKSUM_MISMATCH})
-Answer = TypeVar("Answer", InitAnswer, QueryAnswer)
+Answer = TypeVar("Answer", InitAnswer, QueryAnswer, GetBillAnswer)
 
 
 class PaymentError(Exception):
@@ -64,6 +69,10 @@ class TransientError(PaymentError):
 
 class PermanentError(PaymentError):
     """The platform refused the content; sending it again cannot help."""
+
+
+class ReferenceExists(PermanentError):
+    """INIT answered "07": the platform already holds this reference (paid or failed); ask QUERY."""
 
 
 class PaymentClient:
@@ -106,6 +115,12 @@ class PaymentClient:
         fields = {"MaDoiTac": self.partner_code, "MaThamChieu": reference, "ThoiGianGD": _now(at)}
         return self._call("query", "QUERY", QueryRequest, fields, QueryAnswer)
 
+    def get_bill(self, reference: str, *, at: datetime | None = None) -> GetBillAnswer:
+        """``GET_BILL``: the electronic receipt of the paid payment ``reference`` (``SoBienLai``,
+        ``KyHieuBienLai``, ``NgayBienLai``, ``SoTien``, ``MaGiaoDich``) and its ``ThongTinBienLai``."""
+        fields = {"MaDoiTac": self.partner_code, "MaThamChieu": reference, "ThoiGianGD": _now(at)}
+        return self._call("bill", "GET_BILL", GetBillRequest, fields, GetBillAnswer)
+
     def close(self) -> None:
         self._http.close()
 
@@ -133,7 +148,8 @@ class PaymentClient:
         if result.MaLoi == OK:
             return result
         reason = f"{kind} MaLoi {result.MaLoi}: {result.MoTaLoi}".rstrip(": ")
-        error = TransientError if result.MaLoi in TRANSIENT_CODES else PermanentError
+        error = (TransientError if result.MaLoi in TRANSIENT_CODES
+                 else ReferenceExists if result.MaLoi == REFERENCE_EXISTS else PermanentError)
         raise error(reason, ma_loi=result.MaLoi)
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:

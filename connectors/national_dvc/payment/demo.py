@@ -1,52 +1,56 @@
-"""Demo traffic of the sandbox's payment platform: the demo dossiers' fees are paid, as citizens would.
+"""Demo traffic of the sandbox's payment platform: citizens pay the payments the hub opened.
 
-The hub opens each payment (INIT, recorded in the hub's ``payments`` table: the only payments whose
-callbacks it believes), then the platform simulator's ``/_sim/pay`` pays it and posts the callback,
-which becomes ``payment.confirmed`` for the one-stop system. It follows the one-stop system's demo
-dossiers (``000.00.00.H49-<today>-1001``, ``-1002``...), one every ``interval`` seconds.
+The one-stop demo sends a fee notice with ``online: true`` for each of its postal demo dossiers
+(``connectors/motcua/demo.py``); the hub opens its payment (INIT, ``loop.py``) and gives the page to
+the one-stop system (``payment.opened``). This demo plays the citizens: every ``interval`` seconds
+it pays the payments pending at the platform simulator for a few seconds (``/_sim/pay``). One
+payment in three loses its callback (paid at the platform, nothing posted): the hub's
+reconciliation asks QUERY and catches it up (``LIENTHONG_NATIONAL_PAYMENT_QUERY_AFTER_SECONDS``,
+20 in the sandbox); one in five has its callback posted late. Either way the one-stop system
+receives ``payment.confirmed`` once, then ``payment.receipt`` (GET_BILL).
 """
 
 from __future__ import annotations
 
-import itertools
 import time
-import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from typing import Any, Mapping
 
 import httpx
 
-from hub.seam import Context, SandboxInfo
+from hub.seam import SandboxInfo
 
-HANOI = timezone(timedelta(hours=7))
-FEES = [{"LoaiPhiLePhi": "1", "MaPhiLePhi": "LP01", "TenPhiLePhi": "Lệ phí cấp bản sao", "SoTien": "8000"},
-        {"LoaiPhiLePhi": "2", "MaPhiLePhi": "P01", "TenPhiLePhi": "Phí dịch vụ bưu chính", "SoTien": "22000"}]
+PENDING = "3"  #: TrangThaiGD of a payment not paid yet
 
 
-def pay(ctx: Context, dossier_code: str) -> None:
-    """Open a payment of the demo fees for ``dossier_code`` and have the simulator pay it."""
-    from connectors.national_dvc.payment.client import PaymentClient
-    from connectors.national_dvc.payment.wire import BienLai
-
-    client = PaymentClient.for_hub(ctx)
-    try:
-        receipt = BienLai.model_validate({"MaHoSo": dossier_code, "MaTTHC": "2.000477", "MaDonVi": "000.00.00.H49",
-                                          "PhiLePhi": FEES})
-        reference = f"{dossier_code}-{uuid.uuid4().hex[:8]}"  # new per run: a rerun reuses the dossier codes
-        client.init(reference, sum(int(f["SoTien"]) for f in FEES), f"Thanh toán hồ sơ {dossier_code}", receipt,
-                    "127.0.0.1")
-        httpx.post(f"{ctx.settings.url.rstrip('/')}/_sim/pay", json={"MaThamChieu": reference}, timeout=20)
-    finally:
-        client.close()
+def callback_of(count: int) -> str:
+    """How the platform answers the ``count``-th demo payment: a lost callback, a late one, or on time."""
+    return "lose" if count % 3 == 2 else "late" if count % 5 == 4 else "send"
 
 
-def demo(info: SandboxInfo, keys: Mapping[str, str], interval: float = 5.0, first_seq: int = 1001,
-         limit: int = 500) -> None:
-    """Pay one demo dossier's fees every ``interval`` seconds, a little after the one-stop system files it."""
-    time.sleep(interval / 2)
-    for seq in itertools.islice(itertools.count(first_seq), limit):
-        try:
-            pay(info.ctx, f"000.00.00.H49-{datetime.now(HANOI):%y%m%d}-{seq:04d}")
-        except Exception:  # noqa: BLE001 - demo traffic: a failed payment must not stop the feed
-            pass
+def pay_pending(platform: str, seen: dict[str, float], count: int, wait: float, now: float) -> int:
+    """Pay the payments pending at ``platform`` for at least ``wait`` seconds; the new count."""
+    state: Any = httpx.get(f"{platform}/_sim/state", timeout=10).json()
+    for reference, transaction in state["transactions"].items():
+        if transaction["state"] != PENDING:
+            continue
+        first = seen.setdefault(reference, now)
+        if now - first < wait:
+            continue
+        httpx.post(f"{platform}/_sim/pay", json={"MaThamChieu": reference, "callback": callback_of(count),
+                                                 "delay_ms": 8000}, timeout=20)
+        count += 1
+    return count
+
+
+def demo(info: SandboxInfo, keys: Mapping[str, str], interval: float = 3.0, wait: float = 4.0,
+         rounds: int = 5000) -> None:
+    """Every ``interval`` seconds, pay what has been pending at the platform for ``wait`` seconds."""
+    platform = info.ctx.settings.url.rstrip("/")
+    seen: dict[str, float] = {}
+    count = 0
+    for _ in range(rounds):
         time.sleep(interval)
+        try:
+            count = pay_pending(platform, seen, count, wait, time.monotonic())
+        except (httpx.HTTPError, ValueError, KeyError):  # demo traffic: a failed round must not stop the feed
+            pass

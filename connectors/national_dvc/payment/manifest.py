@@ -1,4 +1,7 @@
-"""The national payment platform (Nền tảng thanh toán trên Cổng DVC quốc gia): its callbacks reach the hub.
+"""The national payment platform (Nền tảng thanh toán trên Cổng DVC quốc gia): the payment loop.
+
+Its callbacks reach the hub (``inbound.py``); its connector opens the payment of each online fee
+notice (INIT) and its job asks QUERY for late callbacks and GET_BILL for receipts (``loop.py``).
 
 Its one name is ``national_payment`` (partner code, source of ``payment.confirmed``, settings prefix
 ``LIENTHONG_NATIONAL_PAYMENT_``, vault ``national_payment.*``, ``schemas/national_payment/``). It lives
@@ -8,12 +11,22 @@ folder's manifest module beside the portal.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from connectors.national_dvc.cli import payment_simulator
 from connectors.national_dvc.payment.inbound import ROUTE
+from connectors.national_dvc.payment.loop import RECONCILE
 from connectors.national_dvc.payment.settings import CODE, NationalPaymentSettings
 from hub.seam import Context, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
+
+if TYPE_CHECKING:
+    from connectors.national_dvc.payment.loop import PaymentConnector
+
+
+def _connector(ctx: Context) -> "PaymentConnector":
+    from connectors.national_dvc.payment.loop import PaymentConnector
+
+    return PaymentConnector.from_context(ctx)
 
 
 def _schemas() -> dict[str, dict[str, Any]]:
@@ -57,6 +70,9 @@ MANIFEST = Manifest(
     name="Nền tảng thanh toán trên Cổng DVC quốc gia",
     kind="payment_platform",
     settings=NationalPaymentSettings,
+    accepts=frozenset({"fee.notice"}),
+    connector=_connector,
+    jobs=(RECONCILE,),
     credentials={"secret": ("Shared secret of the national payment platform's MaXacThuc checksums", "")},
     routes=(ROUTE,),
     schemas=_schemas,
@@ -70,6 +86,9 @@ MANIFEST = Manifest(
     seed=SandboxSeed(
         partners=(SeedPartner(CODE, "Nền tảng thanh toán trên Cổng DVC quốc gia", "payment_platform", keyless=True),),
         setup=_setup, demo=_demo,
+        # the sandbox catches up a lost callback within about half a minute
+        env={"LIENTHONG_NATIONAL_PAYMENT_QUERY_AFTER_SECONDS": "20", "LIENTHONG_NATIONAL_PAYMENT_QUERY_EVERY_SECONDS": "10",
+             "LIENTHONG_NATIONAL_PAYMENT_RECONCILE_INTERVAL": "5"},
     ),
     health=_health,
     start=_start,

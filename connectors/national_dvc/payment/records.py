@@ -11,7 +11,15 @@ procedure ``MaTTHC`` and amount ``SoTien`` it was opened for. The hub learns of 
 
 A callback is believed only for a known reference, with the same dossier, agency, procedure and
 amount (:func:`.callback.bind`); a confirmed payment is marked ``paid`` with its ``MaGiaoDich``
-(:func:`mark_paid`). States: ``open`` → ``paid``. Nothing here reads the network.
+(:func:`mark_paid`). Nothing here reads the network.
+
+States (``state``): ``open`` (the citizen has not paid yet) → ``paid`` (a callback, or a QUERY,
+said so), or closed without payment: ``failed`` (QUERY: the payment failed), ``expired`` (still
+pending after ``expires_at``), ``unknown`` (QUERY: the platform does not know the reference). A
+paid callback marks any of them paid: the platform's checksummed word wins. The payment loop
+(:mod:`.loop`) also keeps here the payment page (``pay_url``, ``expires_at``), the QUERYs asked
+(``queried_at``, ``queries``) and the receipt routed (``receipt_number``, ``receipt_at``; GET_BILL
+last asked ``bill_asked_at``).
 """
 
 from __future__ import annotations
@@ -20,14 +28,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, Mapping
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.seam import reading, tables
 
 payments = tables.payments
 
-OPEN, PAID = "open", "paid"
+OPEN, PAID, FAILED, EXPIRED, UNKNOWN = "open", "paid", "failed", "expired", "unknown"
+CLOSED = frozenset({FAILED, EXPIRED, UNKNOWN})  #: closed without a payment (a paid callback still reopens them)
 Origin = Literal["init", "bill"]
 #: Longest value each column holds (the wire format sets no limit on the receipt's codes).
 LIMITS = {"reference": 100, "dossier_code": 100, "agency_id": 40, "procedure_code": 60}
@@ -46,6 +55,13 @@ class PaymentRecord:
     state: str
     transaction_id: str | None
     origin: str
+    created_at: datetime | None = None
+    paid_at: datetime | None = None
+    pay_url: str | None = None
+    expires_at: datetime | None = None
+    queried_at: datetime | None = None
+    queries: int = 0
+    receipt_number: str | None = None
 
     def differs_from(self, other: "PaymentRecord") -> list[str]:
         """The bound fields (dossier, agency, procedure, amount) in which ``other`` differs."""
@@ -59,7 +75,8 @@ class ReferenceTaken(ValueError):
 
 def _record(row: Any) -> PaymentRecord:
     return PaymentRecord(row.partner, row.reference, row.dossier_code, row.agency_id, row.procedure_code,
-                         int(row.amount), row.state, row.transaction_id, row.origin)
+                         int(row.amount), row.state, row.transaction_id, row.origin, row.created_at, row.paid_at,
+                         row.pay_url, row.expires_at, row.queried_at, int(row.queries or 0), row.receipt_number)
 
 
 def record(engine: Engine, partner: str, reference: str, *, dossier_code: str, agency_id: str, procedure_code: str,
@@ -101,14 +118,84 @@ def find(engine: Engine, partner: str, reference: str) -> PaymentRecord | None:
 
 
 def mark_paid(engine: Engine, partner: str, reference: str, transaction_id: str, paid_at: datetime) -> bool:
-    """Mark an open payment paid by ``transaction_id``; True when this call changed it (a paid
-    record keeps its first transaction, so marking again is idempotent)."""
+    """Mark a payment that is not paid yet (open, or closed without payment) paid by
+    ``transaction_id``; True when this call changed it (a paid record keeps its first transaction,
+    so marking again is idempotent)."""
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
         changed = conn.execute(update(payments).where(
-            payments.c.partner == partner, payments.c.reference == reference, payments.c.state == OPEN,
+            payments.c.partner == partner, payments.c.reference == reference, payments.c.state != PAID,
         ).values(state=PAID, transaction_id=transaction_id[:100], paid_at=paid_at, updated_at=now)).rowcount
     return bool(changed)
+
+
+def _where(partner: str, reference: str) -> Any:
+    return (payments.c.partner == partner) & (payments.c.reference == reference)
+
+
+def page_opened(engine: Engine, partner: str, reference: str, pay_url: str, expires_at: datetime) -> PaymentRecord:
+    """Keep the payment page INIT answered (the first expiry is kept: a retried INIT does not extend
+    it); an ``unknown`` payment the platform now holds is open again. Returns the record."""
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(update(payments).where(_where(partner, reference), payments.c.expires_at.is_(None))
+                     .values(expires_at=expires_at, updated_at=now))
+        conn.execute(update(payments).where(_where(partner, reference)).values(pay_url=pay_url[:500], updated_at=now))
+        conn.execute(update(payments).where(_where(partner, reference), payments.c.state == UNKNOWN)
+                     .values(state=OPEN, updated_at=now))
+    found = find(engine, partner, reference)
+    assert found is not None
+    return found
+
+
+def due_for_query(engine: Engine, partner: str, *, opened_before: datetime, asked_before: datetime,
+                  limit: int) -> list[PaymentRecord]:
+    """Open payments recorded before ``opened_before`` and not asked since ``asked_before``, oldest first."""
+    with reading(engine) as conn:
+        rows = conn.execute(select(payments).where(
+            payments.c.partner == partner, payments.c.state == OPEN, payments.c.created_at <= opened_before,
+            or_(payments.c.queried_at.is_(None), payments.c.queried_at <= asked_before),
+        ).order_by(payments.c.created_at, payments.c.id).limit(limit)).all()
+    return [_record(row) for row in rows]
+
+
+def queried(engine: Engine, partner: str, reference: str, at: datetime) -> None:
+    """Note one QUERY of ``reference`` at ``at``."""
+    with engine.begin() as conn:
+        conn.execute(update(payments).where(_where(partner, reference)).values(
+            queried_at=at, queries=payments.c.queries + 1, updated_at=datetime.now(timezone.utc)))
+
+
+def close(engine: Engine, partner: str, reference: str, state: str) -> bool:
+    """Close an open payment without payment (``failed``, ``expired``, ``unknown``); True when changed."""
+    if state not in CLOSED:
+        raise ValueError(f"state: one of {sorted(CLOSED)}")
+    with engine.begin() as conn:
+        changed = conn.execute(update(payments).where(_where(partner, reference), payments.c.state == OPEN)
+                               .values(state=state, updated_at=datetime.now(timezone.utc))).rowcount
+    return bool(changed)
+
+
+def due_for_receipt(engine: Engine, partner: str, *, asked_before: datetime, limit: int) -> list[PaymentRecord]:
+    """Paid payments whose receipt is not routed yet, GET_BILL not asked since ``asked_before``, oldest first."""
+    with reading(engine) as conn:
+        rows = conn.execute(select(payments).where(
+            payments.c.partner == partner, payments.c.state == PAID, payments.c.receipt_at.is_(None),
+            or_(payments.c.bill_asked_at.is_(None), payments.c.bill_asked_at <= asked_before),
+        ).order_by(payments.c.paid_at, payments.c.id).limit(limit)).all()
+    return [_record(row) for row in rows]
+
+
+def bill_asked(engine: Engine, partner: str, reference: str, at: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(payments).where(_where(partner, reference)).values(
+            bill_asked_at=at, updated_at=datetime.now(timezone.utc)))
+
+
+def receipt_routed(conn: Any, partner: str, reference: str, number: str, at: datetime) -> None:
+    """Note, in ``conn``'s transaction (the one storing ``payment.receipt``), that the receipt is routed."""
+    conn.execute(update(payments).where(_where(partner, reference)).values(
+        receipt_number=number[:100], receipt_at=at, updated_at=datetime.now(timezone.utc)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,16 +4,26 @@ Partner endpoints (JSON): ``POST /init``, ``POST /query``, ``POST /bill``. Each 
 like the platform does and refused in its format: ``"02"`` not valid (names the field), ``"03"``
 ``MaDoiTac`` is not the configured partner, ``"01"`` ``MaXacThuc`` does not match, ``"04"``
 unknown ``MaThamChieu``. INIT answers the payment page's URL (``GET /pay/{MaThamChieu}``); an INIT
-of a reference already opened with the same amount answers the same URL.
+of a reference already opened with the same amount answers the same URL while it is pending, and
+``"07"`` (the reference exists) once it is paid or failed. QUERY answers ``TrangThaiGD`` (with
+``MaGiaoDich``, ``MaNganHang``, ``ThoiGianGD`` once paid); GET_BILL answers a paid payment's
+electronic receipt (``SoBienLai``, ``KyHieuBienLai``, ``NgayBienLai``, ``SoTien``, ``MaGiaoDich``)
+with its ``ThongTinBienLai``, and ``"02"`` before it is paid.
 
 The platform's side of a payment, under ``/_sim/`` (not part of the partner's API):
 
 * ``POST /_sim/pay {MaThamChieu, outcome: "paid"|"failed", checksum: "valid"|"wrong", callback_url?}``
   marks the payment and **sends the confirmation callback** to the province (``--callback-url``),
   signed correctly or deliberately wrong; answers what was sent and every reply received. A paid
-  payment keeps its ``MaGiaoDich``, so paying again resends the same transaction.
+  payment keeps its ``MaGiaoDich``, so paying again resends the same transaction. ``callback``:
+  ``"send"`` (default), ``"lose"`` (paid at the platform, no callback posted: the hub must ask
+  QUERY), ``"late"`` (posted ``delay_ms`` later, in the background).
+* ``POST /_sim/callbacks/{MaThamChieu}``: post a paid payment's callback now (a lost one arriving late).
 * ``POST /_sim/faults``: ``latency_ms``, ``fail_next`` (next N partner calls answer 503), ``down``,
-  ``duplicate_callbacks`` (every callback is sent twice).
+  ``duplicate_callbacks`` (every callback is sent twice), ``lose_callbacks_next`` (the next N
+  payments post no callback), ``lose_callbacks_rate`` (each payment's callback lost with this
+  probability), ``late_callbacks_ms`` (every callback posted this late), ``drop_init_answers_next`` (the
+  next N INITs take effect but are answered 503: the hub never learns the page, and sends again).
 * ``GET /_sim/state``, ``GET /_sim/transactions/{MaThamChieu}``, ``POST /_sim/reset``.
 
 Run it with ``lienthong simulator payment --port 8102`` (``MaDoiTac`` and the secret from the
@@ -23,6 +33,8 @@ only for a payment it opened itself (INIT with ``PaymentClient.for_hub``, which 
 
 from __future__ import annotations
 
+import asyncio
+import random
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -44,6 +56,7 @@ from connectors.national_dvc.payment.wire import (
     OK,
     PAID,
     PENDING,
+    REFERENCE_EXISTS,
     UNKNOWN_REFERENCE,
     WRONG_PARTNER,
     GetBillRequest,
@@ -71,7 +84,10 @@ class Transaction:
     state: str = PENDING
     transaction_id: str | None = None
     paid_at: str | None = None
+    bank_code: str | None = None
     callbacks: int = 0
+    callbacks_lost: int = 0
+    receipt: dict[str, str] | None = None  #: SoBienLai, KyHieuBienLai, NgayBienLai once paid
 
 
 @dataclass
@@ -80,6 +96,10 @@ class Faults:
     fail_next: int = 0
     down: bool = False
     duplicate_callbacks: bool = False
+    lose_callbacks_next: int = 0
+    lose_callbacks_rate: float = 0.0
+    late_callbacks_ms: float = 0.0
+    drop_init_answers_next: int = 0
 
 
 class FaultsPatch(BaseModel):
@@ -89,6 +109,10 @@ class FaultsPatch(BaseModel):
     fail_next: int | None = Field(None, ge=0)
     down: bool | None = None
     duplicate_callbacks: bool | None = None
+    lose_callbacks_next: int | None = Field(None, ge=0)
+    lose_callbacks_rate: float | None = Field(None, ge=0, le=1)
+    late_callbacks_ms: float | None = Field(None, ge=0, le=600_000)
+    drop_init_answers_next: int | None = Field(None, ge=0)
 
 
 class Pay(BaseModel):
@@ -101,6 +125,8 @@ class Pay(BaseModel):
     checksum: Literal["valid", "wrong"] = "valid"
     callback_url: str | None = None
     MaNganHang: str = "NCB"
+    callback: Literal["send", "lose", "late"] = "send"
+    delay_ms: float = Field(2000, ge=0, le=600_000)  #: how late a "late" callback is posted
 
 
 class Platform:
@@ -116,7 +142,9 @@ class Platform:
         self.transactions: dict[str, Transaction] = {}
         self.faults = Faults()
         self.counters: dict[str, Any] = {"calls": {"init": 0, "query": 0, "bill": 0}, "rejected": 0, "faults": 0,
-                                         "callbacks_sent": 0}
+                                         "callbacks_sent": 0, "callbacks_lost": 0, "answers_dropped": 0}
+        self.receipts = 0
+        self.random = random.Random(17)  # a rate of lost callbacks, the same from one run to the next
 
     # -- partner calls -------------------------------------------------------------------------
 
@@ -144,6 +172,9 @@ class Platform:
         known = self.transactions.get(reference)
         if known is not None and known.init["SoTien"] != body["SoTien"]:
             return answer(INVALID, f"MaThamChieu {reference} đã được khởi tạo với số tiền khác")
+        if known is not None and known.state != PENDING:
+            return answer(REFERENCE_EXISTS, f"MaThamChieu {reference} đã {'thanh toán' if known.state == PAID else 'thất bại'}",
+                          MaThamChieu=reference)
         if known is None:
             self.transactions[reference] = Transaction(init=dict(body))
         return answer(OK, MaThamChieu=reference, UrlThanhToan=f"{self.public_url}/pay/{reference}")
@@ -152,7 +183,8 @@ class Platform:
         found = self._lookup(QueryRequest, "QUERY", body)
         if isinstance(found, dict):
             return found
-        extra: dict[str, Any] = {"MaGiaoDich": found.transaction_id, "ThoiGianGD": found.paid_at} if found.transaction_id else {}
+        extra: dict[str, Any] = ({"MaGiaoDich": found.transaction_id, "ThoiGianGD": found.paid_at,
+                                  "MaNganHang": found.bank_code} if found.state == PAID else {})
         return answer(OK, MaThamChieu=body["MaThamChieu"], TrangThaiGD=found.state, SoTien=found.init["SoTien"],
                       **extra)
 
@@ -160,7 +192,10 @@ class Platform:
         found = self._lookup(GetBillRequest, "GET_BILL", body)
         if isinstance(found, dict):
             return found
-        return answer(OK, ThongTinBienLai=found.init["ThongTinBienLai"])
+        if found.state != PAID or found.receipt is None:
+            return answer(INVALID, f"MaThamChieu {body['MaThamChieu']} chưa được thanh toán", MaThamChieu=body["MaThamChieu"])
+        return answer(OK, MaThamChieu=body["MaThamChieu"], MaGiaoDich=found.transaction_id, SoTien=found.init["SoTien"],
+                      **found.receipt, ThongTinBienLai=found.init["ThongTinBienLai"])
 
     def _lookup(self, model: type[Lookup], kind: Kind, body: Any) -> Transaction | dict[str, Any]:
         refusal = self._check(model, kind, body)
@@ -180,6 +215,9 @@ class Platform:
         if order.outcome == "paid":
             if found.state != PAID:
                 found.state, found.transaction_id, found.paid_at = PAID, f"GD{secrets.token_hex(6).upper()}", now
+                found.bank_code = order.MaNganHang
+                self.receipts += 1
+                found.receipt = {"SoBienLai": f"{self.receipts:07d}", "KyHieuBienLai": "BLP/26E", "NgayBienLai": now}
             ma_loi, transaction_id, at = OK, found.transaction_id, found.paid_at
         else:
             found.state = FAILED
@@ -187,13 +225,23 @@ class Platform:
         init = found.init
         callback = {"LoaiBanTin": CALLBACK_TYPE, "MaLoi": ma_loi, "MaDoiTac": init["MaDoiTac"],
                     "MaThamChieu": order.MaThamChieu, "SoTien": init["SoTien"], "MaTienTe": init["MaTienTe"],
-                    "MaGiaoDich": transaction_id, "MaNganHang": order.MaNganHang, "ThoiGianGD": at,
+                    "MaGiaoDich": transaction_id, "MaNganHang": found.bank_code if ma_loi == OK else order.MaNganHang,
+                    "ThoiGianGD": at,
                     "ThongTinGiaoDich": init["ThongTinGiaoDich"], "ThongTinBienLai": init["ThongTinBienLai"]}
         checksum.sign("CALLBACK", callback, self.secret)
         if order.checksum == "wrong":
             callback["MaXacThuc"] = checksum.compute("CALLBACK", callback, self.secret + "-wrong")
         found.callbacks += 1
         return callback
+
+    def loses(self, order: Pay) -> bool:
+        """Whether this payment's callback is lost (the order says so, or a fault)."""
+        if order.callback == "lose":
+            return True
+        if self.faults.lose_callbacks_next > 0:
+            self.faults.lose_callbacks_next -= 1
+            return True
+        return self.random.random() < self.faults.lose_callbacks_rate
 
     def state(self) -> dict[str, Any]:
         return {"transactions": {ref: asdict(t) for ref, t in self.transactions.items()},
@@ -225,6 +273,10 @@ def create_app(partner_code: str, secret: str, callback_url: str = DEFAULT_CALLB
         result = getattr(platform, endpoint)(body)
         if result["MaLoi"] != OK:
             platform.counters["rejected"] += 1
+        if endpoint == "init" and platform.faults.drop_init_answers_next > 0:  # done, but the answer is lost
+            platform.faults.drop_init_answers_next -= 1
+            platform.counters["answers_dropped"] += 1
+            return json_response({"message": "Service Unavailable (simulated, after the call took effect)"}, 503)
         return json_response(result)
 
     @app.post("/init")
@@ -247,18 +299,16 @@ def create_app(partner_code: str, secret: str, callback_url: str = DEFAULT_CALLB
         return json_response({"MaThamChieu": reference, "SoTien": found.init["SoTien"], "TrangThaiGD": found.state,
                               "note": "simulated payment page: POST /_sim/pay to pay"})
 
-    @app.post("/_sim/pay")
-    async def pay(order: Pay) -> Response:
-        callback = platform.pay(order)
-        if callback is None:
-            return json_response({"detail": f"no payment {order.MaThamChieu}; INIT it first"}, 404)
+    late: set[asyncio.Task[Any]] = set()  # callbacks posted later (kept referenced until they are sent)
+
+    async def send(url: str, callback: dict[str, Any]) -> list[dict[str, Any]]:
         times = 2 if platform.faults.duplicate_callbacks else 1
         replies = []
         async with httpx.AsyncClient(timeout=10) as http:
             for _ in range(times):
                 platform.counters["callbacks_sent"] += 1
                 try:
-                    sent = await http.post(order.callback_url or platform.callback_url, json=callback)
+                    sent = await http.post(url, json=callback)
                     try:
                         body: Any = sent.json()
                     except ValueError:
@@ -266,7 +316,38 @@ def create_app(partner_code: str, secret: str, callback_url: str = DEFAULT_CALLB
                     replies.append({"status": sent.status_code, "body": body})
                 except httpx.HTTPError as exc:
                     replies.append({"status": None, "body": f"{type(exc).__name__}: {exc}"})
-        return json_response({"callback": callback, "replies": replies})
+        return replies
+
+    async def send_later(delay_ms: float, url: str, callback: dict[str, Any]) -> None:
+        await asyncio.sleep(delay_ms / 1000)
+        await send(url, callback)
+
+    @app.post("/_sim/pay")
+    async def pay(order: Pay) -> Response:
+        callback = platform.pay(order)
+        if callback is None:
+            return json_response({"detail": f"no payment {order.MaThamChieu}; INIT it first"}, 404)
+        url = order.callback_url or platform.callback_url
+        if platform.loses(order):
+            platform.counters["callbacks_lost"] += 1
+            platform.transactions[order.MaThamChieu].callbacks_lost += 1
+            return json_response({"callback": callback, "replies": [], "lost": True})
+        delay = order.delay_ms if order.callback == "late" else platform.faults.late_callbacks_ms
+        if delay > 0:
+            task = asyncio.create_task(send_later(delay, url, callback))
+            late.add(task)
+            task.add_done_callback(late.discard)
+            return json_response({"callback": callback, "replies": [], "late_ms": delay})
+        return json_response({"callback": callback, "replies": await send(url, callback)})
+
+    @app.post("/_sim/callbacks/{reference}")
+    async def resend(reference: str) -> Response:
+        found = platform.transactions.get(reference)
+        if found is None or found.state != PAID:
+            return json_response({"detail": f"no paid payment {reference}"}, 404)
+        callback = platform.pay(Pay(MaThamChieu=reference))
+        assert callback is not None
+        return json_response({"callback": callback, "replies": await send(platform.callback_url, callback)})
 
     @app.get("/_sim/state")
     async def state() -> Response:

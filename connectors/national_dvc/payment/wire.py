@@ -34,6 +34,7 @@ WRONG_PARTNER = "03"
 UNKNOWN_REFERENCE = "04"
 NOT_ALLOWED = "05"
 OUT_OF_WINDOW = "06"
+REFERENCE_EXISTS = "07"  #: INIT of a reference the platform already holds as paid or failed (no new payment opened)
 INTERNAL_ERROR = "99"
 MESSAGES: dict[str, str] = {
     OK: "Thành công",
@@ -43,6 +44,7 @@ MESSAGES: dict[str, str] = {
     UNKNOWN_REFERENCE: "Không tìm thấy giao dịch (MaThamChieu)",
     NOT_ALLOWED: "Địa chỉ gửi không được phép",
     OUT_OF_WINDOW: "Thời gian giao dịch (ThoiGianGD) ngoài khoảng cho phép",
+    REFERENCE_EXISTS: "Mã tham chiếu (MaThamChieu) đã tồn tại",
     INTERNAL_ERROR: "Lỗi hệ thống, vui lòng gửi lại",
 }
 
@@ -164,8 +166,20 @@ class GetBillRequest(Lookup):
 
 
 class GetBillAnswer(AnswerModel):
+    """The receipt of a paid payment: the receipt data sent with INIT (``ThongTinBienLai``) and the
+    electronic receipt the platform issued for it: number ``SoBienLai``, series ``KyHieuBienLai``,
+    date ``NgayBienLai``, for ``SoTien`` paid by ``MaGiaoDich`` (and ``UrlBienLai``, where it is shown).
+    The names of the receipt's own fields are this hub's assumption (README.md)."""
+
     MaLoi: ErrorCode
     MoTaLoi: str = ""
+    MaThamChieu: str | None = None
+    MaGiaoDich: str | None = None
+    SoTien: Amount | None = None
+    SoBienLai: str | None = Field(None, max_length=100)
+    KyHieuBienLai: str | None = Field(None, max_length=50)
+    NgayBienLai: WireDate | None = None
+    UrlBienLai: str | None = Field(None, max_length=500)
     ThongTinBienLai: BienLai | None = None
 
 
