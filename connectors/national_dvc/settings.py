@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from hub.seam import PartnerSettings, partner_settings
@@ -20,4 +22,14 @@ class NationalDvcSettings(PartnerSettings):
     timeout: float = Field(5.0, description="Seconds before a call to the national portal counts as timed out.")
     sign_requests: bool = Field(
         False, description="Sign calls to the national portal with the hub's key (HTTP Message Signatures, RFC 9421)."
+    )
+    # Signed results (results/README.md): the PAdES signatures of a result's PDF documents.
+    result_signatures: Literal["off", "flag", "refuse"] = Field(
+        "off", description="Check the digital signatures of result PDFs before the portal is told of a result: off; "
+                           "flag (send, record the check); refuse (a result with an unsigned, broken or untrusted "
+                           "PDF is not sent: a dead letter). Production should set flag or refuse."
+    )
+    result_trust_roots: str = Field(
+        "", description="Certificate authorities a result's signer must chain to: a PEM/DER file, or a folder of "
+                        "*.pem, *.crt, *.cer, *.der files (e.g. the national digital signature root CA's)."
     )
