@@ -108,8 +108,8 @@ def tiny_pdf() -> bytes:
     return out.getvalue()
 
 
-def signed(pdf: bytes, signer: signers.SimpleSigner) -> bytes:
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), signers.PdfSignatureMetadata(field_name="KySo"),
+def signed(pdf: bytes, signer: signers.SimpleSigner, field: str = "KySo") -> bytes:
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), signers.PdfSignatureMetadata(field_name=field),
                            signer=signer)
     return bytes(out.getvalue())
 
@@ -126,6 +126,7 @@ class Pki:
     broken: bytes  # the good PDF with a signed byte changed afterwards
     unsigned: bytes
     expired: bytes  # signed by a trusted authority's signer whose certificate had expired
+    authority: Authority  # the trusted one
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     assert box in good
     broken = good.replace(box, b"/MediaBox [ 0 0 842 595 ]", 1)  # the same length: only the signed digest differs
     expired = signed(pdf, trusted.signer("Trần Thị Bình", ORG, NOW - timedelta(days=60), NOW - timedelta(days=30)))
-    return Pki(trust_dir, good, signed(pdf, stranger.signer("Kẻ giả mạo", "Không ai")), broken, pdf, expired)
+    return Pki(trust_dir, good, signed(pdf, stranger.signer("Kẻ giả mạo", "Không ai")), broken, pdf, expired, trusted)
 
 
 # --- a document server, the portal simulator, a hub -------------------------------------------------
@@ -406,6 +407,25 @@ def test_a_certificate_expired_when_it_signed_is_trusted_but_not_valid(pki: Pki)
     assert verdict.state == "expired"
     [s] = verdict.signatures
     assert (s.intact, s.trusted, s.valid) == (True, True, False) and "was not valid when it signed" in s.reason
+
+
+def test_content_appended_after_signing_breaks_the_signature_though_the_signed_bytes_are_intact(pki: Pki) -> None:
+    # the attack: an incremental update that turns the signed page, leaving the signed revision untouched
+    writer = IncrementalPdfFileWriter(io.BytesIO(pki.good))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page[generic.NameObject("/MediaBox")] = generic.ArrayObject([generic.NumberObject(n) for n in (0, 0, 842, 595)])
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    verdict = check(out.getvalue(), load(str(pki.trust_dir)))
+    assert verdict.state == "broken" and "changed after it was signed" in verdict.reason
+    assert verdict.all("intact") is False
+
+
+def test_a_second_trusted_signature_added_later_keeps_the_first_valid_and_both_signers_are_named(pki: Pki) -> None:
+    two = signed(pki.good, pki.authority.signer("Lê Văn Cường", ORG), field="KySo2")
+    verdict = check(two, load(str(pki.trust_dir)))
+    assert verdict.state == "valid" and verdict.signer == f"{SIGNER} ({ORG}); Lê Văn Cường ({ORG})"
 
 
 def test_a_document_that_is_not_a_pdf_is_recorded_as_such(pki: Pki) -> None:
