@@ -22,6 +22,7 @@ from typing import Callable, ClassVar, Sequence
 
 from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
 from connectors.national_dvc.mapping import WireItem, to_wire
+from connectors.national_dvc.results.screen import Screen
 from connectors.national_dvc.wire import ServiceAnswer
 from hub.seam import Context, Envelope, Outcome
 
@@ -51,6 +52,7 @@ class NationalDvcConnector:
 
     def __init__(self, client: DvcClient, ctx: Context | None = None) -> None:
         self.client, self.ctx = client, ctx
+        self.screen = Screen(ctx) if ctx is not None else None
         if not OWN:
             OWN.update(_own())
 
@@ -60,7 +62,25 @@ class NationalDvcConnector:
         return cls(DvcClient.for_context(ctx), ctx)
 
     def deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
-        """Send ``messages`` in order; return exactly one outcome per message, same order."""
+        """Send ``messages`` in order; return exactly one outcome per message, same order.
+
+        First the signatures of the results' documents are checked (``results/``, under
+        ``RESULT_SIGNATURES``): a result the policy holds back is not sent, and after one held back for
+        now (transient) nothing later is sent either."""
+        held = self.screen.held_back(messages) if self.screen is not None else {}
+        if not held:
+            return self._deliver(messages)
+        cut = next((i for i, o in sorted(held.items()) if o.kind == "transient"), len(messages))
+        sendable = [i for i in range(cut) if i not in held]
+        sent = dict(zip(sendable, self._deliver([messages[i] for i in sendable])))
+        outcomes = [held[i] if i in held else sent[i] for i in range(cut)]
+        if cut < len(messages):
+            outcomes.append(held[cut])
+            later = Outcome.transient(f"not sent: an earlier message failed ({held[cut].detail})")
+            outcomes.extend([later] * (len(messages) - cut - 1))
+        return outcomes
+
+    def _deliver(self, messages: Sequence[Envelope]) -> list[Outcome]:
         if not any(m.type in OWN for m in messages):
             return self._sync(messages)
         outcomes: list[Outcome] = []

@@ -49,6 +49,13 @@ def _commands() -> typer.Typer:
     return app
 
 
+def _safety(ctx: Context) -> list[str]:
+    """What the parts find unsafe in production: signed results' trust list (``results/``)."""
+    from connectors.national_dvc.results.trust import unsafe
+
+    return unsafe(ctx.settings)
+
+
 def _demo(info: SandboxInfo, keys: Any) -> None:
     """The parts' demo traffic, in turn."""
     from connectors.national_dvc.questions.demo import ask
@@ -113,6 +120,7 @@ PORTAL = Manifest(
         demo=_demo,
     ),
     secret_settings=("password",),
+    safety=_safety,
     routes=ROUTES,
     jobs=JOBS,
     intake_rules=RULES,

@@ -53,3 +53,13 @@ class NationalDvcSettings(PartnerSettings):
 
         parse_hours(value)
         return value
+    # Signed results (results/README.md): the PAdES signatures of a result's PDF documents.
+    result_signatures: Literal["off", "flag", "refuse"] = Field(
+        "off", description="Check the digital signatures of result PDFs before the portal is told of a result: off; "
+                           "flag (send, record the check); refuse (a result with an unsigned, broken or untrusted "
+                           "PDF is not sent: a dead letter). Production should set flag or refuse."
+    )
+    result_trust_roots: str = Field(
+        "", description="Certificate authorities a result's signer must chain to: a PEM/DER file, or a folder of "
+                        "*.pem, *.crt, *.cer, *.der files (e.g. the national digital signature root CA's)."
+    )

@@ -63,6 +63,11 @@ PICKUP_LABELS = {0: N_("No pickup"), 1: N_("Pickup registered"), 2: N_("Being co
                  3: N_("Handed over to the agency"), 4: N_("Pickup cancelled")}
 RESULT_POST_LABELS = {0: N_("No result by post"), 1: N_("Offered"), 2: N_("Chosen by the citizen"),
                       3: N_("Handed to the post"), 4: N_("Delivered to the citizen")}
+#: connectors/national_dvc/results/: the verdict on a result document's digital signature, by state.
+SIGNATURE_LABELS = {"valid": N_("Signature valid"), "untrusted": N_("Signer not trusted"),
+                    "expired": N_("Certificate not valid when signed"), "broken": N_("Signature broken (changed after signing)"),
+                    "not-signed": N_("Not signed"), "not-pdf": N_("Not a PDF (not checked)"),
+                    "unavailable": N_("Not checked (document unavailable)")}
 
 NOTICES.update({
     "replayed": N_("The dead letters are being sent again. Their states below change as the workers deliver them."),
@@ -318,7 +323,7 @@ async def trace(request: Request, code: str = Query("", max_length=40)) -> Respo
     dossier's postal states; the form alone without ``code``."""
     code = code.strip()
     context: dict[str, Any] = {"code": code, "items": [], "timeline": [], "postal": None, "PICKUP_LABELS": PICKUP_LABELS,
-                               "RESULT_POST_LABELS": RESULT_POST_LABELS, **LABELS}
+                               "RESULT_POST_LABELS": RESULT_POST_LABELS, "SIGNATURE_LABELS": SIGNATURE_LABELS, **LABELS}
     if not code:
         return page(request, "ops/trace.html", title=_("Dossier trace"), **context)
     dossier_code("code", code)

@@ -27,6 +27,7 @@ from hub.store.tables import (
     deliveries,
     delivery_attempts,
     messages,
+    result_signatures,
 )
 
 #: Delivery states counted as a backlog (every state but delivered): the gauges and the overview.
@@ -109,7 +110,28 @@ def trace(engine: Engine, dossier_code: str, viewer: str | None = None) -> list[
     with reading(engine) as conn:
         rows = conn.execute(q.order_by(messages.c.occurred_at, messages.c.id)).all()
     dels = _deliveries_of(engine, [r.id for r in rows])
-    return [_message_view(r, dels[r.id], with_body=False) for r in rows]
+    views = [_message_view(r, dels[r.id], with_body=False) for r in rows]
+    if any(v["type"] == "result.issued" for v in views):
+        checks = signature_checks(engine, dossier_code)
+        for view in views:
+            if view["type"] == "result.issued":
+                view["signatures"] = checks.get(view["message_id"], [])
+    return views
+
+
+def signature_checks(engine: Engine, dossier_code: str) -> dict[str, list[dict[str, Any]]]:
+    """The signature checks of a dossier's result documents (connectors/national_dvc/results/), by
+    message id, in document order: who signed, whether the signature holds. Index:
+    ``ix_result_signatures_dossier_code``."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    q = select(result_signatures).where(result_signatures.c.dossier_code == dossier_code).order_by(result_signatures.c.id)
+    with reading(engine) as conn:
+        for row in conn.execute(q):
+            out.setdefault(row.message_id, []).append({
+                "document_id": row.document_id, "sha256": row.sha256, "state": row.state, "signer": row.signer,
+                "issuer": row.issuer, "signed_at": _iso(row.signed_at), "intact": row.intact, "trusted": row.trusted,
+                "valid": row.valid, "reason": row.reason, "checked_at": _iso(row.checked_at)})
+    return out
 
 
 def dossier_postal(engine: Engine, dossier_code: str) -> dict[str, Any]:

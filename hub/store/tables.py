@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -482,6 +483,31 @@ dvc_statistics_sent = Table(
     Column("sent_at", UtcDateTime, nullable=False),
     Column("sent_by", String(120), nullable=False),  # job | cli:<user>
     Column("answer", Text, nullable=False, default=""),  # the portal's last message
+)
+
+result_signatures = Table(
+    # The signature checks of result documents (connectors/national_dvc/results/): one row per document
+    # of a result.issued bound for the national portal, replaced when the document is checked again (a
+    # retry, a replay after the trust list changed). The console's dossier trace and the trace API show
+    # them: who signed, whether the signature holds. ``state``: valid, untrusted, expired, broken,
+    # not-signed, not-pdf, unavailable; the booleans are None when no signature was read.
+    "result_signatures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dossier_code", String(40), nullable=False, index=True),
+    Column("message_id", String(64), nullable=False),
+    Column("document_id", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("signer", Text, nullable=True),
+    Column("issuer", Text, nullable=True),
+    Column("signed_at", UtcDateTime, nullable=True),
+    Column("intact", Boolean, nullable=True),
+    Column("trusted", Boolean, nullable=True),
+    Column("valid", Boolean, nullable=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("checked_at", UtcDateTime, nullable=False),
+    UniqueConstraint("dossier_code", "message_id", "document_id", name="uq_result_signatures_document"),
 )
 
 messages = Table(
