@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from connectors.national_dvc.cli import portal_simulator
+from connectors.national_dvc.lookup.routes import PROBLEMS as LOOKUP_PROBLEMS
+from connectors.national_dvc.lookup.routes import ROUTES as LOOKUP_ROUTES
 from connectors.national_dvc.payment.manifest import MANIFEST as PAYMENT
 from connectors.national_dvc.settings import NationalDvcSettings
 from hub.seam import Context, InboundRoute, IntakeRule, Job, Manifest, SandboxInfo, SandboxSeed, SeedPartner, Simulator
@@ -46,10 +48,10 @@ def _demo(info: SandboxInfo, keys: Any) -> None:
 
 
 #: What the parts of the link add (issue 17): inbound routes, scheduled jobs, intake rules.
-ROUTES: tuple[InboundRoute, ...] = ()
+ROUTES: tuple[InboundRoute, ...] = (*LOOKUP_ROUTES,)
 JOBS: tuple[Job, ...] = ()
 RULES: tuple[IntakeRule, ...] = ()
-PROBLEMS: dict[str, tuple[int, str]] = {}
+PROBLEMS: dict[str, tuple[int, str]] = {**LOOKUP_PROBLEMS}
 
 
 PORTAL = Manifest(
