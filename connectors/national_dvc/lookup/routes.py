@@ -172,20 +172,54 @@ async def qr_svg(call: Inbound) -> Reply:
 
 _PORTAL_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["mahoso"], "properties": {"mahoso": {"type": "string"}}}}}}
+_PORTAL_ANSWER = {"type": "object", "required": ["error_code", "message"],
+                  "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}, "data": {"type": "object"}}}
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_PORTAL_OPENAPI = {"requestBody": _PORTAL_BODY, "responses": {
+    "200": {"description": "error_code 00: the dossier; 04: the hub holds no dossier with this code",
+            "content": {"application/json": {"schema": _PORTAL_ANSWER}}},
+    "400": {"description": "error_code 02: not JSON, or mahoso not a dossier code",
+            "content": {"application/json": {"schema": _PORTAL_ANSWER}}},
+    "401": {"description": "No valid API key (the edge's problem)", "content": _PROBLEM},
+    "403": {"description": "error_code 05: a key of another partner; or a key without the read scope (problem)",
+            "content": {"application/json": {"schema": _PORTAL_ANSWER}, **_PROBLEM}},
+    "413": {"description": "Body larger than 4 KiB (problem)", "content": _PROBLEM},
+    "415": {"description": "Body not application/json (problem)", "content": _PROBLEM},
+    "429": {"description": "Over the key's rate limits (problem)", "content": _PROBLEM},
+    "503": {"description": "error_code 99: the store cannot be read now; or a problem",
+            "content": {"application/json": {"schema": _PORTAL_ANSWER}, **_PROBLEM}},
+}}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_PAGE_OPENAPI = {"responses": {
+    "200": {"description": "The dossier's page", "content": _HTML},
+    "404": {"description": "No dossier with this code (page)", "content": _HTML},
+    "422": {"description": "Not a dossier code (page)", "content": _HTML},
+    "429": {"description": "Too many look-ups from this address (page; Retry-After)", "content": _HTML},
+    "503": {"description": "The store cannot be read now (problem)", "content": _PROBLEM},
+}}
+
+
+def _image(media_type: str) -> dict[str, Any]:
+    return {"responses": {"200": {"description": "The QR code of the dossier's public page",
+                                  "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}}
+
 
 ROUTES: tuple[InboundRoute, ...] = (
     InboundRoute("POST", PORTAL_PATH, tra_cuu_ho_so, route_class="read", body="raw", max_bytes=4096,
                  summary="National portal: TraCuuHoSo, a dossier's state by its code (name masked)", tag="dossier look-up",
-                 own_errors=True, openapi={"requestBody": _PORTAL_BODY}),
+                 own_errors=True, openapi=_PORTAL_OPENAPI),
     InboundRoute("GET", "/v1/dossiers/{dossier_code}/status", partner_status, route_class="read",
                  roles=("operator", "admin"), body="none", max_bytes=None, tag="dossier look-up",
                  summary="A dossier's state as the hub holds it (applicant's name masked)"),
     InboundRoute("GET", "/v1/public/dossiers/{dossier_code}", public_status, body="none", max_bytes=None,
                  tag="dossier look-up", summary="Public look-up by dossier code (rate limited per address; name masked)"),
     InboundRoute("GET", "/v1/public/dossiers/{dossier_code}/qr.png", qr_png, body="none", max_bytes=None,
-                 tag="dossier look-up", summary="QR code (PNG) opening the dossier's public look-up page"),
+                 tag="dossier look-up", summary="QR code (PNG) opening the dossier's public look-up page",
+                 openapi=_image("image/png")),
     InboundRoute("GET", "/v1/public/dossiers/{dossier_code}/qr.svg", qr_svg, body="none", max_bytes=None,
-                 tag="dossier look-up", summary="QR code (SVG) opening the dossier's public look-up page"),
+                 tag="dossier look-up", summary="QR code (SVG) opening the dossier's public look-up page",
+                 openapi=_image("image/svg+xml")),
     InboundRoute("GET", "/tra-cuu/{dossier_code}", public_page, body="none", max_bytes=None,
-                 tag="dossier look-up", summary="Public look-up page (Vietnamese; ?lang=en for English): what the QR code opens"),
+                 tag="dossier look-up", own_errors=True, openapi=_PAGE_OPENAPI,
+                 summary="Public look-up page (Vietnamese; ?lang=en for English): what the QR code opens"),
 )
