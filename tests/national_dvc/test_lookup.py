@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, event, select
 
 from connectors.national_dvc.lookup import qr
 from connectors.national_dvc.lookup.mask import mask_name
+from hub.access.accounts import add_account
 from hub.edge.app import create_app
 from hub.edge.inbound import _address_bucket
 from hub.messages.models import MESSAGE_ADAPTER
@@ -27,6 +28,7 @@ from hub.store.intake import Prepared, accept
 from hub.store.tables import access_records
 from tests.conftest import Hub, make_settings, seed_hub
 from tests.factories import dossier_code, status_changed, submitted
+from tests.security.conftest import PASSWORD, sign_in
 from tests.support import RedisServer, ThreadedServer, client, wait_until
 
 LIMIT = 5  # public look-ups a minute per address in this module
@@ -74,11 +76,12 @@ def _store(url: str, *messages: dict[str, Any]) -> None:
     engine.dispose()
 
 
-def _from_new_address(url: str, *, v6: bool = False) -> httpx.Client:
-    """A client that the hub sees coming from an address no other test used."""
-    n = next(_addresses)
-    ip = f"2001:db8:{n:x}::1" if v6 else f"198.51.100.{n}"
-    return httpx.Client(base_url=url, headers={"X-Forwarded-For": ip}, timeout=30)
+def _from_new_address(url: str, *, browser: bool = True) -> httpx.Client:
+    """A client (a browser, unless told) that the hub sees coming from an address no other test used."""
+    headers = {"X-Forwarded-For": f"198.51.100.{next(_addresses)}"}
+    if browser:
+        headers["Accept"] = "text/html,application/xhtml+xml,*/*;q=0.8"
+    return httpx.Client(base_url=url, headers=headers, timeout=30)
 
 
 def _portal(site: tuple[Hub, str, Any], body: Any, key: str | None = "national_dvc") -> httpx.Response:
@@ -138,10 +141,15 @@ def test_the_portal_is_told_not_found_for_a_code_the_hub_never_saw_filed(site: A
 
 
 def test_a_malformed_mahoso_is_answered_02_and_reaches_no_query(site: Any) -> None:
-    with Queries() as queries:
+    hub, url, _ = site
+    with Queries() as queries, client(url, hub.keys["national_dvc"]) as portal:
         for body in ({"mahoso": "' OR 1=1 --"}, {"mahoso": 12}, {}, ["mahoso"], {"mahoso": "000.00.00.H49-261399-0001"}):
-            answer = _portal(site, body)
+            answer = portal.post("/v1/dvcqg/TraCuuHoSo", json=body)
             assert answer.status_code == 400 and answer.json()["error_code"] == "02", body
+        broken = portal.post("/v1/dvcqg/TraCuuHoSo", content=b"{not json", headers={"Content-Type": "application/json"})
+        assert broken.status_code == 400 and broken.json()["error_code"] == "02"
+        huge = portal.post("/v1/dvcqg/TraCuuHoSo", json={"mahoso": KNOWN, "padding": "x" * 5000})
+        assert huge.status_code == 413 and huge.json()["error_code"] == "02"  # read under 4 KiB, refused in its format
     assert queries.seen == []
 
 
@@ -177,6 +185,18 @@ def test_a_partner_reads_a_dossiers_status_with_the_name_masked(site: Any) -> No
         assert missing.status_code == 404 and missing.json()["type"] == "/problems/lookup-not-found"
         bad = c.get("/v1/dossiers/H49-1/status")
         assert bad.status_code == 422 and bad.json()["errors"][0]["rule"] == "dossier_code"
+
+
+def test_an_operator_reads_a_dossiers_status_and_an_auditor_may_not(site: Any) -> None:
+    hub, url, _ = site
+    for name, role in (("olga", "operator"), ("audrey", "auditor")):
+        add_account(hub.engine, name, name.title(), role, PASSWORD, actor="test")
+    statuses = {}
+    for name in ("olga", "audrey"):
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {sign_in(url, name)}"}, timeout=30) as person:
+            statuses[name] = person.get(f"/v1/dossiers/{KNOWN}/status")
+    assert statuses["olga"].status_code == 200 and statuses["olga"].json()["applicant_name"] == "Nguyễn T** H***"
+    assert statuses["audrey"].status_code == 403 and statuses["audrey"].json()["type"] == "/problems/forbidden"
 
 
 # -- the public ------------------------------------------------------------------------------------
@@ -247,6 +267,9 @@ def test_the_page_a_qr_code_opens_renders_in_vietnamese_then_english(site: Any) 
         assert not any(secret in page.text for secret in UNMASKED)
     assert missing.status_code == 404 and "Không tìm thấy hồ sơ" in missing.text
     assert bad.status_code == 422 and "<img" not in bad.text and "onerror" not in bad.text
+    with _from_new_address(site[1], browser=False) as program:  # not a browser: the refusal is a problem
+        answer = program.get(f"/tra-cuu/{UNKNOWN}")
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("application/problem+json")
 
 
 def test_a_procedure_name_carrying_markup_is_shown_as_text_on_the_page(site: Any) -> None:
@@ -269,6 +292,16 @@ def test_the_qr_code_is_the_segno_drawing_of_the_dossiers_page_address(site: Any
     assert bad.status_code == 422
     with _from_new_address(url) as c:  # the page the code opens is the one that shows the dossier
         assert c.get(page.removeprefix(url)).status_code == 200
+
+
+def test_the_qr_code_opens_the_address_the_trusted_proxy_reports_when_none_is_configured(site: Any) -> None:
+    with _from_new_address(site[1]) as c:
+        drawn = c.get(f"/v1/public/dossiers/{KNOWN}/qr.png",
+                      headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "dichvucong.example.gov.vn"})
+    assert drawn.status_code == 200
+    assert drawn.content == qr.image(f"https://dichvucong.example.gov.vn/tra-cuu/{KNOWN}", "png")
+    assert drawn.headers["cache-control"] == "private, max-age=3600"  # drawn from the request: not for shared caches
+    assert qr.page_url("https://hub.example.vn/", KNOWN) == f"https://hub.example.vn/tra-cuu/{KNOWN}"
 
 
 def test_no_look_up_writes_the_applicants_name_or_id_into_the_access_log_or_the_logs(site: Any,

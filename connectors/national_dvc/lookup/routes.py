@@ -73,8 +73,12 @@ async def tra_cuu_ho_so(call: Inbound) -> Reply:
         call.note("forbidden", "TraCuuHoSo by a key that is not the portal's")
         return Reply(403, portal_refusal(NOT_ALLOWED, "Chỉ Cổng Dịch vụ công quốc gia được gọi dịch vụ này"))
     try:
-        raw: Any = nfc_deep(orjson.loads(await call.body()))
-    except (Refused, orjson.JSONDecodeError):
+        raw: Any = nfc_deep(orjson.loads(await call.body()))  # read here, under 4 KiB: refusals in the portal's format
+    except Refused as refused:
+        status = 413 if refused.slug == "body-too-large" else 415 if refused.slug == "unsupported-media-type" else 400
+        call.note("malformed", f"TraCuuHoSo: {refused.slug}")
+        return Reply(status, portal_refusal(INVALID, f"Dữ liệu gửi lên không hợp lệ ({refused.slug})"))
+    except orjson.JSONDecodeError:
         call.note("malformed", "TraCuuHoSo: body not JSON")
         return Reply(400, portal_refusal(INVALID, "Dữ liệu gửi lên không phải JSON hợp lệ"))
     code = raw.get("mahoso") if isinstance(raw, dict) else None
@@ -126,23 +130,28 @@ def _html(status: int, text: str) -> Reply:
 
 
 async def public_page(call: Inbound) -> Reply:
-    """The page a dossier's QR code opens: the public minimum as HTML, in Vietnamese or English."""
+    """The page a dossier's QR code opens: the public minimum as HTML, in Vietnamese or English.
+    Its refusals are pages for a browser (``Accept: text/html``), problems for any other client."""
     lang = page.language(call.query)
+    browser = "text/html" in call.headers.get("accept", "")
     try:
         await call.throttle(PUBLIC_BUCKET, call.ctx.settings.lookup_public_per_minute)
     except Refused:  # the answer carries Retry-After (the throttle put it there)
+        if not browser:
+            raise
         return _html(429, page.render_message(lang, "limited"))
     code = call.path_params["dossier_code"]
-    if code_problem(code) is not None:
+    why = code_problem(code)
+    if why is not None:
         call.note("lookup-code", "public page: not a dossier code")
+        if not browser:
+            raise Refused("lookup-code", why, field="dossier_code", rule="dossier_code")
         return _html(422, page.render_message(lang, "bad_code"))
-    try:
-        found = await find(call, code)
-    except Unavailable:
-        call.note("store-unavailable", f"public page of {code}")
-        raise
+    found = await find(call, code)
     if found is None:
         call.note("not_found", f"public page of {code}")
+        if not browser:
+            raise Refused("lookup-not-found", f"no dossier {code}")
         return _html(404, page.render_message(lang, "not_found", code))
     call.note("ok", f"public page of {code}: {found.status}")
     return _html(200, page.render_found(lang, public_answer(found)))
@@ -183,8 +192,8 @@ _PORTAL_OPENAPI = {"requestBody": _PORTAL_BODY, "responses": {
     "401": {"description": "No valid API key (the edge's problem)", "content": _PROBLEM},
     "403": {"description": "error_code 05: a key of another partner; or a key without the read scope (problem)",
             "content": {"application/json": {"schema": _PORTAL_ANSWER}, **_PROBLEM}},
-    "413": {"description": "Body larger than 4 KiB (problem)", "content": _PROBLEM},
-    "415": {"description": "Body not application/json (problem)", "content": _PROBLEM},
+    "413": {"description": "error_code 02: body larger than 4 KiB", "content": {"application/json": {"schema": _PORTAL_ANSWER}}},
+    "415": {"description": "error_code 02: body not application/json", "content": {"application/json": {"schema": _PORTAL_ANSWER}}},
     "429": {"description": "Over the key's rate limits (problem)", "content": _PROBLEM},
     "503": {"description": "error_code 99: the store cannot be read now; or a problem",
             "content": {"application/json": {"schema": _PORTAL_ANSWER}, **_PROBLEM}},
@@ -192,9 +201,10 @@ _PORTAL_OPENAPI = {"requestBody": _PORTAL_BODY, "responses": {
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _PAGE_OPENAPI = {"responses": {
     "200": {"description": "The dossier's page", "content": _HTML},
-    "404": {"description": "No dossier with this code (page)", "content": _HTML},
-    "422": {"description": "Not a dossier code (page)", "content": _HTML},
-    "429": {"description": "Too many look-ups from this address (page; Retry-After)", "content": _HTML},
+    **{str(status): {"description": f"{text}: a page for a browser (Accept: text/html), else a problem",
+                     "content": {**_HTML, **_PROBLEM}}
+       for status, text in ((404, "No dossier with this code"), (422, "Not a dossier code"),
+                            (429, "Too many look-ups from this address (Retry-After)"))},
     "503": {"description": "The store cannot be read now (problem)", "content": _PROBLEM},
 }}
 
@@ -205,7 +215,7 @@ def _image(media_type: str) -> dict[str, Any]:
 
 
 ROUTES: tuple[InboundRoute, ...] = (
-    InboundRoute("POST", PORTAL_PATH, tra_cuu_ho_so, route_class="read", body="raw", max_bytes=4096,
+    InboundRoute("POST", PORTAL_PATH, tra_cuu_ho_so, route_class="read", body="callback", max_bytes=4096,
                  summary="National portal: TraCuuHoSo, a dossier's state by its code (name masked)", tag="dossier look-up",
                  own_errors=True, openapi=_PORTAL_OPENAPI),
     InboundRoute("GET", "/v1/dossiers/{dossier_code}/status", partner_status, route_class="read",
