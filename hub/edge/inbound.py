@@ -111,7 +111,9 @@ class EdgeInbound:
     def note(self, outcome: str, summary: str = "") -> None:
         state = self.request.scope["state"]
         state["outcome"], state["summary"] = outcome, summary[:300]
-        if "principal" not in state:  # the access record names the partner the call claims to be
+        if "principal" not in state and self.route.body == "callback":
+            # a partner's callback proved by its own means: the access record names the partner it claims
+            # to be (a citizen on a public page claims to be nobody)
             state["attempt"] = {"partner_code": self.ctx.code, "key_id": None, "account": None}
 
     def conceal(self, secret: str) -> None:

@@ -323,6 +323,7 @@ def test_no_look_up_writes_the_applicants_name_or_id_into_the_access_log_or_the_
 
         rows = wait_until(records, 10, what="the look-ups' access records")
     assert sorted(r.outcome for r in rows) == ["ok"] * 4
+    assert sorted(str(r.partner_code) for r in rows) == ["None", "None", "national_dvc", "national_dvc"]  # citizens claim no partner
     assert {r.summary for r in rows} >= {f"TraCuuHoSo {KNOWN}: status 4", f"public status of {KNOWN}: 4"}
     written = " ".join(str(value) for r in rows for value in r) + " ".join(r.getMessage() for r in caplog.records)
     assert not any(secret in written for secret in UNMASKED)
