@@ -257,6 +257,7 @@ class Inbound(Protocol):
     actor: str  #: who calls, for records: ``person:<account>``, ``key:<id>@<partner>`` or ``anonymous``
     query: Mapping[str, str]  #: the query string's parameters (the last of a repeated one)
     path_params: Mapping[str, str]  #: the route path's ``{parameters}``
+    base_url: str  #: the hub's address as this call reached it (``https://host[:port]``, no trailing slash)
 
     async def body(self, max_bytes: int | None = None) -> bytes:
         """The body, read once under ``max_bytes`` (default: the route's). Raises :class:`Refused`
@@ -272,6 +273,14 @@ class Inbound(Protocol):
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a worker thread (database or other blocking calls)."""
+        ...
+
+    async def throttle(self, name: str, per_minute: int) -> None:
+        """Charge this call to the client address's bucket ``name`` (``[a-z0-9-]``; per partner: two
+        partners' buckets of one name are apart) allowing ``per_minute`` calls a minute, with the hub's
+        own rate limiter (shared by every process through Redis). IPv6 addresses share a bucket per
+        /64. Over the limit raises :class:`Refused` (``rate-limited``; the answer carries Retry-After
+        and the RateLimit fields). A no-op when the hub's rate limits are off or ``per_minute`` < 1."""
         ...
 
     def note(self, outcome: str, summary: str = "") -> None:

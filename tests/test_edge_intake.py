@@ -224,7 +224,10 @@ def test_receipt_delivery_ids_point_at_the_stored_rows(motcua: httpx.Client, hub
 
 
 #: The one /v1 call without an API key: the payment platform authenticates by MaXacThuc and address.
-KEYLESS_V1 = {"/v1/payments/callback", "/v1/ministry/{code}/hooks/{event}/{secret}"}  # proved by a checksum, a secret path
+KEYLESS_V1 = {"/v1/payments/callback", "/v1/ministry/{code}/hooks/{event}/{secret}",  # proved by a checksum, a secret path
+              # the public status look-up (connectors/national_dvc/lookup/): the code alone, throttled per address
+              "/v1/public/dossiers/{dossier_code}", "/v1/public/dossiers/{dossier_code}/qr.png",
+              "/v1/public/dossiers/{dossier_code}/qr.svg"}
 
 
 def test_openapi_documents_the_api_key_scheme_on_every_v1_call(api: str) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from connectors.national_dvc.cli import portal_simulator
+from connectors.national_dvc.lookup.routes import PROBLEMS as LOOKUP_PROBLEMS
+from connectors.national_dvc.lookup.routes import ROUTES as LOOKUP_ROUTES
 from connectors.national_dvc.payment.manifest import MANIFEST as PAYMENT
 from connectors.national_dvc.settings import NationalDvcSettings
 from connectors.national_dvc.statistics.api import ROUTES as STATISTICS_ROUTES
@@ -84,7 +86,7 @@ def _one_rating_per_dossier(ctx: Context, message: Any) -> None:
 
 
 #: What the parts of the link add (issue 17): inbound routes, scheduled jobs, intake rules, problem types.
-ROUTES: tuple[InboundRoute, ...] = (*STATISTICS_ROUTES,)
+ROUTES: tuple[InboundRoute, ...] = (*LOOKUP_ROUTES, *STATISTICS_ROUTES)
 JOBS: tuple[Job, ...] = (
     Job("ratings", _ratings_job, lambda ctx: float(ctx.settings.ratings_every)),
     Job("questions", _questions_job, lambda ctx: float(ctx.settings.questions_every)),
@@ -93,7 +95,7 @@ JOBS: tuple[Job, ...] = (
 RULES: tuple[IntakeRule, ...] = (
     IntakeRule("one_rating_per_dossier", frozenset({"rating.given"}), _one_rating_per_dossier),
 )
-PROBLEMS: dict[str, tuple[int, str]] = {"rating-exists": (409, "This dossier has already been rated")}
+PROBLEMS: dict[str, tuple[int, str]] = {**LOOKUP_PROBLEMS, "rating-exists": (409, "This dossier has already been rated")}
 
 
 PORTAL = Manifest(

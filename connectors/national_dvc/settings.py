@@ -63,3 +63,11 @@ class NationalDvcSettings(PartnerSettings):
         "", description="Certificate authorities a result's signer must chain to: a PEM/DER file, or a folder of "
                         "*.pem, *.crt, *.cer, *.der files (e.g. the national digital signature root CA's)."
     )
+    # the status look-up (connectors/national_dvc/lookup/)
+    lookup_public_per_minute: int = Field(
+        30, ge=0, description="Public status look-ups (JSON, page) a minute per client address (IPv6: per /64); "
+                              "404s count too; 0: no throttle.")
+    lookup_qr_per_minute: int = Field(120, ge=0, description="QR code images a minute per client address.")
+    lookup_public_base_url: str = Field(
+        "", description="The hub's public address the QR codes open (https://dichvucong.example.gov.vn); "
+                        "empty: the address each request reached.")

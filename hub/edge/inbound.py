@@ -10,6 +10,8 @@ access record.
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
 from fastapi import APIRouter, Request
@@ -24,6 +26,7 @@ from hub.edge.guard import GuardedRoute
 from hub.edge.prepare import prepare
 from hub.edge.problems import Problem
 from hub.edge.responses import json_response
+from hub.limits.decision import Check, Limit
 from hub.partners import get_partner
 from hub.plugins import manifests
 from hub.seam import Context, InboundRoute, Manifest, Refused, Reply, Unavailable
@@ -44,6 +47,8 @@ class EdgeInbound:
         self.actor: str = principal.who if principal is not None else "anonymous"
         self.query: Mapping[str, str] = dict(request.query_params)
         self.path_params: Mapping[str, str] = dict(request.path_params)
+        origin = request.app.state.gate.forwarded.origin(request.scope)  # scheme and host a trusted proxy reports
+        self.base_url: str = f"{origin.scheme or request.url.scheme}://{origin.host or request.url.netloc}"
 
     async def body(self, max_bytes: int | None = None) -> bytes:
         if self.route.body in ("raw", "json"):
@@ -88,16 +93,58 @@ class EdgeInbound:
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await run_in_threadpool(fn, *args)
 
+    async def throttle(self, name: str, per_minute: int) -> None:
+        limiter = self.request.app.state.gate.limiter
+        if limiter is None or per_minute < 1:  # LIENTHONG_RATE_LIMITS_ENABLED=false
+            return
+        check = Check(f"throttle:{self.ctx.code}:{name}:{_address_bucket(self.client_ip)}", _per_minute(name, per_minute))
+        decision = await limiter.check([check])
+        headers = decision.headers()
+        state = self.request.scope["state"]
+        if headers:
+            state["response_headers"] = headers  # RateLimit fields, and Retry-After on a refusal (hub/audit/recording.py)
+        if not decision.allowed:
+            state["outcome"] = "rate_limited"
+            raise Refused("rate-limited", f"more than {per_minute} calls a minute from this address; "
+                                          f"retry in {headers.get('Retry-After', '60')} s")
+
     def note(self, outcome: str, summary: str = "") -> None:
         state = self.request.scope["state"]
         state["outcome"], state["summary"] = outcome, summary[:300]
-        if "principal" not in state:  # the access record names the partner the call claims to be
+        if "principal" not in state and self.route.body == "callback":
+            # a partner's callback proved by its own means: the access record names the partner it claims
+            # to be (a citizen on a public page claims to be nobody)
             state["attempt"] = {"partner_code": self.ctx.code, "key_id": None, "account": None}
 
     def conceal(self, secret: str) -> None:
         state = self.request.scope["state"]
         if secret:
             state["path"] = state.get("path", self.request.scope["path"]).replace(secret, "***")
+
+
+@lru_cache(maxsize=64)
+def _per_minute(name: str, per_minute: int) -> Limit:
+    return Limit(name, per_minute, 60.0)  # ValueError for a name outside [a-z0-9-]
+
+
+def _address_bucket(ip: str) -> str:
+    """The client address a throttle counts: itself, or its /64 for IPv6 (one subscriber's network)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _problem(refused: Refused) -> Problem:
+    """A handler's refusal as a problem; one naming its field or rule lists it in ``errors``."""
+    errors = [{"field": refused.field or "(request)", "rule": refused.rule or refused.slug, "message": refused.detail}] \
+        if refused.field or refused.rule else None
+    return Problem(refused.slug, refused.detail, errors)
 
 
 def _reply(reply: Reply) -> Response:
@@ -114,7 +161,7 @@ def _endpoint(m: Manifest, route: InboundRoute) -> Callable[[Request], Any]:
         try:
             return _reply(await route.handler(EdgeInbound(request, ctx, route)))
         except Refused as refused:  # a handler that answers in problem+json raises; the edge maps it
-            raise Problem(refused.slug, refused.detail) from None
+            raise _problem(refused) from None
         except Unavailable:
             raise StoreUnavailable("the partner's store cannot take it now") from None
 
