@@ -16,7 +16,7 @@ from hub.config import Settings, get_settings
 from hub.plugins import destinations, manifest, manifests
 from hub.plugins import partner_settings as plugin_settings
 from hub.routing import RoutingTable, routes_for
-from hub.seam import Connector, DocumentFailed, IntakeRule, Manifest, Member, Refused, Unavailable
+from hub.seam import Connector, DocumentFailed, IntakeRule, Manifest, Member, Refused, Unavailable, provide_contexts
 from hub.store.engine import reading
 from hub.store.tables import partner_cursors
 
@@ -314,3 +314,6 @@ def intake_rules(settings: Settings) -> IntakeRules:
         _rules.clear()
     _rules[id(settings)] = (settings, found)
     return found
+
+
+provide_contexts(context)  # partners' own commands ask for theirs (hub.seam.partner_context)

@@ -58,7 +58,8 @@ __all__ = [
     "LookupOperation", "LookupTimeout", "LookupUnavailable", "Lookups", "MESSAGE_ADAPTER", "Manifest", "Member",
     "MissingKey", "Notice", "OfficerContext", "Outcome", "OutcomeKind", "PartnerSettings", "Refused", "Reply",
     "SandboxInfo", "SandboxSeed", "SeedPartner", "Simulator", "Text", "Unavailable", "VerifyIn", "VerifyOut",
-    "generated_secret", "hub_engine", "hub_settings", "in_order", "partner_settings", "reading", "tables",
+    "generated_secret", "hub_engine", "hub_settings", "in_order", "partner_context", "partner_settings", "reading",
+    "provide_contexts", "tables",
 ]
 
 def hub_settings() -> "Settings":
@@ -74,6 +75,23 @@ def hub_engine() -> "Engine":
     from hub.store.engine import make_engine
 
     return make_engine(hub_settings().effective_database_url)
+
+
+_context_provider: "Callable[[str], Context] | None" = None
+
+
+def provide_contexts(provider: "Callable[[str], Context]") -> None:
+    """Install the hub's maker of partner contexts (``hub.context`` does it when imported)."""
+    global _context_provider
+    _context_provider = provider
+
+
+def partner_context(code: str) -> "Context":
+    """Partner ``code``'s :class:`Context` under the process's settings, for a partner's own commands
+    (``lienthong catalogue sync``), which need what a job has (``submit_many``, cursors, credentials)."""
+    if _context_provider is None:
+        raise RuntimeError("no partner contexts in this process (hub.context is not loaded)")
+    return _context_provider(code)
 
 
 # -- outbound delivery ---------------------------------------------------------------------------

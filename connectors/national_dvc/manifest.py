@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from connectors.national_dvc.catalogue import rule as catalogue_rule
+from connectors.national_dvc.catalogue import sync as catalogue_sync
 from connectors.national_dvc.cli import portal_simulator
 from connectors.national_dvc.payment.manifest import MANIFEST as PAYMENT
 from connectors.national_dvc.settings import NationalDvcSettings
@@ -37,19 +39,25 @@ def _schemas() -> dict[str, dict[str, Any]]:
 
 def _commands() -> typer.Typer:
     """The parts' command groups, top-level (``lienthong catalogue sync``)."""
+    from connectors.national_dvc.catalogue.cli import commands as catalogue
+
     app = typer.Typer(no_args_is_help=True)
+    app.add_typer(catalogue(), name="catalogue")
     return app
 
 
 def _demo(info: SandboxInfo, keys: Any) -> None:
-    """The parts' demo traffic, in turn."""
+    """The parts' demo traffic, in turn (the catalogue first: the dossiers are checked against it)."""
+    from connectors.national_dvc.catalogue.demo import demo as catalogue
+
+    catalogue(info, keys)
 
 
 #: What the parts of the link add (issue 17): inbound routes, scheduled jobs, intake rules.
 ROUTES: tuple[InboundRoute, ...] = ()
-JOBS: tuple[Job, ...] = ()
-RULES: tuple[IntakeRule, ...] = ()
-PROBLEMS: dict[str, tuple[int, str]] = {}
+JOBS: tuple[Job, ...] = (catalogue_sync.JOB,)
+RULES: tuple[IntakeRule, ...] = (catalogue_rule.RULE,)
+PROBLEMS: dict[str, tuple[int, str]] = {**catalogue_rule.PROBLEMS}
 
 
 PORTAL = Manifest(
@@ -65,13 +73,16 @@ PORTAL = Manifest(
     simulator=Simulator(
         name="national-dvc", command=portal_simulator, port=8101, title="Portal sim",
         hub_env=lambda url: {"LIENTHONG_NATIONAL_DVC_ADAPTER_URL": url},
-        args=lambda info: (["--jwks-url", f"{info.api_url}/.well-known/jwks.json"]
-                           if info.flag("LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS") else []),
+        args=lambda info: ((["--jwks-url", f"{info.api_url}/.well-known/jwks.json"]
+                            if info.flag("LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS") else [])
+                           + ["--catalogue-drift", "60"]),  # the sandbox's catalogue changes once a minute
     ),
     seed=SandboxSeed(
         partners=(SeedPartner("national_dvc", "Cổng Dịch vụ công quốc gia", "national_portal"),),
         # the hub signs what it sends to the portal, and its simulator checks it against the hub's keys
-        env={"LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS": "true"},
+        env={"LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS": "true",
+             # the catalogue synced every minute (besides nightly), looked at every 20 s
+             "LIENTHONG_NATIONAL_DVC_CATALOGUE_SYNC_INTERVAL": "60", "LIENTHONG_NATIONAL_DVC_CATALOGUE_JOB_EVERY": "20"},
         demo=_demo,
     ),
     secret_settings=("password",),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from hub.seam import PartnerSettings, partner_settings
@@ -21,3 +23,17 @@ class NationalDvcSettings(PartnerSettings):
     sign_requests: bool = Field(
         False, description="Sign calls to the national portal with the hub's key (HTTP Message Signatures, RFC 9421)."
     )
+
+    # -- the catalogue (catalogue/README.md) --
+    catalogue_sync_at: str = Field("02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                   description="Local time (Asia/Ho_Chi_Minh, HH:MM) after which the night's catalogue sync runs.")
+    catalogue_sync_interval: float = Field(0.0, ge=0, description="Also sync the catalogue every so many seconds "
+                                           "(0: only nightly; the sandbox syncs every minute).")
+    catalogue_job_every: float = Field(300.0, gt=0, description="Seconds between the catalogue job's runs (each decides "
+                                       "whether a sync is due, and checks the late fee changes).")
+    catalogue_concurrency: int = Field(4, ge=1, le=32, description="LayThuTuc calls in flight during a sync.")
+    catalogue_check: Literal["refuse", "warn", "off"] = Field(
+        "refuse", description="Intake check of dossiers and fee notices against the catalogue: refuse, warn (accept, "
+                              "log and count) or off.")
+    catalogue_fee_days: int = Field(5, ge=1, description="Days after a fee decision by which the change must have "
+                                    "reached the one-stop system (seed 000 Đ9.1, seed 001 Đ8).")

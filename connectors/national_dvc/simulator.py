@@ -135,8 +135,14 @@ class Part(Protocol):
     def routes(self, app: FastAPI) -> None: ...
 
 
+def _catalogue(adapter: "Adapter") -> Part:
+    from connectors.national_dvc.catalogue.simulator import CataloguePart
+
+    return CataloguePart(adapter)
+
+
 #: The parts, each made from the adapter (its validators, its clock). Issue 17 adds one per module.
-PARTS: tuple[Callable[["Adapter"], Part], ...] = ()
+PARTS: tuple[Callable[["Adapter"], Part], ...] = (_catalogue,)
 
 
 class Adapter:

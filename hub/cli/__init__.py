@@ -46,6 +46,7 @@ for _m in manifests():  # ``lienthong <partner> ...``
 @app.callback()
 def _every_command() -> None:
     """Every command's log records are masked (no citizen ID, key or token), whoever configures logging."""
+    import hub.context  # noqa: F401 - installs the partners' contexts for their commands (hub.seam.partner_context)
     from hub.log_mask import install
 
     install()
