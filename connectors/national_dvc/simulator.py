@@ -138,7 +138,7 @@ class Part(Protocol):
 def _catalogue(adapter: "Adapter") -> Part:
     from connectors.national_dvc.catalogue.simulator import CataloguePart
 
-    return CataloguePart(adapter)
+    return CataloguePart(adapter, describe)
 
 
 #: The parts, each made from the adapter (its validators, its clock). Issue 17 adds one per module.

@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from connectors.national_dvc.catalogue.wire import SCHEMA_MODELS as CATALOGUE_MODELS
 from connectors.wire import AnswerModel, WireModel
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -250,9 +251,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
 
 def all_schema_models() -> dict[str, type[BaseModel]]:
     """The portal's wire calls and its parts' (issue 17: ``catalogue/wire.py``...), by file stem."""
-    from connectors.national_dvc.catalogue.wire import SCHEMA_MODELS as CATALOGUE
-
-    return {**SCHEMA_MODELS, **CATALOGUE}
+    return {**SCHEMA_MODELS, **CATALOGUE_MODELS}
 
 
 class OmittedWhenAbsent(GenerateJsonSchema):

@@ -17,7 +17,7 @@ from connectors.national_dvc.catalogue.alerts import check_late
 from connectors.national_dvc.catalogue.simulator import DEMO_CODES, CataloguePart
 from connectors.national_dvc.catalogue.store import history, procedure
 from connectors.national_dvc.catalogue.sync import due, sync
-from connectors.national_dvc.simulator import Adapter, create_app, load_validators
+from connectors.national_dvc.simulator import Adapter, create_app, describe, load_validators
 from connectors.national_dvc.wire import HANOI
 from hub.context import connector
 from hub.queue.deliverer import Deliverer
@@ -185,7 +185,7 @@ def test_the_simulator_refuses_a_lay_thu_tuc_request_that_breaks_its_schema(port
 
 def test_the_simulated_catalogue_is_the_same_for_a_seed_and_publishes_the_demo_procedures_with_fees_per_channel() -> None:
     validators = load_validators()
-    one, two = CataloguePart(Adapter("u", "p", 60, validators)), CataloguePart(Adapter("u", "p", 60, validators))
+    one, two = CataloguePart(Adapter("u", "p", 60, validators), describe), CataloguePart(Adapter("u", "p", 60, validators), describe)
     one.configure(size=300)
     two.configure(size=300)
     assert one.procedures == two.procedures and len(one.procedures) == 300
@@ -198,7 +198,7 @@ def test_the_simulated_catalogue_is_the_same_for_a_seed_and_publishes_the_demo_p
 
 def test_the_simulator_drift_makes_one_scripted_change_per_period_of_its_own_clock() -> None:
     now = [1000.0]
-    part = CataloguePart(Adapter("u", "p", 60, load_validators(), clock=lambda: now[0]))
+    part = CataloguePart(Adapter("u", "p", 60, load_validators(), clock=lambda: now[0]), describe)
     part.configure(drift=60)
     part.drift()
     assert part.changes == type(part.changes)(maxlen=50)

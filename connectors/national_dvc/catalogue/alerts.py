@@ -12,7 +12,6 @@ every delivery of it is; the moment is the latest ``delivered_at``, written on t
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-
 from typing import Any
 
 from sqlalchemy import case, func, select, update

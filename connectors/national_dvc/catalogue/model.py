@@ -58,7 +58,7 @@ def _url(value: str | None) -> str | None:
 
 def normalise(item: ThuTuc) -> dict[str, Any]:
     """The procedure's content as the hub keeps and compares it."""
-    channels = []
+    channels: list[dict[str, Any]] = []
     for way in sorted(item.CACHTHUCTHUCHIEN, key=lambda c: c.KENH):
         if any(c["channel"] == int(way.KENH) for c in channels):
             continue  # a channel listed twice: the first entry holds

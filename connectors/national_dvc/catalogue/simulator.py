@@ -20,7 +20,7 @@ import random
 from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -30,8 +30,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from connectors.national_dvc.wire import HANOI
 from connectors.sim_controls import json_response
 
-if TYPE_CHECKING:
-    from connectors.national_dvc.simulator import Adapter
+
+class Host(Protocol):
+    """What the part needs of the simulated adapter (``..simulator.Adapter``): its validators and clock."""
+
+    validators: dict[str, Any]
+    clock: Callable[[], float]
+
+
+Describe = Callable[[Any, dict[str, Any]], str]  #: ``..simulator.describe``: a "02" message from a schema error
+
+
+def answer(error_code: str, message: str) -> dict[str, str]:
+    return {"error_code": error_code, "message": message}
 
 DEFAULT_SIZE = 40
 DEFAULT_SEED = 17
@@ -183,8 +194,8 @@ class CataloguePart:
 
     name = "catalogue"
 
-    def __init__(self, adapter: "Adapter") -> None:
-        self.adapter = adapter
+    def __init__(self, adapter: Host, describe: Describe) -> None:
+        self.adapter, self.describe = adapter, describe
         self.size, self.seed, self.drift_every = DEFAULT_SIZE, DEFAULT_SEED, 0.0
         self.services = {s: self._handler(s) for s in SERVICES}
         self.reset()
@@ -208,18 +219,17 @@ class CataloguePart:
         self.drift_from = self.adapter.clock()
         self.drifted = 0
         self.next_code = 900000
-        self.counters = {"calls": {s: 0 for s in SERVICES}, "changes": 0}
+        self.calls: dict[str, int] = {s: 0 for s in SERVICES}
+        self.changed = 0
 
     # -- the partner's services ----------------------------------------------------------------
 
     def _handler(self, service: str) -> Any:
         def handle(body: dict[str, Any]) -> dict[str, Any]:
-            from connectors.national_dvc.simulator import answer, describe
-
-            self.counters["calls"][service] += 1
+            self.calls[service] += 1
             error = best_match(self.adapter.validators[service].iter_errors(body))
             if error is not None:
-                return answer("02", describe(error, body))
+                return answer("02", self.describe(error, body))
             self.drift()
             if service == "LayDanhSachTTHC":
                 result: list[Any] = [{"MATTHC": c, "TENTTHC": self.procedures[c]["TENTTHC"]} for c in sorted(self.listed)]
@@ -243,7 +253,7 @@ class CataloguePart:
                                                                 "NGAYBANHANH": wire_date(d.decided_on)}]
 
     def _record(self, kind: str, code: str, d: Decision) -> dict[str, Any]:
-        self.counters["changes"] += 1
+        self.changed += 1
         change = Change(datetime.now(HANOI).isoformat(timespec="seconds"), kind, code, d.decision, d.decided_on.isoformat())
         self.changes.append(change)
         return {"changed": kind, "code": code, "procedure": self.procedures[code]}
@@ -320,7 +330,7 @@ class CataloguePart:
 
     def state(self) -> dict[str, Any]:
         return {"size": len(self.procedures), "listed": len(self.listed), "drift_every": self.drift_every,
-                "counters": self.counters, "changes": [c.__dict__ for c in self.changes]}
+                "counters": {"calls": self.calls, "changes": self.changed}, "changes": [c.__dict__ for c in self.changes]}
 
     def routes(self, app: FastAPI) -> None:
         part = self
@@ -346,9 +356,16 @@ class CataloguePart:
         control("withdraw", WithdrawIn, part.withdraw)
         control("fees", FeesIn, part.set_fees)
         control("components", ComponentsIn, part.set_components)
-        control("generate", GenerateIn, lambda g: (part.configure(size=g.size, seed=g.seed), part.state())[1],
-                needs_code=False)
-        control("drift", DriftIn, lambda d: (part.configure(drift=d.every), part.state())[1], needs_code=False)
+        def regenerate(g: GenerateIn) -> dict[str, Any]:
+            part.configure(size=g.size, seed=g.seed)
+            return part.state()
+
+        def drift(d: DriftIn) -> dict[str, Any]:
+            part.configure(drift=d.every)
+            return part.state()
+
+        control("generate", GenerateIn, regenerate, needs_code=False)
+        control("drift", DriftIn, drift, needs_code=False)
 
         @app.get("/_sim/catalogue/procedures/{code}")
         async def one(code: str) -> Response:
