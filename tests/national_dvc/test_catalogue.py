@@ -223,3 +223,30 @@ def test_a_request_to_the_catalogue_controls_that_breaks_their_model_is_refused(
     assert r.status_code == 422
     refused = {e["loc"][-1] for e in r.json()["detail"]}
     assert {"channel", "decision", "decided_on"} <= refused
+
+
+def test_lienthong_catalogue_sync_reads_the_portal_and_history_shows_the_versions(
+        portal: Portal, redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from hub.config import get_settings
+    from tests.conftest import seed_hub
+    from tests.support import settings_env
+
+    portal.reset()
+    settings = hub_settings(tmp_path, redis_server.url, portal.url)
+    h = seed_hub(settings, tmp_path)
+    for name, value in settings_env(settings).items():
+        if name.startswith("LIENTHONG_"):
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        done = CliRunner().invoke(app, ["catalogue", "sync"])
+        assert done.exit_code == 0, done.output
+        assert '"changed": 40' in done.output
+        shown = CliRunner().invoke(app, ["catalogue", "history", "2.000477.000.00.00.H56"])
+        assert shown.exit_code == 0 and '"message_id": "catalogue-2.000477-v1"' in shown.output
+    finally:
+        get_settings.cache_clear()
+        h.engine.dispose()
