@@ -12,12 +12,19 @@ from hub.seam import SandboxInfo
 log = logging.getLogger(__name__)
 
 
-def demo(info: SandboxInfo, keys: Mapping[str, str] | Any) -> None:
+def demo(info: SandboxInfo, keys: Mapping[str, str] | Any, attempts: int = 20) -> None:
+    """Sync once, trying again each second while the portal simulator is still starting."""
+    import time
+
     from connectors.national_dvc.catalogue.sync import SyncFailed, sync
 
-    try:
-        report = sync(info.ctx)
-    except SyncFailed as exc:
-        log.warning("sandbox: catalogue sync failed: %s", exc)
-        return
+    for attempt in range(1, attempts + 1):
+        try:
+            report = sync(info.ctx)
+            break
+        except SyncFailed as exc:
+            if attempt == attempts:
+                log.warning("sandbox: catalogue sync failed: %s", exc)
+                return
+            time.sleep(1)
     log.info("sandbox: catalogue synced: %d procedures, %d new version(s)", report.listed, len(report.changed))
