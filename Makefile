@@ -54,6 +54,7 @@ lint: venv
 bench: system-deps venv
 	@command -v wrk >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi; }
 	$(PY) -m bench.run
+	$(PY) -m bench.catalogue_sync
 
 schemas: venv
 	$(VENV)/bin/lienthong schemas export

@@ -13,13 +13,19 @@ def portal_simulator(host: str = "127.0.0.1", port: int = 8101,
                      password: str = typer.Option("sandbox-password", envvar="DVC_SIM_PASSWORD",
                                                   help="The account's password (from the environment, so that it "
                                                        "is not on the command line)."),
-                     session_ttl: float = typer.Option(3600.0, help="Seconds a session stays valid.")) -> None:
+                     session_ttl: float = typer.Option(3600.0, help="Seconds a session stays valid."),
+                     catalogue_size: int = typer.Option(40, min=5, help="Procedures in the generated catalogue."),
+                     catalogue_seed: int = typer.Option(17, help="Seed of the generated catalogue (same seed, same one)."),
+                     catalogue_drift: float = typer.Option(0.0, min=0, help="Seconds between scripted catalogue "
+                                                                            "changes (0: none).")) -> None:
     """The national public-service portal adapter simulator."""
     import uvicorn
 
     from connectors.national_dvc.simulator import create_app
 
-    uvicorn.run(create_app(username, password, session_ttl, jwks_url or None), host=host, port=port,
+    app = create_app(username, password, session_ttl, jwks_url or None)
+    app.state.adapter.parts["catalogue"].configure(size=catalogue_size, seed=catalogue_seed, drift=catalogue_drift)
+    uvicorn.run(app, host=host, port=port,
                 log_level="warning", access_log=False, timeout_graceful_shutdown=1)
 
 

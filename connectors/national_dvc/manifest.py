@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from connectors.national_dvc.catalogue import rule as catalogue_rule
+from connectors.national_dvc.catalogue import sync as catalogue_sync
 from connectors.national_dvc.cli import portal_simulator
 from connectors.national_dvc.lookup.routes import PROBLEMS as LOOKUP_PROBLEMS
 from connectors.national_dvc.lookup.routes import ROUTES as LOOKUP_ROUTES
@@ -40,11 +42,13 @@ def _schemas() -> dict[str, dict[str, Any]]:
 
 
 def _commands() -> typer.Typer:
-    """The parts' command groups, top-level (``lienthong ratings send``, ``lienthong calendar add``...)."""
+    """The parts' command groups, top-level (``lienthong catalogue sync``, ``lienthong ratings send``...)."""
+    from connectors.national_dvc.catalogue.cli import commands as catalogue
     from connectors.national_dvc.ratings.cli import app as ratings
     from connectors.national_dvc.statistics.cli import calendar_commands, statistics_commands
 
     app = typer.Typer(no_args_is_help=True)
+    app.add_typer(catalogue(), name="catalogue")
     app.add_typer(ratings, name="ratings")
     app.add_typer(calendar_commands())
     app.add_typer(statistics_commands())
@@ -59,10 +63,12 @@ def _safety(ctx: Context) -> list[str]:
 
 
 def _demo(info: SandboxInfo, keys: Any) -> None:
-    """The parts' demo traffic, in turn."""
+    """The parts' demo traffic, in turn (the catalogue first: the dossiers are checked against it)."""
+    from connectors.national_dvc.catalogue.demo import demo as catalogue
     from connectors.national_dvc.questions.demo import ask
     from connectors.national_dvc.statistics.demo import demo as statistics_demo
 
+    catalogue(info, keys)
     ask(info)
     statistics_demo(info)  # in the background: a month of statistics once a few dossiers are in
 
@@ -91,11 +97,14 @@ JOBS: tuple[Job, ...] = (
     Job("ratings", _ratings_job, lambda ctx: float(ctx.settings.ratings_every)),
     Job("questions", _questions_job, lambda ctx: float(ctx.settings.questions_every)),
     STATISTICS_JOB,
+    catalogue_sync.JOB,
 )
 RULES: tuple[IntakeRule, ...] = (
+    catalogue_rule.RULE,
     IntakeRule("one_rating_per_dossier", frozenset({"rating.given"}), _one_rating_per_dossier),
 )
-PROBLEMS: dict[str, tuple[int, str]] = {**LOOKUP_PROBLEMS, "rating-exists": (409, "This dossier has already been rated")}
+PROBLEMS: dict[str, tuple[int, str]] = {**LOOKUP_PROBLEMS, **catalogue_rule.PROBLEMS,
+                                        "rating-exists": (409, "This dossier has already been rated")}
 
 
 PORTAL = Manifest(
@@ -111,14 +120,17 @@ PORTAL = Manifest(
     simulator=Simulator(
         name="national-dvc", command=portal_simulator, port=8101, title="Portal sim",
         hub_env=lambda url: {"LIENTHONG_NATIONAL_DVC_ADAPTER_URL": url},
-        args=lambda info: (["--jwks-url", f"{info.api_url}/.well-known/jwks.json"]
-                           if info.flag("LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS") else []),
+        args=lambda info: ((["--jwks-url", f"{info.api_url}/.well-known/jwks.json"]
+                            if info.flag("LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS") else [])
+                           + ["--catalogue-drift", "60"]),  # the sandbox's catalogue changes once a minute
     ),
     seed=SandboxSeed(
         partners=(SeedPartner("national_dvc", "Cổng Dịch vụ công quốc gia", "national_portal"),),
         # the hub signs what it sends to the portal, and its simulator checks it against the hub's keys
         env={"LIENTHONG_NATIONAL_DVC_SIGN_REQUESTS": "true",
-             "LIENTHONG_NATIONAL_DVC_QUESTIONS_EVERY": "20"},  # a question asked in the demo reaches the one-stop system soon
+             "LIENTHONG_NATIONAL_DVC_QUESTIONS_EVERY": "20",  # a question asked in the demo reaches the one-stop system soon
+             # the catalogue synced every minute (besides nightly), looked at every 20 s
+             "LIENTHONG_NATIONAL_DVC_CATALOGUE_SYNC_INTERVAL": "60", "LIENTHONG_NATIONAL_DVC_CATALOGUE_JOB_EVERY": "20"},
         demo=_demo,
     ),
     secret_settings=("password",),

@@ -71,3 +71,17 @@ class NationalDvcSettings(PartnerSettings):
     lookup_public_base_url: str = Field(
         "", description="The hub's public address the QR codes open (https://dichvucong.example.gov.vn); "
                         "empty: the address each request reached.")
+
+    # -- the catalogue (catalogue/README.md) --
+    catalogue_sync_at: str = Field("02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                   description="Local time (Asia/Ho_Chi_Minh, HH:MM) after which the night's catalogue sync runs.")
+    catalogue_sync_interval: float = Field(0.0, ge=0, description="Also sync the catalogue every so many seconds "
+                                           "(0: only nightly; the sandbox syncs every minute).")
+    catalogue_job_every: float = Field(300.0, gt=0, description="Seconds between the catalogue job's runs (each decides "
+                                       "whether a sync is due, and checks the late fee changes).")
+    catalogue_concurrency: int = Field(4, ge=1, le=32, description="LayThuTuc calls in flight during a sync.")
+    catalogue_check: Literal["refuse", "warn", "off"] = Field(
+        "refuse", description="Intake check of dossiers and fee notices against the catalogue: refuse, warn (accept, "
+                              "log and count) or off.")
+    catalogue_fee_days: int = Field(5, ge=1, description="Days after a fee decision by which the change must have "
+                                    "reached the one-stop system (seed 000 Đ9.1, seed 001 Đ8).")

@@ -115,7 +115,13 @@ def _statistics(adapter: "Adapter") -> Part:
     return part(adapter)
 
 
-PARTS: tuple[Callable[["Adapter"], Part], ...] = (_questions, _ratings, _statistics)
+def _catalogue(adapter: "Adapter") -> Part:
+    from connectors.national_dvc.catalogue.simulator import CataloguePart
+
+    return CataloguePart(adapter, describe)
+
+
+PARTS: tuple[Callable[["Adapter"], Part], ...] = (_catalogue, _questions, _ratings, _statistics)
 
 
 class Adapter:

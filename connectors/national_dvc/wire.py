@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from connectors.national_dvc.catalogue.wire import SCHEMA_MODELS as CATALOGUE_MODELS
 from connectors.national_dvc.statistics.wire import DongBoThongKeHoSo
 from connectors.wire import AnswerModel, WireModel
 
@@ -250,6 +251,11 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+def all_schema_models() -> dict[str, type[BaseModel]]:
+    """The portal's wire calls and its parts' (issue 17: ``catalogue/wire.py``...), by file stem."""
+    return {**SCHEMA_MODELS, **CATALOGUE_MODELS}
+
+
 class OmittedWhenAbsent(GenerateJsonSchema):
     """Schema of what the hub sends: an optional field is left out, never sent as null, so
     ``X | None = None`` is published as plain ``X`` (not ``anyOf [X, null]``) with no default."""
@@ -266,7 +272,7 @@ class OmittedWhenAbsent(GenerateJsonSchema):
 def schema_documents(models: dict[str, type[BaseModel]] | None = None) -> dict[str, dict[str, Any]]:
     """The JSON Schema (draft 2020-12) of each wire call (``models``, default this partner's), by file stem."""
     documents = {}
-    for name, model in (SCHEMA_MODELS if models is None else models).items():
+    for name, model in (all_schema_models() if models is None else models).items():
         generator = OmittedWhenAbsent if issubclass(model, WireModel) else GenerateJsonSchema
         schema = model.model_json_schema(schema_generator=generator)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -624,3 +624,61 @@ portal_questions = Table(
 PENDING, SENDING, RETRYING, DELIVERED, DEAD = "pending", "sending", "retrying", "delivered", "dead"
 WAITING_STATES = (PENDING, RETRYING)
 OPEN_STATES = (PENDING, RETRYING, SENDING)
+
+# -- the national catalogue (connectors/national_dvc/catalogue/, issue 17) ------------------------
+# The catalogue as the hub last read it from the national portal, and every change it saw.
+
+catalogue_procedures = Table(
+    # One row per procedure ever listed: its latest version, as a normalised JSON ``content``
+    # (name, fields, channels with their fees, components, agencies, legal basis) and its digest.
+    "catalogue_procedures",
+    metadata,
+    Column("code", String(30), primary_key=True),  # the national code, e.g. 2.000477
+    Column("name", Text, nullable=False),
+    Column("published", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+catalogue_history = Table(
+    # Each version of a procedure the hub saw: when, what changed, the decision it cites, the
+    # catalogue.changed message it produced and when that reached the one-stop system (filled in by
+    # the late-fee check from ``deliveries``); ``alerted_at``: the late-fee alert raised about it.
+    "catalogue_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(30), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Column("changes", String(80), nullable=False),  # comma-separated: published,withdrawn,components,fees,details
+    Column("fee_channels", String(10), nullable=False, default=""),  # e.g. "1,2"
+    Column("detail", Text, nullable=False, default="{}"),  # JSON: what changed (fees before/after per channel...)
+    Column("decision", Text),
+    Column("decided_on", String(10)),  # ISO date
+    Column("message_id", String(64)),  # None: nothing sent (a procedure first seen unpublished)
+    Column("delivered_at", UtcDateTime),
+    Column("alerted_at", UtcDateTime),
+    UniqueConstraint("code", "version", name="uq_catalogue_history_code_version"),
+    # the late-fee check: fee changes not yet delivered nor alerted
+    Index("ix_catalogue_history_open_fees", "fee_channels", "delivered_at", "alerted_at"),
+)
+
+catalogue_agencies = Table(
+    "catalogue_agencies",  # LayDanhMucCoQuan, as last read
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", String(20)),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+catalogue_fields = Table(
+    "catalogue_fields",  # LayDanhMucLinhVuc, as last read
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("sector", String(40)),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
