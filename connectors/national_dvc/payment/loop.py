@@ -50,6 +50,7 @@ from hub.messages.models import FeeNotice
 from hub.seam import Context, Envelope, Job, Outcome, Refused, Unavailable, in_order
 
 log = logging.getLogger(__name__)
+RECEIPT_REFUSED_BACKOFF = timedelta(days=1)  #: a receipt the platform refuses is asked again after this
 
 OPENED_TYPES = ("payment.opened",)
 CONFIRMED_TYPES = ("payment.confirmed",)
@@ -332,8 +333,13 @@ def _receipt_pass(ctx: Context, client: PaymentClient, now: datetime, run: Run, 
             try:
                 bill = client.get_bill(record.reference)
             except PermanentError as exc:
-                records.bill_asked(ctx.engine, ctx.code, record.reference, now)
-                log.warning("payment %s: GET_BILL refused (%s)", record.reference, exc.reason)
+                # The platform will not give this receipt (it does not know the transaction): ask again
+                # daily, not every run, and tell the operators once.
+                records.bill_asked(ctx.engine, ctx.code, record.reference, now + RECEIPT_REFUSED_BACKOFF)
+                if ctx.alert("receipt_refused", f"payment:{record.reference}",
+                             f"the platform refuses the receipt of paid payment {record.reference} of dossier "
+                             f"{record.dossier_code}: {exc.reason[:200]}; asked again daily", at=now):
+                    log.warning("payment %s: GET_BILL refused (%s); asked again daily", record.reference, exc.reason)
                 continue
         records.bill_asked(ctx.engine, ctx.code, record.reference, now)
         if not bill.SoBienLai or not bill.NgayBienLai or not _WIRE_DATE.fullmatch(bill.NgayBienLai):
