@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ from typing import Any, Iterator
 
 import httpx
 
+log = logging.getLogger(__name__)
 HANOI = timezone(timedelta(hours=7))
 NAMES = ["Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Cường", "Phạm Thu Dung", "Võ Minh Đức", "Đặng Ngọc Hà"]
 STEPS = [
@@ -60,9 +62,9 @@ def pays_online(seq: int) -> bool:
     return by_post(seq) and seq % 6 not in MINISTRY_PROCEDURES
 
 
-#: The fees of a demo dossier paid online (whole đồng).
-ONLINE_FEES = [{"code": "LP01", "name": "Lệ phí cấp bản sao", "amount": 8000, "kind": 1},
-               {"code": "P01", "name": "Phí dịch vụ", "amount": 22000, "kind": 2}]
+#: The fees of a demo dossier paid online (whole đồng): the catalogue's lệ phí of procedure 2.000477 (the
+#: portal simulator's catalogue, connectors/national_dvc/catalogue/simulator.py), which the hub checks.
+ONLINE_FEES = [{"code": "LP-2.000477", "name": "Lệ phí cấp bản sao trích lục hộ tịch", "amount": 8000, "kind": 1}]
 
 
 def dossier_messages(seq: int, now: datetime | None = None) -> Iterator[dict[str, Any]]:
@@ -165,9 +167,11 @@ def feed(base_url: str, api_key: str, interval: float = 5.0, first_seq: int = 10
             rated = rating(seq, now)
             for msg in [*dossier_messages(seq, now), *([rated] if rated else [])]:
                 try:
-                    client.post("/v1/messages", json=msg)
+                    answer = client.post("/v1/messages", json=msg)
                 except httpx.HTTPError:
-                    pass
+                    continue
+                if answer.status_code >= 400:  # the demo's own mistake (say, fees the catalogue no longer has)
+                    log.warning("demo: the hub refused a %s: %s", msg["type"], answer.text[:300])
             if sim_url:
                 try:
                     inbox = httpx.get(f"{sim_url}/_sim/state", timeout=5).json()

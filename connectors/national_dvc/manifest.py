@@ -63,14 +63,17 @@ def _safety(ctx: Context) -> list[str]:
 
 
 def _demo(info: SandboxInfo, keys: Any) -> None:
-    """The parts' demo traffic, in turn (the catalogue first: the dossiers are checked against it)."""
+    """The parts' demo traffic: the catalogue first (the dossiers are checked against it), a month of
+    statistics and of ratings in the background, then a citizen's question now and then."""
     from connectors.national_dvc.catalogue.demo import demo as catalogue
     from connectors.national_dvc.questions.demo import ask
+    from connectors.national_dvc.ratings.demo import demo as ratings_demo
     from connectors.national_dvc.statistics.demo import demo as statistics_demo
 
     catalogue(info, keys)
-    ask(info)
     statistics_demo(info)  # in the background: a month of statistics once a few dossiers are in
+    ratings_demo(info)  # in the background: the month's ratings once a few dossiers are rated
+    ask(info)  # a question every 90 s, for as long as the sandbox runs
 
 
 def _ratings_job(ctx: Context) -> None:
