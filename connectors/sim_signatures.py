@@ -40,6 +40,13 @@ def public_key(jwk: dict[str, Any]) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(x + "=" * (-len(x) % 4)))
 
 
+class KeysUnavailable(Exception):
+    """The JWKS could not be fetched: the signature can be neither trusted nor refused now."""
+
+
+UNVERIFIABLE = "unverifiable: "  #: how a refusal that is no verdict (the keys are unreadable) starts
+
+
 class JwksKeys(HTTPSignatureKeyResolver):
     """Public keys by ``kid`` from a JWKS URL, cached; an unknown kid fetches the set again (a
     simulator's simplicity: a real partner would also limit how often)."""
@@ -48,10 +55,15 @@ class JwksKeys(HTTPSignatureKeyResolver):
         self.url, self.keys = url, {}  # type: ignore[var-annotated]
 
     async def refresh(self, kid: str) -> None:
+        """Fetch the set again for an unknown ``kid``; :class:`KeysUnavailable` when it cannot be read now
+        (the hub is still starting)."""
         if kid in self.keys:
             return
-        async with httpx.AsyncClient(timeout=5) as http:
-            doc = (await http.get(self.url)).json()
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                doc = (await http.get(self.url)).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise KeysUnavailable(f"the hub's keys cannot be read now ({type(exc).__name__})") from None
         self.keys = {k["kid"]: public_key(k) for k in doc.get("keys", []) if k.get("kty") == "OKP" and k.get("crv") == "Ed25519"}
 
     def resolve_public_key(self, key_id: str) -> Any:
@@ -101,6 +113,14 @@ class SignatureGate:
     async def refusal(self, request: Request, counters: dict[str, int]) -> str | None:
         if self.check is None:
             return None
-        reason = await self.check.check(request, await request.body())
+        try:
+            reason = await self.check.check(request, await request.body())
+        except KeysUnavailable as exc:
+            return f"{UNVERIFIABLE}{exc}"
         counters["refused" if reason else "verified"] += 1
         return reason
+
+    @staticmethod
+    def status(reason: str) -> int:
+        """The HTTP status of a refusal: 503 when the keys could not be read (try again), else 401."""
+        return 503 if reason.startswith(UNVERIFIABLE) else 401

@@ -92,3 +92,17 @@ def test_the_one_stop_system_verifies_what_the_hub_signs_for_it_and_refuses_an_u
         assert refused.kind == "permanent" and "401" in refused.detail
         assert inbox.counters["signatures"] == {"verified": 1, "refused": 1}
         assert set(inbox.messages) == {"payment:GD-SIGNED"}
+
+
+def test_a_simulator_that_cannot_read_the_hubs_keys_yet_answers_503_so_the_hub_tries_again(hub: Hub) -> None:
+    """At the sandbox's start the worker may call before the API serves its JWKS: that is no verdict on
+    the signature (401 would dead-letter the call), and no 500 with a traceback either."""
+    from connectors.national_dvc.client import TransientError
+    from tests.support import free_port
+
+    with ThreadedServer(simulator_app(jwks_url=f"http://127.0.0.1:{free_port()}/.well-known/jwks.json")).start() as portal:
+        client = NationalDvcConnector.from_context(partner_ctx(with_partner(
+            hub.settings, "national_dvc", adapter_url=portal.url, sign_requests=True), "national_dvc")).client
+        with pytest.raises(TransientError, match="503"):
+            client.login()
+        assert portal.server.config.app.state.adapter.counters["signatures"] == {"verified": 0, "refused": 0}

@@ -95,7 +95,7 @@ def create_app(jwks_url: str | None = None) -> FastAPI:
             return refused
         refusal = await signatures.refusal(request, inbox.counters["signatures"])
         if refusal:
-            return json_response({"error": f"signature refused: {refusal}"}, 401)
+            return json_response({"error": f"signature refused: {refusal}"}, signatures.status(refusal))
         if faults.reject_next > 0:
             faults.reject_next -= 1
             inbox.counters["faults"] += 1

@@ -281,7 +281,7 @@ def create_app(username: str = "lienthong", password: str = "sandbox-password", 
         adapter.counters["calls"][endpoint] = adapter.counters["calls"].get(endpoint, 0) + 1
         refusal = await signatures.refusal(request, adapter.counters["signatures"])
         if refusal:
-            return json_response({"message": f"Chữ ký không hợp lệ: {refusal}"}, 401)
+            return json_response({"message": f"Chữ ký không hợp lệ: {refusal}"}, signatures.status(refusal))
         faults = adapter.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
