@@ -277,3 +277,22 @@ def test_a_payment_still_pending_past_its_expiry_is_closed_expired_and_a_late_pa
     transaction = province.pay(reference)["callback"]["MaGiaoDich"]  # the citizen paid after all: a checksummed word
     province.received(f"payment:{transaction}")
     assert province.record(reference).state == "paid"
+
+
+def test_a_receipt_the_platform_refuses_raises_one_alert_and_is_not_asked_again_at_every_run(province: Province) -> None:
+    """A paid payment the platform does not know (its data reset): GET_BILL "04" every run would flood the
+    log and the platform; the hub tells the operators once and asks again a day later."""
+    reference = f"BILL-{next(_seq)}-LOST"
+    records.record(province.hub.engine, "national_payment", reference, dossier_code=f"{AGENCY}-261201-8{next(_seq):03d}",
+                   agency_id=AGENCY, procedure_code="2.000477", amount=30_000, origin="bill")
+    records.mark_paid(province.hub.engine, "national_payment", reference, "GD-LOST", datetime.now(timezone.utc))
+    reconcile(province.ctx())
+    asked = province.record(reference)
+    reconcile(province.ctx())
+    assert province.record(reference).receipt_number is None
+    with reading(province.hub.engine) as conn:
+        row = conn.execute(select(payments.c.bill_asked_at).where(payments.c.reference == reference)).one()
+        [alert] = conn.execute(select(alerts).where(alerts.c.subject == f"payment:{reference}")).all()
+    assert alert.rule == "national_payment.receipt_refused" and alert.count == 1
+    assert row.bill_asked_at > datetime.now(timezone.utc) + timedelta(hours=23), "asked again a day later, not next run"
+    assert asked.state == "paid"
