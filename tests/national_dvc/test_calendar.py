@@ -12,7 +12,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from connectors.national_dvc.statistics.calendar import VIETNAM, Calendar, DayException, parse_hours
+from connectors.national_dvc.statistics.calendar import Calendar, DayException, parse_hours
+from connectors.national_dvc.wire import HANOI as VIETNAM
 
 SWAP_SATURDAY = date(2027, 2, 20)
 BRIDGE_DAY = date(2027, 2, 12)

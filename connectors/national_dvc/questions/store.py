@@ -15,8 +15,8 @@ from sqlalchemy import Connection, insert, select, update
 from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
 from connectors.national_dvc.questions.calendar import answer_due
 from connectors.national_dvc.questions.wire import ANSWER_DATE, ANSWER_SERVICE, LIST_SERVICES, AnswerRecord, QuestionItem
-from connectors.national_dvc.ratings.aggregate import HANOI
 from connectors.national_dvc.statistics.calendar import Calendar, calendar
+from connectors.national_dvc.wire import HANOI
 from hub.messages.models import QuestionAnswered
 from hub.seam import Context, Envelope, Outcome, Refused, Unavailable, reading, tables
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
-from zoneinfo import ZoneInfo
 
 from connectors.national_dvc.ratings.wire import RatingRecord
+from connectors.national_dvc.wire import HANOI
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 LEVELS = ("very_satisfied", "satisfied", "not_satisfied")
 
 

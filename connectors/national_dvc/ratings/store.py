@@ -14,8 +14,9 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
-from connectors.national_dvc.ratings.aggregate import HANOI, Aggregate, aggregate, month_of
+from connectors.national_dvc.ratings.aggregate import Aggregate, aggregate, month_of
 from connectors.national_dvc.ratings.wire import SERVICE
+from connectors.national_dvc.wire import HANOI
 from hub.messages.models import RatingGiven
 from hub.seam import Context, Envelope, Outcome, Refused, reading, tables
 

@@ -21,14 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Literal, Mapping
-from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from connectors.national_dvc.wire import HANOI as VIETNAM
 from hub.seam import reading, tables
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 ONLINE = 2  #: KenhThucHien: 1 in person, 2 online, 3 by post
 Kind = Literal["working", "off"]
 KINDS: tuple[Kind, ...] = ("working", "off")
