@@ -29,6 +29,13 @@ if TYPE_CHECKING:
     from connectors.national_dvc.connector import NationalDvcConnector
 
 
+BANNER = """The national portal (DVCQG simulator): its catalogue, questions, ratings, statistics and the public look-up.
+  curl -s {api}/v1/public/dossiers/000.00.00.H49-$(TZ=Asia/Ho_Chi_Minh date +%y%m%d)-1001     # a citizen's look-up (name masked)
+  xdg-open {api}/tra-cuu/000.00.00.H49-$(TZ=Asia/Ho_Chi_Minh date +%y%m%d)-1001               # its page (?lang=en), {api}/v1/public/dossiers/<code>/qr.png
+  lienthong catalogue history 2.000477 | lienthong statistics show --month $(TZ=Asia/Ho_Chi_Minh date +%Y-%m) | lienthong ratings show --month $(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+"""
+
+
 def _connector(ctx: Context) -> NationalDvcConnector:
     from connectors.national_dvc.connector import NationalDvcConnector
 
@@ -135,6 +142,7 @@ PORTAL = Manifest(
              # the catalogue synced every minute (besides nightly), looked at every 20 s
              "LIENTHONG_NATIONAL_DVC_CATALOGUE_SYNC_INTERVAL": "60", "LIENTHONG_NATIONAL_DVC_CATALOGUE_JOB_EVERY": "20"},
         demo=_demo,
+        banner=BANNER,
     ),
     secret_settings=("password",),
     safety=_safety,
