@@ -208,7 +208,8 @@ class Context(Protocol):
 
     def alert(self, rule: str, subject: str, detail: str, *, at: Any = None, severity: str = "warning") -> bool:
         """Raise (or refresh) the alert ``<code>.<rule>`` about ``subject`` (e.g. ``procedure:1.001234``),
-        shown to security officers and operators with the hub's own alerts; one open alert per rule and
+        listed to security officers with the hub's own alerts and, while open, on the operators'
+        overview (partners' alerts); one open alert per rule and
         subject, newer evidence (``at``, aware datetime, default now) updating it. True when newly opened.
         ``detail`` must hold no secret and no citizen ID."""
         ...

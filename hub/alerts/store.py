@@ -98,6 +98,16 @@ def list_alerts(engine: Engine, after_id: int = 0, limit: int = 100, state: str 
     return [view(r) for r in page_rows(engine, alerts, after_id, limit, state=state, rule=rule)]
 
 
+def open_partner_alerts(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    """The open alerts partners raised (``Context.alert``: rule ``<partner>.<rule>``), newest evidence
+    first: operational facts (a late fee change, an overdue question, a refused receipt) that operators
+    act on. Their details hold no secret and no citizen ID (the seam's contract)."""
+    with reading(engine) as conn:
+        rows = conn.execute(select(alerts).where(alerts.c.state == "open", alerts.c.rule.like("%.%"))
+                            .order_by(alerts.c.last_at.desc(), alerts.c.id.desc()).limit(limit)).all()
+    return [view(r) for r in rows]
+
+
 def acknowledge(engine: Engine, alert_id: int, *, actor: str, client_ip: str = "") -> dict[str, Any]:
     """Mark an alert acknowledged (an admin action with before and after); LookupError if unknown.
     Acknowledging an acknowledged alert changes and records nothing."""

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.alerts.store import open_partner_alerts
 from hub.console.i18n import N_, _
 from hub.console.notices import NOTICES
 from hub.console.render import SECURITY_HEADERS, fragment, page
@@ -187,8 +188,9 @@ async def overview(request: Request, hours: int = Query(6, ge=1, le=24)) -> Resp
     flows = await run_in_threadpool(read_flows, request)
     chart = await run_in_threadpool(queries.throughput, request.app.state.engine, hours, CHART_BUCKET_SECONDS)
     totals = {d: (sum(chart.delivered[d]), sum(chart.failed[d])) for d in sorted(chart.delivered)}
+    partner_alerts = await run_in_threadpool(open_partner_alerts, request.app.state.engine)
     return page(request, "ops/overview.html", title=_("Overview"), flows=flows, hours=hours, totals=totals,
-                short=short, **LABELS)
+                partner_alerts=partner_alerts, short=short, **LABELS)
 
 
 @router.get("/console/overview/live")

@@ -245,6 +245,26 @@ def test_message_search_filters_and_pages_newest_first(console: Console) -> None
     assert shown(before=str(first)) == codes[2:], "keyset: older than a message"
 
 
+def test_the_overview_shows_operators_the_partners_open_alerts_and_not_the_hubs_security_ones(console: Console) -> None:
+    from hub.alerts.rules import Finding
+    from hub.alerts.store import acknowledge, raise_findings
+    from hub.context import context
+
+    ctx = context("national_dvc", console.hub.settings)
+    assert ctx.alert("question_overdue", "question:HD-3", "question HD-3 to 000.00.00.H49 was due 01/12/2026 17:00")
+    assert ctx.alert("fee_change_late", "procedure:2.000477", "fee change of 2.000477 <b>late</b>")
+    [done] = raise_findings(console.hub.engine, [Finding("national_dvc.fee_change_late", "procedure:1.001193", "warning",
+                                                         "acknowledged already", datetime.now(ZONE))])
+    acknowledge(console.hub.engine, done["id"], actor="person:kiemtra")
+    raise_findings(console.hub.engine, [Finding("auth_failures_ip", "ip:203.0.113.9", "warning", "security only",
+                                                datetime.now(ZONE))])
+    page = console.person("operator").get("/console/overview").text
+    panel = page.split('data-testid="partner-alerts"', 1)[1].split("</section>", 1)[0]
+    assert "national_dvc.question_overdue" in panel and "question:HD-3" in panel
+    assert "&lt;b&gt;late&lt;/b&gt;" in panel, "a partner's text is escaped"
+    assert "acknowledged already" not in panel and "security only" not in panel, "open partners' alerts only"
+
+
 def test_a_notice_is_listed_without_a_dossier_link(console: Console) -> None:
     send(console, question_answered("HD-9"))
     page = console.person("operator").get("/console/messages", params={"type": "question.answered"})
