@@ -30,9 +30,11 @@ if TYPE_CHECKING:
 
 
 BANNER = """The national portal (DVCQG simulator): its catalogue, questions, ratings, statistics and the public look-up.
-  curl -s {api}/v1/public/dossiers/000.00.00.H49-$(TZ=Asia/Ho_Chi_Minh date +%y%m%d)-1001     # a citizen's look-up (name masked)
-  xdg-open {api}/tra-cuu/000.00.00.H49-$(TZ=Asia/Ho_Chi_Minh date +%y%m%d)-1001               # its page (?lang=en), {api}/v1/public/dossiers/<code>/qr.png
-  lienthong catalogue history 2.000477 | lienthong statistics show --month $(TZ=Asia/Ho_Chi_Minh date +%Y-%m) | lienthong ratings show --month $(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+  D=$(TZ=Asia/Ho_Chi_Minh date +%y%m%d); M=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+  curl -s {api}/v1/public/dossiers/000.00.00.H49-$D-1001        # a citizen's look-up (name masked)
+  xdg-open {api}/tra-cuu/000.00.00.H49-$D-1001                  # its page (?lang=en); its QR code: .../qr.png
+  lienthong catalogue history 2.000477                          # a procedure's versions and the decisions they cite
+  lienthong statistics show --month $M; lienthong ratings show --month $M
 """
 
 

@@ -15,17 +15,16 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import BaseModel, Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from connectors.national_dvc.catalogue.wire import SCHEMA_MODELS as CATALOGUE_MODELS
 from connectors.national_dvc.statistics.wire import DongBoThongKeHoSo
+from connectors.national_dvc.wire_types import HANOI, ErrorCode, ServiceCall
 from connectors.wire import AnswerModel, WireModel
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 WIRE_DATE_FORMAT = "%Y%m%d%H%M%S"
 SCHEMA_ROOT = Path(__file__).resolve().parents[2] / "schemas"  #: the repository's schemas/
 SCHEMA_SUBDIR = "national_dvc"
@@ -42,20 +41,6 @@ def to_wire_date(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("wire dates need an aware datetime")
     return moment.astimezone(HANOI).strftime(WIRE_DATE_FORMAT)
-
-
-def _error_code(value: Any) -> Any:
-    """Answers say ``"00"`` and sometimes ``0``: normalise numbers to two-digit strings."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:02d}"
-    return value
-
-
-ErrorCode = Annotated[
-    str,
-    BeforeValidator(_error_code),
-    WithJsonSchema({"type": ["string", "integer"], "description": '"00" (or 0) on success, else the failure code'}),
-]
 
 
 # --- login ------------------------------------------------------------------------------------
@@ -173,13 +158,6 @@ class HoSoAdd(HoSoUpdate):
     NgayTiepNhan: WireDate
     TrangThaiHoSo: StatusCode
     KenhThucHien: Literal["1", "2", "3"]
-
-
-class ServiceCall(WireModel):
-    """Fields every service call carries."""
-
-    session: str = Field(min_length=1)
-    madonvi: str = Field(min_length=1)
 
 
 class DongBoHoSoMCAdd(ServiceCall):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine
 
 from connectors.national_dvc.statistics.calendar import DayException
-from connectors.national_dvc.wire import HANOI as VIETNAM
+from connectors.national_dvc.wire_types import HANOI as VIETNAM
 from hub.messages.models import MESSAGE_ADAPTER
 from hub.store.intake import Prepared, accept
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from connectors.national_dvc.statistics.calendar import Calendar, DayException, parse_hours
-from connectors.national_dvc.wire import HANOI as VIETNAM
+from connectors.national_dvc.wire_types import HANOI as VIETNAM
 
 SWAP_SATURDAY = date(2027, 2, 20)
 BRIDGE_DAY = date(2027, 2, 12)

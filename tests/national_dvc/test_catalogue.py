@@ -18,7 +18,7 @@ from connectors.national_dvc.catalogue.simulator import DEMO_CODES, CataloguePar
 from connectors.national_dvc.catalogue.store import history, procedure
 from connectors.national_dvc.catalogue.sync import due, sync
 from connectors.national_dvc.simulator import Adapter, create_app, describe, load_validators
-from connectors.national_dvc.wire import HANOI
+from connectors.national_dvc.wire_types import HANOI
 from hub.context import connector
 from hub.queue.deliverer import Deliverer
 from hub.runtime import redis_for

@@ -20,7 +20,7 @@ from connectors.national_dvc.simulator import create_app as portal_app
 from connectors.national_dvc.statistics import send
 from connectors.national_dvc.statistics.calendar import put
 from connectors.national_dvc.statistics.monthly import Month
-from connectors.national_dvc.wire import HANOI as VIETNAM
+from connectors.national_dvc.wire_types import HANOI as VIETNAM
 from hub.access.keys import issue_key
 from hub.context import context
 from hub.edge.app import create_app

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 
 from connectors.national_dvc.catalogue.model import SOURCE
-from connectors.national_dvc.wire import HANOI
+from connectors.national_dvc.wire_types import HANOI
 from hub.seam import Context, tables
 
 H = tables.catalogue_history

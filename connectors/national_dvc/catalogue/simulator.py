@@ -27,7 +27,7 @@ from fastapi.responses import Response
 from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.national_dvc.wire import HANOI
+from connectors.national_dvc.wire_types import HANOI
 from connectors.sim_controls import json_response
 
 

@@ -32,7 +32,7 @@ from connectors.national_dvc.catalogue import model
 from connectors.national_dvc.catalogue.store import Held, Version, held, replace_directory, write
 from connectors.national_dvc.catalogue.wire import CoQuanAnswer, DanhSachTTHCAnswer, LinhVucAnswer, ThuTucAnswer
 from connectors.national_dvc.client import DvcClient, DvcError
-from connectors.national_dvc.wire import HANOI
+from connectors.national_dvc.wire_types import HANOI
 from hub.seam import Context, Job, Refused, Unavailable, tables
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field
 
-from connectors.wire import AnswerModel, WireModel
+from connectors.national_dvc.wire_types import ErrorCode, ServiceCall
+from connectors.wire import AnswerModel
 
 #: A national procedure code (``2.000477``) or a provincial one (``2.000477.000.00.00.H56``).
 PROCEDURE_CODE = r"^\d\.\d{6}(\.\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})?$"
@@ -35,27 +36,6 @@ def _amount(value: Any) -> Any:
 
 
 WireText = Annotated[str, BeforeValidator(_text)]
-
-
-def _error_code(value: Any) -> Any:
-    """Answers say ``"00"`` and sometimes ``0`` (as ``../wire.py``, which imports this module's models)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:02d}"
-    return value
-
-
-ErrorCode = Annotated[
-    str,
-    BeforeValidator(_error_code),
-    WithJsonSchema({"type": ["string", "integer"], "description": '"00" (or 0) on success, else the failure code'}),
-]
-
-
-class ServiceCall(WireModel):
-    """Fields every service call carries (as ``../wire.py``'s ``ServiceCall``)."""
-
-    session: str = Field(min_length=1)
-    madonvi: str = Field(min_length=1)
 
 
 # --- requests -----------------------------------------------------------------------------------

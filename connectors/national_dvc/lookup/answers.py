@@ -9,7 +9,8 @@ from typing import Any
 
 from connectors.national_dvc.dossiers import Dossier
 from connectors.national_dvc.lookup.mask import mask_name
-from connectors.national_dvc.wire import HANOI, to_wire_date
+from connectors.national_dvc.wire import to_wire_date
+from connectors.national_dvc.wire_types import HANOI
 
 #: English names of the statuses (TrangThaiHoSo), for the public page in English.
 STATUS_NAMES_EN: dict[int, str] = {

@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from connectors.national_dvc.lookup.answers import STATUS_NAMES_EN
-from connectors.national_dvc.wire import HANOI
+from connectors.national_dvc.wire_types import HANOI
 
 ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
                   undefined=StrictUndefined)

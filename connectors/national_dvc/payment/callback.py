@@ -45,7 +45,8 @@ from connectors.national_dvc.payment.wire import (
     BienLai,
     Callback,
 )
-from connectors.national_dvc.wire import HANOI, WIRE_DATE_FORMAT
+from connectors.national_dvc.wire import WIRE_DATE_FORMAT
+from connectors.national_dvc.wire_types import HANOI
 
 _READABLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,56}")
 CURRENCIES = {"VND": "VND", "704": "VND"}  # ISO 4217 letters or number

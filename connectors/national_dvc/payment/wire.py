@@ -18,7 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from connectors.national_dvc.wire import SCHEMA_ROOT, ErrorCode, WireDate, export_schemas, schema_documents
+from connectors.national_dvc.wire import SCHEMA_ROOT, WireDate, export_schemas, schema_documents
+from connectors.national_dvc.wire_types import ErrorCode
 from connectors.wire import AnswerModel, WireModel
 
 PHIEN_BAN = "1.0.6"

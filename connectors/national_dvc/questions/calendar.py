@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from connectors.national_dvc.statistics.calendar import Calendar
-from connectors.national_dvc.wire import HANOI as VIETNAM
+from connectors.national_dvc.wire_types import HANOI as VIETNAM
 
 
 def answer_due(asked_at: datetime, working_days: int, calendar: Calendar | None = None) -> datetime:

@@ -16,7 +16,7 @@ from connectors.national_dvc.client import DvcClient, PermanentError, TransientE
 from connectors.national_dvc.questions.calendar import answer_due
 from connectors.national_dvc.questions.wire import ANSWER_DATE, ANSWER_SERVICE, LIST_SERVICES, AnswerRecord, QuestionItem
 from connectors.national_dvc.statistics.calendar import Calendar, calendar
-from connectors.national_dvc.wire import HANOI
+from connectors.national_dvc.wire_types import HANOI
 from hub.messages.models import QuestionAnswered
 from hub.seam import Context, Envelope, Outcome, Refused, Unavailable, reading, tables
 

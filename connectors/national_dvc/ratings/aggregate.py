@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Iterable
 
 from connectors.national_dvc.ratings.wire import RatingRecord
-from connectors.national_dvc.wire import HANOI
+from connectors.national_dvc.wire_types import HANOI
 
 LEVELS = ("very_satisfied", "satisfied", "not_satisfied")
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
 from connectors.national_dvc.ratings.aggregate import Aggregate, aggregate, month_of
 from connectors.national_dvc.ratings.wire import SERVICE
-from connectors.national_dvc.wire import HANOI
+from connectors.national_dvc.wire_types import HANOI
 from hub.messages.models import RatingGiven
 from hub.seam import Context, Envelope, Outcome, Refused, reading, tables
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Literal, Mapping
 import holidays
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from connectors.national_dvc.wire import HANOI as VIETNAM
+from connectors.national_dvc.wire_types import HANOI as VIETNAM
 from hub.seam import reading, tables
 
 ONLINE = 2  #: KenhThucHien: 1 in person, 2 online, 3 by post

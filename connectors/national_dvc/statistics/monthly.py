@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from connectors.national_dvc.dossiers import Dossier, dossiers
 from connectors.national_dvc.statistics.calendar import Calendar
 from connectors.national_dvc.statistics.wire import FIELDS
-from connectors.national_dvc.wire import HANOI as VIETNAM
+from connectors.national_dvc.wire_types import HANOI as VIETNAM
 
 Rule = Literal["000-14.3", "004-14.4"]
 RULES: dict[str, str] = {

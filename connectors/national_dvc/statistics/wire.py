@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from connectors.national_dvc.wire_types import ServiceCall
 from connectors.wire import WireModel
 
 SERVICE = "DongBoThongKeHoSo"
@@ -43,11 +44,9 @@ class ThongKe(WireModel):
     LoaiThongKe: Literal["1"] = "1"
 
 
-class DongBoThongKeHoSo(WireModel):
+class DongBoThongKeHoSo(ServiceCall):
     """``POST {adapter_url}/DongBoThongKeHoSo`` (listed in ``connectors/national_dvc/wire.py``'s ``SCHEMA_MODELS``)."""
 
-    session: str = Field(min_length=1)
-    madonvi: str = Field(min_length=1)
     service: Literal["DongBoThongKeHoSo"] = "DongBoThongKeHoSo"
     data: list[ThongKe] = Field(min_length=1)
 
