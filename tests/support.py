@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import httpx
 import uvicorn
@@ -499,3 +499,22 @@ def access_record(engine: Any, caller_request_id: str, timeout: float = 10) -> A
                                      .where(access_records.c.caller_request_id == caller_request_id)).all())
     [row] = wait_until(found, timeout, what=f"the access record of {caller_request_id}")
     return row
+
+
+def store_messages(url: str, messages: "Sequence[dict[str, Any]]", destinations: "Sequence[str]" = ("national_dvc",)) -> None:
+    """Accept canonical ``messages`` into the migrated database at ``url`` as the intake would (validated,
+    one delivery each to ``destinations``), without a running hub: tests of what is derived from them."""
+    from sqlalchemy import create_engine
+
+    from hub.messages.models import MESSAGE_ADAPTER
+    from hub.store.intake import Prepared, accept
+
+    engine = create_engine(url)
+    try:
+        items = []
+        for raw in messages:
+            msg = MESSAGE_ADAPTER.validate_python(raw)
+            items.append(Prepared.of(msg, msg.model_dump(mode="json"), list(destinations)))
+        accept(engine, items)
+    finally:
+        engine.dispose()

@@ -24,13 +24,8 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from connectors.http import json_answer, post_json
-from connectors.national_dvc.wire import (
-    OK,
-    LoginAnswer,
-    LoginRequest,
-    ServiceAnswer,
-    dump,
-)
+from connectors.national_dvc.wire import LoginAnswer, LoginRequest, dump
+from connectors.national_dvc.wire_types import OK, ServiceAnswer
 
 if TYPE_CHECKING:
     from hub.seam import Context

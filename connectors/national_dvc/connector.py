@@ -23,7 +23,7 @@ from typing import Callable, ClassVar, Sequence
 from connectors.national_dvc.client import DvcClient, PermanentError, TransientError
 from connectors.national_dvc.mapping import WireItem, to_wire
 from connectors.national_dvc.results.screen import Screen
-from connectors.national_dvc.wire import ServiceAnswer
+from connectors.national_dvc.wire_types import ServiceAnswer
 from hub.seam import Context, Envelope, Outcome
 
 log = logging.getLogger(__name__)

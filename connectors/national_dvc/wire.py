@@ -22,14 +22,13 @@ from pydantic_core import core_schema
 
 from connectors.national_dvc.catalogue.wire import SCHEMA_MODELS as CATALOGUE_MODELS
 from connectors.national_dvc.statistics.wire import DongBoThongKeHoSo
-from connectors.national_dvc.wire_types import HANOI, ErrorCode, ServiceCall
+from connectors.national_dvc.wire_types import HANOI, ErrorCode, ServiceAnswer, ServiceCall
 from connectors.wire import AnswerModel, WireModel
 
 WIRE_DATE_FORMAT = "%Y%m%d%H%M%S"
 SCHEMA_ROOT = Path(__file__).resolve().parents[2] / "schemas"  #: the repository's schemas/
 SCHEMA_SUBDIR = "national_dvc"
 SCHEMA_DIR = SCHEMA_ROOT / SCHEMA_SUBDIR  #: where the checked-in schema files live
-OK = "00"
 
 WireDate = Annotated[str, Field(pattern=r"^\d{14}$", description="yyyyMMddHHmmss, Asia/Ho_Chi_Minh")]
 StatusCode = Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]
@@ -198,17 +197,6 @@ class CapNhatTienDoHoSoMC(ServiceCall):
 
     service: Literal["CapNhatTienDoHoSoMC"] = "CapNhatTienDoHoSoMC"
     data: list[TienDo] = Field(min_length=1)
-
-
-class ServiceAnswer(AnswerModel):
-    """Answer to every service call: ``error_code`` "00" on success, else a reason in ``message``."""
-
-    error_code: ErrorCode
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.error_code == OK
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

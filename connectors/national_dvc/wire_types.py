@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from connectors.wire import WireModel
+from connectors.wire import AnswerModel, WireModel
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+OK = "00"
 
 
 def _error_code(value: Any) -> Any:
@@ -33,3 +34,14 @@ class ServiceCall(WireModel):
 
     session: str = Field(min_length=1)
     madonvi: str = Field(min_length=1)
+
+
+class ServiceAnswer(AnswerModel):
+    """Answer to every service call: ``error_code`` "00" on success, else a reason in ``message``."""
+
+    error_code: ErrorCode
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code == OK

@@ -11,8 +11,7 @@ from sqlalchemy import Engine, create_engine
 
 from connectors.national_dvc.statistics.calendar import DayException
 from connectors.national_dvc.wire_types import HANOI as VIETNAM
-from hub.messages.models import MESSAGE_ADAPTER
-from hub.store.intake import Prepared, accept
+from tests.support import store_messages
 
 A, B = "000.00.00.H49", "000.00.01.H49"
 SWAP = DayException(date(2027, 2, 20), "working", "Quyết định 99/QĐ-UBND (thử): làm bù thứ Bảy 20/02/2027")
@@ -85,10 +84,5 @@ MESSAGES: list[dict[str, Any]] = [
 
 def store(url: str, messages: list[dict[str, Any]] = MESSAGES) -> Engine:
     """Accept ``messages`` into the migrated database at ``url`` (as the intake would); its engine."""
-    engine = create_engine(url)
-    items = []
-    for m in messages:
-        msg = MESSAGE_ADAPTER.validate_python(m)
-        items.append(Prepared.of(msg, msg.model_dump(mode="json"), ["national_dvc"]))
-    accept(engine, items)
-    return engine
+    store_messages(url, messages)
+    return create_engine(url)

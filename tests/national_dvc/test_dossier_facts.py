@@ -8,28 +8,17 @@ from pathlib import Path
 from sqlalchemy import create_engine
 
 from connectors.national_dvc.dossiers import dossier, dossiers
-from hub.messages.models import MESSAGE_ADAPTER
-from hub.store.intake import Prepared, accept
 from tests.conftest import migrate
 from tests.factories import T0, dossier_code, status_changed, submitted
-
-
-def _store(url: str, *messages: dict[str, object]) -> None:
-    engine = create_engine(url)
-    items = []
-    for m in messages:
-        msg = MESSAGE_ADAPTER.validate_python(m)
-        items.append(Prepared.of(msg, msg.model_dump(mode="json"), ["national_dvc"]))
-    accept(engine, items)
-    engine.dispose()
+from tests.support import store_messages
 
 
 def test_a_dossier_is_its_record_then_its_steps_in_the_order_they_happened_with_supplement_pauses(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     migrate(url)
     # sent out of order: the fold follows occurred_at, not arrival
-    _store(url, status_changed(1, status=9, step=50), submitted(1), status_changed(1, status=2, step=1),
-           status_changed(1, status=5, step=10), status_changed(1, status=4, step=30), submitted(2))
+    store_messages(url, [status_changed(1, status=9, step=50), submitted(1), status_changed(1, status=2, step=1),
+                         status_changed(1, status=5, step=10), status_changed(1, status=4, step=30), submitted(2)])
     engine = create_engine(url)
     found = dossier(engine, dossier_code(1))
     assert found is not None and found.known

@@ -16,20 +16,18 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, event, select
 
 from connectors.national_dvc.lookup import qr
 from connectors.national_dvc.lookup.mask import mask_name
 from hub.access.accounts import add_account
 from hub.edge.app import create_app
 from hub.edge.inbound import _address_bucket
-from hub.messages.models import MESSAGE_ADAPTER
-from hub.store.intake import Prepared, accept
 from hub.store.tables import access_records
 from tests.conftest import Hub, make_settings, seed_hub
 from tests.factories import dossier_code, status_changed, submitted
 from tests.security.conftest import PASSWORD, sign_in
-from tests.support import RedisServer, ThreadedServer, client, wait_until
+from tests.support import RedisServer, ThreadedServer, client, store_messages, wait_until
 
 LIMIT = 5  # public look-ups a minute per address in this module
 CITIZEN_ID, PHONE, EMAIL, STREET = "001190012345", "0912345678", "hang.nguyen@example.vn", "12 Phố Huế"
@@ -54,26 +52,16 @@ def site(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) ->
         msg["payload"].update({"applicant": applicant, "field_code": "G09-TP02", "field_name": "Hộ tịch", **payload})
         return msg
 
-    _store(settings.effective_database_url,
-           filed(1), status_changed(1, status=2, step=1), status_changed(1, status=4, step=5),
-           filed(2), status_changed(2, status=4, step=5), status_changed(2, status=10, step=60),
-           status_changed(3, status=4, step=5),
-           filed(4, procedure_name="<script>alert('xss')</script> Đăng ký khai sinh"))
+    store_messages(settings.effective_database_url, [
+        filed(1), status_changed(1, status=2, step=1), status_changed(1, status=4, step=5),
+        filed(2), status_changed(2, status=4, step=5), status_changed(2, status=10, step=60),
+        status_changed(3, status=4, step=5),
+        filed(4, procedure_name="<script>alert('xss')</script> Đăng ký khai sinh")])
     app = create_app(settings)
     server = ThreadedServer(app).start()
     yield hub, server.url, app
     server.stop()
     hub.engine.dispose()
-
-
-def _store(url: str, *messages: dict[str, Any]) -> None:
-    engine = create_engine(url)
-    items = []
-    for m in messages:
-        msg = MESSAGE_ADAPTER.validate_python(m)
-        items.append(Prepared.of(msg, msg.model_dump(mode="json"), ["national_dvc"]))
-    accept(engine, items)
-    engine.dispose()
 
 
 def _from_new_address(url: str, *, browser: bool = True) -> httpx.Client:

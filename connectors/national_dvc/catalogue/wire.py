@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from connectors.national_dvc.wire_types import ErrorCode, ServiceCall
+from connectors.national_dvc.wire_types import ServiceAnswer, ServiceCall
 from connectors.wire import AnswerModel
 
 #: A national procedure code (``2.000477``) or a provincial one (``2.000477.000.00.00.H56``).
@@ -171,27 +171,27 @@ class LinhVucDanhMuc(AnswerModel):
     MANGANH: WireText | None = None
 
 
-class DanhSachTTHCAnswer(AnswerModel):
-    error_code: ErrorCode
-    message: str = ""
+class DanhSachTTHCAnswer(ServiceAnswer):
+    """``LayDanhSachTTHC``'s answer: the catalogue's procedures."""
+
     result: list[ThuTucItem] = Field(default_factory=list)
 
 
-class ThuTucAnswer(AnswerModel):
-    error_code: ErrorCode
-    message: str = ""
+class ThuTucAnswer(ServiceAnswer):
+    """``LayThuTuc``'s answer: the procedure (its first item)."""
+
     result: list[ThuTuc] = Field(default_factory=list)
 
 
-class CoQuanAnswer(AnswerModel):
-    error_code: ErrorCode
-    message: str = ""
+class CoQuanAnswer(ServiceAnswer):
+    """``LayDanhMucCoQuan``'s answer: the agencies."""
+
     result: list[DonVi] = Field(default_factory=list)
 
 
-class LinhVucAnswer(AnswerModel):
-    error_code: ErrorCode
-    message: str = ""
+class LinhVucAnswer(ServiceAnswer):
+    """``LayDanhMucLinhVuc``'s answer: the fields."""
+
     result: list[LinhVucDanhMuc] = Field(default_factory=list)
 
 
